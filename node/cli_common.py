@@ -1,0 +1,26 @@
+"""Helpers shared by the CLI modules: consoles, exit codes, JSON output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+
+__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "console", "console_err", "print_json"]
+
+#: Success.
+EXIT_OK = 0
+#: The command ran and found something the caller must look at (a reject, an INVALID
+#: artefact, a hit check with unavailable peers). Documented per command.
+EXIT_FINDINGS = 1
+#: The command could not run (bad input, bad configuration, unreachable service).
+EXIT_ERROR = 2
+
+console = Console()
+console_err = Console(stderr=True)
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as JSON on stdout, one document, stable key order."""
+    print(json.dumps(obj, indent=2, sort_keys=True, default=str))
