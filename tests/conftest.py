@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest_plugins = ["pki_fixtures"]
+
 POSTGRES_ENV = "FEDLOOKUP_TEST_POSTGRES_URL"
 
 

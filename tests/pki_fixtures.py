@@ -1,0 +1,1 @@
+"""Test PKI fixtures built with the project's own ``certs`` code (being built)."""
