@@ -1,0 +1,97 @@
+"""The seam between the hit-check flow and the network: :class:`PeerTransport`.
+
+The flow in :mod:`federation.hitcheck` talks to each peer only through this protocol, so
+the same code runs over gRPC with mutual TLS (:mod:`federation.grpc_transport`) and inside
+one process (:mod:`federation.inprocess`, several countries in one test). A transport
+raises only :class:`~fedlookup.errors.PeerUnavailableError` (the peer could not be reached
+or did not answer in time) or :class:`~fedlookup.errors.PeerRejectedError` (the peer
+answered with a refusal); anything else it meets is translated into one of these two.
+
+The two messages a peer returns, :class:`NodeInfo` and :class:`Evaluation`, are defined
+here so the answering side (:mod:`federation.responder`) and both transports share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Evaluation", "NodeInfo", "PeerTransport"]
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What a node says about itself and its published index.
+
+    Attributes:
+        country: the node's country code (ISO 3166-1 alpha-2, upper case).
+        epoch_id: identifier of the epoch key its index is built under.
+        index_version: current version of its encrypted index (grows by one per update).
+        index_size: number of identifiers in the index (a peer may learn the registry size).
+        max_items_per_request: the most PSI items one ``Evaluate`` call may carry.
+    """
+
+    country: str
+    epoch_id: str
+    index_version: int
+    index_size: int
+    max_items_per_request: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The answer to one ``Evaluate`` call.
+
+    Attributes:
+        response: the PSI response (the blinded items re-blinded under the epoch key).
+        receipt: the answering node's signed receipt of the audit entry it wrote.
+    """
+
+    response: bytes
+    receipt: bytes
+
+
+@runtime_checkable
+class PeerTransport(Protocol):
+    """One peer node, as the asking side sees it.
+
+    Every call takes a ``timeout`` in seconds; a call that does not finish in time raises
+    :class:`~fedlookup.errors.PeerUnavailableError`.
+    """
+
+    @property
+    def country(self) -> str:
+        """The peer's country code."""
+        ...
+
+    def node_info(self, *, timeout: float) -> NodeInfo:
+        """The peer's epoch, index version and limits.
+
+        Raises:
+            PeerUnavailableError: unreachable or too slow.
+            PeerRejectedError: the peer refused to answer.
+        """
+        ...
+
+    def sync_index(
+        self, since_version: int | None, epoch_id: str | None, *, timeout: float
+    ) -> bytes:
+        """The peer's index: a delta from ``since_version`` or, when ``since_version`` is
+        ``None`` or ``epoch_id`` is not the peer's current epoch, the full index.
+
+        Raises:
+            PeerUnavailableError: unreachable, too slow, or the stream broke off.
+            PeerRejectedError: the peer refused to answer.
+        """
+        ...
+
+    def evaluate(
+        self, statement: bytes, signature: bytes, request: bytes, *, timeout: float
+    ) -> Evaluation:
+        """Evaluate a blinded PSI request under a signed query statement.
+
+        Raises:
+            PeerUnavailableError: unreachable or too slow.
+            PeerRejectedError: refused by policy, quota or identity checks.
+        """
+        ...
