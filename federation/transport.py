@@ -16,26 +16,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Evaluation", "NodeInfo", "PeerTransport"]
+__all__ = ["Evaluation", "Limits", "NodeInfo", "PeerTransport"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits a node applies to one caller (the caller's own view).
+
+    Attributes:
+        max_items_per_request: the most PSI items one ``Evaluate`` call may carry.
+        items_per_day: items the caller may evaluate per UTC day.
+        items_remaining_today: items left today when the node answered.
+        mode: ``"reveal"`` (hit and label) or ``"cardinality"`` (count only).
+        categories: record categories this caller may see (empty: none).
+    """
+
+    max_items_per_request: int
+    items_per_day: int = 0
+    items_remaining_today: int = 0
+    mode: str = "reveal"
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class NodeInfo:
-    """What a node says about itself and its published index.
+    """What a node says about itself and its published index (the ``NodeInfo`` RPC).
 
     Attributes:
         country: the node's country code (ISO 3166-1 alpha-2, upper case).
         epoch_id: identifier of the epoch key its index is built under.
         index_version: current version of its encrypted index (grows by one per update).
         index_size: number of identifiers in the index (a peer may learn the registry size).
-        max_items_per_request: the most PSI items one ``Evaluate`` call may carry.
+        limits: what the node allows this caller.
+        identifier_version: canonical identifier version both ends must use.
+        protocol_version: the service's protocol version.
     """
 
     country: str
     epoch_id: str
     index_version: int
     index_size: int
-    max_items_per_request: int
+    limits: Limits
+    identifier_version: str = "v1"
+    protocol_version: str = "fedlookup.v1"
 
 
 @dataclass(frozen=True)
