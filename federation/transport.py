@@ -68,10 +68,15 @@ class Evaluation:
     Attributes:
         response: the PSI response (the blinded items re-blinded under the epoch key).
         receipt: the answering node's signed receipt of the audit entry it wrote.
+        epoch_id: the epoch key the response was made under ("" when the peer does not
+            say). The asker reads the response against its mirror of that epoch, so a
+            rotation between its ``NodeInfo`` and ``Evaluate`` calls cannot turn hits into
+            silent misses.
     """
 
     response: bytes
     receipt: bytes
+    epoch_id: str = ""
 
 
 @runtime_checkable

@@ -1,0 +1,242 @@
+"""The gRPC :class:`~federation.transport.PeerTransport`: one peer over mutual TLS.
+
+The one module outside ``node`` that uses the gRPC client API. It opens a channel with the
+node's own certificate as client credential (the peer learns who asks from it), gives
+every call a deadline, assembles the streamed index (offsets contiguous, SHA-256 checked,
+resumed from the last byte received when the stream breaks), and translates
+:class:`grpc.RpcError` into :class:`PeerUnavailableError` (could not reach, too slow,
+broken) or :class:`PeerRejectedError` (the peer answered with a refusal), keeping the
+status message the peer sent.
+
+Example::
+
+    creds = ClientCredentials.from_files(ca="ca.pem", cert="node.pem", key="node.key")
+    with GrpcTransport("FR", "127.0.0.1:7443", creds) as fr:
+        info = fr.node_info(timeout=5)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import grpc
+
+from federation.transport import Evaluation, Limits, NodeInfo
+from fedlookup.errors import (
+    IndexIntegrityError,
+    PeerRejectedError,
+    PeerUnavailableError,
+)
+from protos.fedlookup.v1 import fedlookup_pb2 as pb
+from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
+
+__all__ = ["ClientCredentials", "GrpcTransport", "translate_rpc_error"]
+
+#: Status codes meaning "the peer did not answer" rather than "the peer said no".
+_UNAVAILABLE_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
+_MAX_RESUMES = 3
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """PEM material for the client side of mutual TLS.
+
+    Attributes:
+        ca: the federation root certificate (the peer's certificate must chain to it).
+        cert: this node's certificate (chain).
+        key: this node's private key.
+    """
+
+    ca: bytes
+    cert: bytes
+    key: bytes
+
+    @classmethod
+    def from_files(cls, *, ca: Path | str, cert: Path | str, key: Path | str) -> ClientCredentials:
+        """Read the three PEM files."""
+        return cls(Path(ca).read_bytes(), Path(cert).read_bytes(), Path(key).read_bytes())
+
+
+def translate_rpc_error(country: str, exc: grpc.RpcError, action: str) -> Exception:
+    """The fedlookup error for a failed call (raise it ``from exc``)."""
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = (exc.details() if isinstance(exc, grpc.Call) else None) or str(exc)
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return PeerUnavailableError(country, f"{action}: no answer before the deadline")
+    name = code.name if code is not None else "UNKNOWN"
+    reason = f"{action}: {name}: {details}"
+    if code in _UNAVAILABLE_CODES:
+        return PeerUnavailableError(country, reason)
+    return PeerRejectedError(country, reason)
+
+
+class GrpcTransport:
+    """One peer node reached over gRPC with mutual TLS.
+
+    Args:
+        country: the peer's country code (from the directory).
+        target: ``host:port`` of the peer.
+        credentials: this node's client credentials.
+        server_name: override of the name checked against the peer's certificate.
+        max_message_bytes: largest message accepted from the peer.
+    """
+
+    def __init__(
+        self,
+        country: str,
+        target: str,
+        credentials: ClientCredentials,
+        *,
+        server_name: str | None = None,
+        max_message_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self._country = country
+        self.target = target
+        options: list[tuple[str, int | str]] = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=credentials.ca,
+            private_key=credentials.key,
+            certificate_chain=credentials.cert,
+        )
+        self._channel = grpc.secure_channel(target, creds, options=options)
+        self._stub = pb_grpc.FederationStub(self._channel)
+
+    @property
+    def country(self) -> str:
+        """The peer's country code."""
+        return self._country
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def __enter__(self) -> GrpcTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def node_info(self, *, timeout: float) -> NodeInfo:
+        """See :meth:`PeerTransport.node_info`."""
+        try:
+            r = self._stub.NodeInfo(pb.NodeInfoRequest(), timeout=timeout)
+        except grpc.RpcError as exc:
+            raise translate_rpc_error(self._country, exc, "NodeInfo") from exc
+        limits = Limits(
+            max_items_per_request=r.limits.max_items_per_request,
+            items_per_day=r.limits.items_per_day,
+            items_remaining_today=r.limits.items_remaining_today,
+            mode=r.limits.mode or "reveal",
+            categories=tuple(r.limits.categories),
+        )
+        if r.country and r.country != self._country:
+            raise PeerRejectedError(self._country, f"it says it is {r.country!r}")
+        return NodeInfo(
+            country=r.country or self._country,
+            epoch_id=r.epoch_id,
+            index_version=r.index_version,
+            index_size=r.index_size,
+            limits=limits,
+            identifier_version=r.identifier_version or "v1",
+            protocol_version=r.protocol_version or "fedlookup.v1",
+        )
+
+    def evaluate(
+        self, statement: bytes, signature: bytes, request: bytes, *, timeout: float
+    ) -> Evaluation:
+        """See :meth:`PeerTransport.evaluate`."""
+        message = pb.EvaluateRequest(
+            statement=pb.SignedStatement(statement=statement, signature=signature),
+            request=request,
+        )
+        try:
+            r = self._stub.Evaluate(message, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise translate_rpc_error(self._country, exc, "Evaluate") from exc
+        return Evaluation(response=r.response, receipt=r.receipt)
+
+    def sync_index(
+        self, since_version: int | None, epoch_id: str | None, *, timeout: float
+    ) -> bytes:
+        """See :meth:`PeerTransport.sync_index`; resumes a broken stream where it stopped.
+
+        Raises:
+            PeerUnavailableError: unreachable, too slow, or an index that fails its checksum.
+            PeerRejectedError: the peer refused.
+        """
+        deadline = time.monotonic() + timeout
+        buf = bytearray()
+        version = 0
+        resumes = 0
+        while True:
+            request = pb.SyncIndexRequest(epoch_id=epoch_id or "", offset=len(buf))
+            if since_version is not None:
+                request.since_version = since_version
+            if buf:
+                request.resume_version = version
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PeerUnavailableError(self._country, "SyncIndex: no answer before deadline")
+            try:
+                done, version = self._receive(request, buf, remaining)
+            except grpc.RpcError as exc:
+                code = exc.code() if isinstance(exc, grpc.Call) else None
+                if code == grpc.StatusCode.ABORTED and buf:
+                    buf.clear()  # the index moved on while we were away: start over
+                elif code == grpc.StatusCode.UNAVAILABLE and buf and resumes < _MAX_RESUMES:
+                    pass  # the stream broke: resume from the last byte held
+                else:
+                    raise translate_rpc_error(self._country, exc, "SyncIndex") from exc
+                resumes += 1
+                continue
+            except IndexIntegrityError as exc:
+                raise PeerUnavailableError(self._country, f"SyncIndex: {exc}") from exc
+            if done:
+                return bytes(buf)
+
+    def _receive(
+        self, request: pb.SyncIndexRequest, buf: bytearray, timeout: float
+    ) -> tuple[bool, int]:
+        version = request.resume_version
+        digest: bytes | None = None
+        total = -1
+        for chunk in self._stub.SyncIndex(request, timeout=timeout):
+            if chunk.offset != len(buf):
+                raise IndexIntegrityError(f"chunk at offset {chunk.offset}, expected {len(buf)}")
+            if digest is not None and (chunk.sha256 != digest or chunk.total_size != total):
+                raise IndexIntegrityError("chunks disagree on the index checksum or size")
+            digest, total, version = chunk.sha256, chunk.total_size, chunk.index_version
+            buf.extend(chunk.data)
+            if len(buf) > total:
+                raise IndexIntegrityError("more bytes than announced")
+            if chunk.final:
+                if len(buf) != total:
+                    raise IndexIntegrityError(f"{len(buf)} bytes received, {total} announced")
+                if hashlib.sha256(buf).digest() != digest:
+                    raise IndexIntegrityError("index checksum mismatch")
+                return True, version
+        raise IndexIntegrityError("stream ended without its final chunk")
