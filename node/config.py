@@ -1,0 +1,321 @@
+"""Node configuration: one TOML file, environment overrides, validated at start-up.
+
+A node reads ``node.toml`` (written by ``fedlookup node init``) through
+:meth:`NodeConfig.from_toml`. Every scalar field of a section can be overridden from the
+environment as ``FEDLOOKUP_<SECTION>_<FIELD>`` (``FEDLOOKUP_NODE_LISTEN=127.0.0.1:7000``,
+``FEDLOOKUP_POLICY_ITEMS_PER_DAY=500``); per-peer policy tables are file-only. A bad value
+raises :class:`~fedlookup.errors.ConfigError` naming the dotted field and the source it came
+from. Relative paths are resolved against the directory of the configuration file.
+The reference of every field is ``docs/node.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fedlookup.errors import ConfigError
+from node.config_fields import ENV_PREFIX, Fields, apply_env, country_code, host_port
+from node.policy import PeerPolicy, parse_peer_policy
+
+__all__ = [
+    "AuditConfig",
+    "DirectoryConfig",
+    "MetricsConfig",
+    "NodeConfig",
+    "NodeSection",
+    "PolicyConfig",
+    "RegistryConfig",
+    "ServerConfig",
+    "TlsConfig",
+]
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class NodeSection:
+    """``[node]``: who this node is and where it keeps its state.
+
+    Attributes:
+        country: ISO 3166-1 alpha-2 code, upper case; must match the node certificate.
+        listen: ``host:port`` the gRPC server binds (port 0 picks a free port).
+        data_dir: epoch keys, index, quota ledger and audit log live under it.
+        log_format: ``text`` for people, ``json`` for log collectors.
+        log_level: ``debug``, ``info``, ``warning`` or ``error``.
+    """
+
+    country: str
+    listen: str = "127.0.0.1:7443"
+    data_dir: Path = Path("data")
+    log_format: str = "text"
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """``[server]``: gRPC server limits (see :func:`node.server.build_server`).
+
+    Attributes:
+        max_workers: threads answering calls; each holds its own PSI evaluator.
+        max_message_bytes: largest message received or sent (index and setup are streamed
+            in chunks below this size).
+        chunk_bytes: chunk size of streamed index and setup payloads.
+        keepalive_s: interval of server keepalive pings on idle connections.
+        shutdown_grace_s: on SIGTERM, time in-flight calls get to finish.
+        max_concurrent_rpcs: calls beyond this are refused with RESOURCE_EXHAUSTED.
+    """
+
+    max_workers: int = 8
+    max_message_bytes: int = 16 * 1024 * 1024
+    chunk_bytes: int = 1024 * 1024
+    keepalive_s: float = 60.0
+    shutdown_grace_s: float = 10.0
+    max_concurrent_rpcs: int = 64
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """``[registry]``: the registry this node answers from.
+
+    Attributes:
+        url: ``sqlite:///path`` (embedded store) or a PostgreSQL SQLAlchemy URL.
+        aliases: optional manufacturer alias table (CSV) folded into identifiers.
+        mapping: optional column mapping onto an existing schema (``[registry.mapping]``),
+            passed unchanged to :mod:`registry_adapter`.
+    """
+
+    url: str
+    aliases: Path | None = None
+    mapping: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """``[tls]``: the node's certificate and the federation CA (PEM files).
+
+    The files are re-read when they change: renewing a certificate or the CRL needs no
+    restart.
+
+    Attributes:
+        ca: federation root CA certificate; client certificates must chain to it.
+        cert: this node's certificate (chain).
+        key: this node's private key (0600).
+        crl: optional certificate revocation list signed by the CA.
+    """
+
+    ca: Path
+    cert: Path
+    key: Path
+    crl: Path | None = None
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    """``[directory]``: the signed federation directory (members and their audit keys).
+
+    Attributes:
+        path: the signed directory file; re-read when it changes.
+        authority: certificate whose key signs the directory (defaults to ``tls.ca``).
+    """
+
+    path: Path
+    authority: Path
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """``[audit]``: the node's signed query log.
+
+    Attributes:
+        key: Ed25519 private key signing checkpoints and receipts (0600).
+        checkpoint_interval_s: how often a new signed checkpoint is published.
+        heartbeat_interval_s: how often an empty heartbeat entry proves liveness.
+    """
+
+    key: Path
+    checkpoint_interval_s: float = 60.0
+    heartbeat_interval_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """``[metrics]``: the Prometheus endpoint.
+
+    Attributes:
+        listen: ``host:port`` of the HTTP endpoint, or ``None`` for no endpoint.
+    """
+
+    listen: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """``[policy]`` defaults plus ``[policy.peers.CC]`` overrides.
+
+    Attributes:
+        default: policy of every directory member without an override.
+        peers: per-country overrides (each field falls back to ``default``).
+    """
+
+    default: PeerPolicy = field(default_factory=PeerPolicy)
+    peers: Mapping[str, PeerPolicy] = field(default_factory=dict)
+
+    def for_peer(self, country: str) -> PeerPolicy:
+        """The policy that applies to ``country``."""
+        return self.peers.get(country, self.default)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """The whole validated configuration of one node."""
+
+    node: NodeSection
+    registry: RegistryConfig
+    tls: TlsConfig
+    directory: DirectoryConfig
+    audit: AuditConfig
+    server: ServerConfig = field(default_factory=ServerConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    source: Path | None = None
+
+    @property
+    def epoch_key_dir(self) -> Path:
+        """Directory of the epoch key files."""
+        return self.node.data_dir / "keys" / "epoch"
+
+    @property
+    def index_dir(self) -> Path:
+        """Directory of the encrypted index."""
+        return self.node.data_dir / "index"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Directory of the audit log."""
+        return self.node.data_dir / "audit"
+
+    @property
+    def quota_db(self) -> Path:
+        """SQLite file of the quota ledger."""
+        return self.node.data_dir / "quotas.sqlite"
+
+    @classmethod
+    def from_toml(cls, path: Path, env: Mapping[str, str] | None = None) -> NodeConfig:
+        """Read, override from the environment, and validate a configuration file.
+
+        Args:
+            path: the TOML file.
+            env: environment to take ``FEDLOOKUP_*`` overrides from (default ``os.environ``).
+
+        Returns:
+            The validated configuration, paths absolute.
+
+        Raises:
+            ConfigError: unreadable file, bad TOML, or an invalid field (named).
+        """
+        src = str(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError("(file)", f"cannot read: {exc.strerror}", src) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("(file)", f"not valid TOML: {exc}", src) from exc
+        return cls.from_mapping(raw, base=path.parent.resolve(), source=src, env=env)
+
+    @classmethod
+    def from_mapping(
+        cls,
+        raw: Mapping[str, Any],
+        *,
+        base: Path,
+        source: str = "(mapping)",
+        env: Mapping[str, str] | None = None,
+    ) -> NodeConfig:
+        """Validate an already-parsed configuration (see :meth:`from_toml`)."""
+        data = apply_env(raw, os.environ if env is None else env, ENV_PREFIX)
+        known = {"node", "server", "registry", "tls", "directory", "audit", "metrics", "policy"}
+        for name in data:
+            if name not in known:
+                raise ConfigError(name, "unknown section", source)
+        f = Fields(data, base, source)
+        country = country_code(f.str_("node", "country"), "node.country", source)
+        node = NodeSection(
+            country=country,
+            listen=host_port(f.str_("node", "listen", "127.0.0.1:7443"), "node.listen", source),
+            data_dir=f.path("node", "data_dir", "data"),
+            log_format=f.choice("node", "log_format", LOG_FORMATS, "text"),
+            log_level=f.choice("node", "log_level", LOG_LEVELS, "info"),
+        )
+        server = ServerConfig(
+            max_workers=f.int_("server", "max_workers", 8, lo=1, hi=256),
+            max_message_bytes=f.int_(
+                "server", "max_message_bytes", 16 * 1024 * 1024, lo=64 * 1024, hi=1 << 30
+            ),
+            chunk_bytes=f.int_("server", "chunk_bytes", 1024 * 1024, lo=1024, hi=1 << 28),
+            keepalive_s=f.float_("server", "keepalive_s", 60.0, lo=1.0),
+            shutdown_grace_s=f.float_("server", "shutdown_grace_s", 10.0, lo=0.0),
+            max_concurrent_rpcs=f.int_("server", "max_concurrent_rpcs", 64, lo=1),
+        )
+        if server.chunk_bytes > server.max_message_bytes // 2:
+            raise ConfigError("server.chunk_bytes", "must be at most max_message_bytes / 2", source)
+        registry = RegistryConfig(
+            url=f.str_("registry", "url"),
+            aliases=f.opt_path("registry", "aliases"),
+            mapping=f.table("registry", "mapping"),
+        )
+        tls = TlsConfig(
+            ca=f.path("tls", "ca"),
+            cert=f.path("tls", "cert"),
+            key=f.path("tls", "key"),
+            crl=f.opt_path("tls", "crl"),
+        )
+        directory = DirectoryConfig(
+            path=f.path("directory", "path"),
+            authority=f.opt_path("directory", "authority") or tls.ca,
+        )
+        audit = AuditConfig(
+            key=f.path("audit", "key"),
+            checkpoint_interval_s=f.float_("audit", "checkpoint_interval_s", 60.0, lo=0.1),
+            heartbeat_interval_s=f.float_("audit", "heartbeat_interval_s", 300.0, lo=0.1),
+        )
+        metrics_listen = f.opt_str("metrics", "listen")
+        metrics = MetricsConfig(
+            listen=host_port(metrics_listen, "metrics.listen", source) if metrics_listen else None
+        )
+        policy = _policy(data.get("policy", {}), source)
+        f.finish(skip=("policy",))
+        return cls(
+            node=node,
+            registry=registry,
+            tls=tls,
+            directory=directory,
+            audit=audit,
+            server=server,
+            metrics=metrics,
+            policy=policy,
+            source=Path(source) if source != "(mapping)" else None,
+        )
+
+
+def _policy(raw: Any, source: str) -> PolicyConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("policy", "must be a table", source)
+    defaults = {k: v for k, v in raw.items() if k != "peers"}
+    default = parse_peer_policy(defaults, PeerPolicy(), "policy", source)
+    peers_raw = raw.get("peers", {})
+    if not isinstance(peers_raw, Mapping):
+        raise ConfigError("policy.peers", "must be a table of country tables", source)
+    peers: dict[str, PeerPolicy] = {}
+    for cc, table in peers_raw.items():
+        name = f"policy.peers.{cc}"
+        country = country_code(cc, name, source)
+        if not isinstance(table, Mapping):
+            raise ConfigError(name, "must be a table", source)
+        peers[country] = parse_peer_policy(table, default, name, source)
+    return PolicyConfig(default=default, peers=peers)
