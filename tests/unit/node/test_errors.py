@@ -48,6 +48,8 @@ def test_internal_detail_is_never_public(exc: BaseException) -> None:
 
 
 def test_quota_message_carries_the_callers_numbers() -> None:
-    public = public_error(e.QuotaExceededError("5 items would exceed the daily quota of 10 (3 left)"))
+    exc = e.QuotaExceededError("5 items would exceed the daily quota of 10 (3 left)")
+    public = public_error(exc)
     assert public.message.startswith("daily item quota exceeded: ")
-    assert "quota of 10" in public.message and "3 left" in public.message
+    assert "quota of 10" in public.message
+    assert "3 left" in public.message

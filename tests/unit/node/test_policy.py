@@ -12,8 +12,11 @@ from node.policy import ConfigPolicy, PeerPolicy, parse_peer_policy
 
 def test_default_grant_is_reveal_all_categories() -> None:
     grant = ConfigPolicy(PeerPolicy(), {}).grant("FR")
-    assert grant.allowed and grant.reveal and grant.categories is None
-    assert grant.max_items_per_request == 1000 and grant.items_per_day == 10_000
+    assert grant.allowed
+    assert grant.reveal
+    assert grant.categories is None
+    assert grant.max_items_per_request == 1000
+    assert grant.items_per_day == 10_000
 
 
 def test_override_table_narrows_one_peer() -> None:
