@@ -334,7 +334,8 @@ class Responder:
             raise
         index_no = self._audit.record_query(peer, statement, signature)
         response = evaluator.evaluate(request, reveal=grant.reveal)
-        return Evaluation(response=response, receipt=self._audit.receipt(index_no, statement))
+        receipt = self._audit.receipt(index_no, statement)
+        return Evaluation(response=response, receipt=receipt, epoch_id=index.epoch_id)
 
     def _refused(self, peer: str, request_id: str | None, exc: FedlookupError, items: int) -> None:
         reason = type(exc).__name__

@@ -219,20 +219,25 @@ class EvaluateResponse(google.protobuf.message.Message):
 
     RESPONSE_FIELD_NUMBER: builtins.int
     RECEIPT_FIELD_NUMBER: builtins.int
-    RECEIPT_SIGNATURE_FIELD_NUMBER: builtins.int
+    EPOCH_ID_FIELD_NUMBER: builtins.int
     response: builtins.bytes
     """Serialized openmined-psi Response."""
     receipt: builtins.bytes
-    """Receipt in canonical bytes, signed by the answering node (audit.statements)."""
-    receipt_signature: builtins.bytes
+    """The answering node's signed receipt of the audit entry it wrote (audit.statements):
+    self-contained bytes, verified by the asker with the node's audit key.
+    """
+    epoch_id: builtins.str
+    """The epoch key the response was made under; an asker whose mirror is of another epoch
+    resyncs before reading the answer.
+    """
     def __init__(
         self,
         *,
         response: builtins.bytes = ...,
         receipt: builtins.bytes = ...,
-        receipt_signature: builtins.bytes = ...,
+        epoch_id: builtins.str = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["receipt", b"receipt", "receipt_signature", b"receipt_signature", "response", b"response"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["epoch_id", b"epoch_id", "receipt", b"receipt", "response", b"response"]) -> None: ...
 
 global___EvaluateResponse = EvaluateResponse
 
