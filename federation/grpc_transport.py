@@ -177,7 +177,7 @@ class GrpcTransport:
             r = self._stub.Evaluate(message, timeout=timeout)
         except grpc.RpcError as exc:
             raise translate_rpc_error(self._country, exc, "Evaluate") from exc
-        return Evaluation(response=r.response, receipt=r.receipt)
+        return Evaluation(response=r.response, receipt=r.receipt, epoch_id=r.epoch_id)
 
     def sync_index(
         self, since_version: int | None, epoch_id: str | None, *, timeout: float

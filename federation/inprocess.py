@@ -22,6 +22,7 @@ from typing import Protocol, TypeVar
 from federation.transport import Evaluation, NodeInfo
 from fedlookup.errors import (
     AuditError,
+    DirectoryError,
     FedlookupError,
     PeerError,
     PeerRejectedError,
@@ -115,7 +116,7 @@ def _translate(country: str, action: str, exc: BaseException) -> Exception:
     """Map what a responder raised to what a gRPC caller would see."""
     if isinstance(exc, PeerError):
         return exc
-    if isinstance(exc, AuditError | RegistryError):
+    if isinstance(exc, AuditError | RegistryError | DirectoryError):
         # The servicer answers these with UNAVAILABLE: the node cannot serve right now.
         err: Exception = PeerUnavailableError(country, f"{action}: {type(exc).__name__}: {exc}")
     elif isinstance(exc, FedlookupError):
