@@ -137,7 +137,8 @@ def compose_references(doc: dict[str, Any], base: Path) -> list[str]:
                 findings.append(f"services.{name}.depends_on: no service {dep!r}")
         for vol in svc.get("volumes") or []:
             source = vol.split(":", 1)[0] if isinstance(vol, str) else vol.get("source", "")
-            kind = "bind" if isinstance(vol, str) else vol.get("type", "volume")
+            # Short syntax: a source that is not a path names a volume.
+            kind = "volume" if isinstance(vol, str) else vol.get("type", "volume")
             named = kind == "volume" and source and not source.startswith((".", "/", "~"))
             if named and source not in declared["volumes"]:
                 findings.append(f"services.{name}.volumes: volume {source!r} not declared")
