@@ -91,11 +91,9 @@ def test_server_usage_checks_host_name(test_pki: TestPKI, host: str) -> None:
 
 
 def test_wrong_host_name_refused(test_pki: TestPKI) -> None:
-    with pytest.raises(CertificateError, match="wrong host name: node.example"):
-        test_pki.verifier().verify(
-            test_pki.pem("NL"), usage="server", server_name="node.example"
-        )
-    with pytest.raises(CertificateError, match="wrong host name: 127.0.0.2"):
+    with pytest.raises(CertificateError, match=r"wrong host name: node\.example"):
+        test_pki.verifier().verify(test_pki.pem("NL"), usage="server", server_name="node.example")
+    with pytest.raises(CertificateError, match=r"wrong host name: 127\.0\.0\.2"):
         test_pki.verifier().verify(test_pki.pem("NL"), usage="server", server_name="127.0.0.2")
 
 
