@@ -1,0 +1,162 @@
+"""Online evaluation: :class:`Evaluator` (answering node) and :class:`BlindedQuery` (asker).
+
+One round per peer per request::
+
+    asker                                  node (epoch key b)
+    a <- fresh scalar
+    request = [H(x_i)^a]            --->   check policy, quota; write audit entry
+                                    <---   response = [H(x_i)^ab]   (in order, or shuffled
+                                                                     for cardinality-only)
+    x_i' = x(H(x_i)^b) via ECDH with a^-1
+    prk_i = HKDF-Extract(epoch, x_i'); probe tag_0, tag_1, ... in the mirror; open labels
+
+The node never sees ``x_i``; the asker learns only the entries of identifiers it evaluated.
+Which items are hits or possible matches is the caller's reading of the per-item labels:
+items are opaque here, and :func:`match_status` applies the rule that a serial-only match
+alone is a *possible* match, not a hit.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+from federation.index import MAX_SLOTS
+from federation.index_mirror import IndexMirror
+from federation.keys import EpochKey
+from federation.labels import Label, entry_prk, open_label, slot_stream, slot_tag
+from federation.psi import Blinder, parse_response, process_request
+from fedlookup.errors import EpochMismatchError
+
+__all__ = ["DEFAULT_MAX_ITEMS", "BlindedQuery", "Evaluator", "MatchStatus", "match_status"]
+
+#: Default limit of items in one request (node policy may set a lower one).
+DEFAULT_MAX_ITEMS = 100_000
+
+
+class Evaluator:
+    """Node side: evaluate blinded requests under one epoch key. Thread-safe.
+
+    Args:
+        key: the epoch key the published index is derived under.
+        max_items: the most elements one request may carry.
+    """
+
+    def __init__(self, key: EpochKey, *, max_items: int = DEFAULT_MAX_ITEMS) -> None:
+        self.key = key
+        self.max_items = max_items
+
+    @property
+    def epoch_id(self) -> str:
+        """The epoch of the key in use (peers check it against their mirror)."""
+        return self.key.epoch_id
+
+    def evaluate(self, request: bytes, *, reveal: bool = True) -> bytes:
+        """Return ``H(x)^ab`` for each ``H(x)^a`` of an openmined ``Request``.
+
+        Args:
+            request: serialized openmined ``Request`` (from :class:`BlindedQuery` or any
+                OpenMined PSI client).
+            reveal: ``False`` for cardinality-only peers: the response is shuffled, so the
+                asker can count matches but not tell which item matched.
+
+        Raises:
+            PSIProtocolError: malformed request, invalid point, more than ``max_items``.
+        """
+        return process_request(self.key.secret, request, reveal=reveal, max_items=self.max_items)
+
+
+class BlindedQuery:
+    """Asker side of one request to one peer (a fresh key; never reuse across peers).
+
+    Use :meth:`create`, send :attr:`request`, then :meth:`finish` (or :meth:`count` for a
+    cardinality-only peer) with the peer's response and the mirror of its index.
+    """
+
+    def __init__(self, items: Sequence[bytes], blinder: Blinder, request: bytes) -> None:
+        self.items = tuple(items)
+        self._blinder = blinder
+        self.request = request
+
+    @classmethod
+    def create(cls, items: Sequence[bytes], *, reveal: bool = True) -> BlindedQuery:
+        """Blind ``items`` under a fresh key.
+
+        Raises:
+            PSIProtocolError: openmined-psi failed.
+        """
+        blinder = Blinder(reveal=reveal)
+        return cls(items, blinder, blinder.request(items))
+
+    def _unblind(self, response: bytes, mirror: IndexMirror, epoch_id: str | None) -> list[bytes]:
+        if mirror.epoch_id is None:
+            raise EpochMismatchError("the mirror is empty: sync the peer's index first")
+        if epoch_id is not None and epoch_id != mirror.epoch_id:
+            raise EpochMismatchError(f"response under epoch {epoch_id}, mirror {mirror.epoch_id}")
+        points = parse_response(response, expected=len(self.items))
+        return [entry_prk(x, mirror.epoch_id) for x in self._blinder.unblind(points)]
+
+    def finish(
+        self, response: bytes, mirror: IndexMirror, *, epoch_id: str | None = None
+    ) -> list[list[Label]]:
+        """Unblind a reveal response and open the labels of the matching entries.
+
+        Args:
+            response: the peer's serialized openmined ``Response``.
+            mirror: the asker's mirror of that peer's index (with labels).
+            epoch_id: the epoch the peer says it evaluated under, when known.
+
+        Returns:
+            Per item, in request order, the labels of every record holding it (empty: no match).
+
+        Raises:
+            PSIProtocolError: malformed response or wrong element count.
+            EpochMismatchError: the peer's epoch differs from the mirror's, or the mirror is
+                empty.
+        """
+        if not mirror.has_labels:
+            raise EpochMismatchError("the mirror holds no labels (cardinality-only peer)")
+        country = mirror.country or "XX"
+        out: list[list[Label]] = []
+        for prk in self._unblind(response, mirror, epoch_id):
+            labels: list[Label] = []
+            for slot in range(MAX_SLOTS):
+                sealed = mirror.lookup(slot_tag(prk, slot))
+                if sealed is None:
+                    break
+                label = open_label(slot_stream(prk, slot), sealed, country)
+                if label is not None:
+                    labels.append(label)
+            out.append(labels)
+        return out
+
+    def count(self, response: bytes, mirror: IndexMirror, *, epoch_id: str | None = None) -> int:
+        """Count the items of a (shuffled) cardinality-only response present in the mirror.
+
+        Raises:
+            PSIProtocolError: malformed response or wrong element count.
+            EpochMismatchError: epoch differs or the mirror is empty.
+        """
+        prks = self._unblind(response, mirror, epoch_id)
+        return sum(1 for prk in prks if mirror.lookup(slot_tag(prk, 0)) is not None)
+
+
+class MatchStatus(enum.StrEnum):
+    """How one firearm stands against one peer."""
+
+    HIT = "hit"
+    POSSIBLE = "possible"
+    NO_HIT = "no-hit"
+
+
+def match_status(make_serial: Sequence[Label], serial_only: Sequence[Label]) -> MatchStatus:
+    """Classify a firearm from the labels of its two identifiers.
+
+    A make+serial match is a hit; a serial-only match alone is a possible match (another
+    maker may use the same serial).
+    """
+    if make_serial:
+        return MatchStatus.HIT
+    if serial_only:
+        return MatchStatus.POSSIBLE
+    return MatchStatus.NO_HIT

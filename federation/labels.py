@@ -1,0 +1,165 @@
+"""Labels, follow-up references, and the key derivations of the encrypted index.
+
+Every index entry derives from ``x``, the 32-byte x-coordinate of ``H(y)^b`` for identifier
+``y`` under the epoch key ``b``, and nothing else (HKDF-SHA256, RFC 5869, written out with
+``hmac`` for speed)::
+
+    prk      = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
+    tag_j    = HKDF-Expand(prk, "tag"   + u32be(j), 8)       (as a signed little-endian int64)
+    stream_j = HKDF-Expand(prk, "label" + u32be(j), 9)
+    sealed_j = (category code || reference) XOR stream_j     (9 bytes)
+
+``j`` is the occurrence slot: the j-th record holding the same identifier (many records
+share a serial-only identifier) gets slot j, so equal identifiers never share a tag or a
+keystream, and the index does not show which entries belong together. The asker probes
+``j = 0, 1, ...`` until a slot is missing (the node keeps slots dense; see
+:mod:`federation.index`).
+
+A follow-up reference is ``HMAC-SHA256(reference_key, record_id)[:8]``, shown as
+``CC-XXXX-XXXX-XXXX-XXXX`` (country, 16 hex digits); only the node holding the reference key
+can map it back to a record (:meth:`federation.index.NodeIndex.resolve_reference`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from fedlookup.errors import InputError
+
+__all__ = [
+    "CATEGORIES",
+    "LABEL_LENGTH",
+    "TAG_LENGTH",
+    "Label",
+    "category_code",
+    "content_digest",
+    "entry_prk",
+    "format_reference",
+    "make_reference",
+    "open_label",
+    "parse_reference",
+    "seal_label",
+    "slot_stream",
+    "slot_tag",
+]
+
+#: Record categories in wire order (code = position + 1; 0 is never valid).
+CATEGORIES: tuple[str, ...] = (
+    "registered",
+    "stolen",
+    "lost",
+    "seized",
+    "found",
+    "exported",
+    "deactivated",
+    "destroyed",
+)
+_CODES = {name: i + 1 for i, name in enumerate(CATEGORIES)}
+TAG_LENGTH = 8
+REFERENCE_LENGTH = 8
+LABEL_LENGTH = 1 + REFERENCE_LENGTH
+_REFERENCE = re.compile(r"^([A-Z]{2})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})$")
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a hit reveals: the record's category and its follow-up reference.
+
+    Attributes:
+        category: one of :data:`CATEGORIES`.
+        reference: ``CC-XXXX-XXXX-XXXX-XXXX``; the owning node resolves it to a record.
+    """
+
+    category: str
+    reference: str
+
+    def __post_init__(self) -> None:
+        category_code(self.category)
+        parse_reference(self.reference)
+
+
+def category_code(category: str) -> int:
+    """Return the wire code of ``category``.
+
+    Raises:
+        InputError: unknown category.
+    """
+    try:
+        return _CODES[str(category).lower()]
+    except KeyError:
+        raise InputError(f"unknown category {category!r}", field="category") from None
+
+
+def make_reference(reference_key: bytes, country: str, record_id: str) -> str:
+    """Return the follow-up reference of ``record_id`` (keyed, not reversible without the key)."""
+    digest = hmac.digest(reference_key, record_id.encode("utf-8"), "sha256")[:REFERENCE_LENGTH]
+    return format_reference(country, digest)
+
+
+def format_reference(country: str, raw: bytes) -> str:
+    """Format 8 reference bytes as ``CC-XXXX-XXXX-XXXX-XXXX``."""
+    h = raw.hex().upper()
+    return f"{country.upper()}-{h[0:4]}-{h[4:8]}-{h[8:12]}-{h[12:16]}"
+
+
+def parse_reference(reference: str) -> tuple[str, bytes]:
+    """Split a reference into ``(country, 8 raw bytes)``.
+
+    Raises:
+        InputError: not of the form ``CC-XXXX-XXXX-XXXX-XXXX``.
+    """
+    m = _REFERENCE.match(reference.strip().upper())
+    if not m:
+        raise InputError(f"malformed follow-up reference {reference!r}", field="reference")
+    return m.group(1), bytes.fromhex("".join(m.groups()[1:]))
+
+
+def entry_prk(x: bytes, epoch_id: str) -> bytes:
+    """HKDF-Extract of the identifier's evaluation ``x``, bound to the epoch."""
+    return hmac.digest(b"fedlookup/v1/index|" + epoch_id.encode("ascii"), x, "sha256")
+
+
+def slot_tag(prk: bytes, slot: int) -> int:
+    """The tag of occurrence ``slot`` (a signed 64-bit integer; 8 bytes on the wire)."""
+    block = hmac.digest(prk, b"tag" + slot.to_bytes(4, "big") + b"\x01", "sha256")
+    return int.from_bytes(block[:TAG_LENGTH], "little", signed=True)
+
+
+def slot_stream(prk: bytes, slot: int) -> bytes:
+    """The 9-byte keystream sealing the label of occurrence ``slot``."""
+    block = hmac.digest(prk, b"label" + slot.to_bytes(4, "big") + b"\x01", "sha256")
+    return block[:LABEL_LENGTH]
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
+
+
+def seal_label(stream: bytes, category: int, reference: bytes) -> bytes:
+    """Encrypt a label (category code and 8 reference bytes) under a slot keystream."""
+    return _xor(bytes([category]) + reference, stream)
+
+
+def open_label(stream: bytes, sealed: bytes, country: str) -> Label | None:
+    """Decrypt a sealed label; ``None`` when the category code is not valid.
+
+    A wrong keystream (a 64-bit tag collision with another identifier) gives a random
+    category byte, which is rejected here 248 times out of 256.
+    """
+    plain = _xor(sealed, stream)
+    code = plain[0]
+    if not 1 <= code <= len(CATEGORIES):
+        return None
+    return Label(CATEGORIES[code - 1], format_reference(country, plain[1:]))
+
+
+def content_digest(*parts: bytes) -> bytes:
+    """SHA-256 over length-prefixed parts (used to detect unchanged records)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(4, "big"))
+        h.update(part)
+    return h.digest()

@@ -1,0 +1,177 @@
+"""Keep the node's encrypted index in step with its registry: :func:`run_index`.
+
+The glue behind ``fedlookup node index``: read the registry's change feed since the index's
+stored watermark, turn each record into identifiers (``registry_adapter``) and a label
+(category, follow-up reference), and apply them to the :class:`~federation.index.NodeIndex`
+in one transaction. Only records that changed cost elliptic-curve work.
+
+A full rebuild happens when asked (``full=True``), on the first run, after an epoch key
+rotation (the index is stale), or when the registry can no longer resume from the stored
+watermark. Records whose make or serial cannot be canonicalised are not indexed (a
+placeholder serial would match every other unmarked firearm); each is counted and listed in
+the report, and any earlier entry of theirs is removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from federation.index import IndexInput, NodeIndex
+from federation.labels import Label, make_reference
+from fedlookup.errors import InputError, WatermarkError
+from registry_adapter.aliases import MakeAliases
+from registry_adapter.identifiers import record_identifiers
+from registry_adapter.models import Change
+from registry_adapter.source import RegistrySource
+
+__all__ = ["IndexReport", "Rejected", "run_index"]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record left out of the index, and why (never includes the serial itself)."""
+
+    record_id: str
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one indexing run did.
+
+    Attributes:
+        version: index version after the run.
+        epoch_id: epoch the index is derived under.
+        size: entries in the index (identifier occurrences).
+        full: whether the whole registry was read.
+        changes: change-feed entries read.
+        evaluated: identifiers that cost EC work.
+        added: entries written.
+        removed: entries deleted.
+        resealed: entries whose label changed (no EC work).
+        rejected: records not indexed, with the reason.
+        watermark: change-feed position stored with this version.
+        seconds: wall time of the run.
+    """
+
+    version: int
+    epoch_id: str
+    size: int
+    full: bool
+    changes: int
+    evaluated: int
+    added: int
+    removed: int
+    resealed: int
+    rejected: tuple[Rejected, ...]
+    watermark: str
+    seconds: float
+
+
+def _inputs(
+    changes: Iterator[Change],
+    *,
+    reference_key: bytes,
+    country: str,
+    aliases: MakeAliases | None,
+    rejected: list[Rejected],
+    counter: list[int],
+) -> Iterator[IndexInput]:
+    for change in changes:
+        counter[0] += 1
+        record = change.record
+        if record is None:
+            yield IndexInput(change.record_id, None)
+            continue
+        try:
+            ids = record_identifiers(record.make, record.serial, aliases)
+        except InputError as exc:
+            rejected.append(Rejected(change.record_id, exc.field or "serial", exc.reason))
+            yield IndexInput(change.record_id, None)
+            continue
+        reference = make_reference(reference_key, country, change.record_id)
+        yield IndexInput(change.record_id, ids, Label(str(record.category), reference))
+
+
+def run_index(
+    source: RegistrySource,
+    index: NodeIndex,
+    *,
+    reference_key: bytes,
+    country: str,
+    aliases: MakeAliases | None = None,
+    workers: int | None = None,
+    full: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> IndexReport:
+    """Bring ``index`` up to date with ``source``.
+
+    Args:
+        source: the registry (its change feed).
+        index: the node's encrypted index.
+        reference_key: the node's reference key
+            (:func:`federation.keys.load_or_create_reference_key`).
+        country: the node's country code.
+        aliases: make alias table (the packaged default when ``None``).
+        workers: worker processes for the EC work (default: every core).
+        full: read the whole registry even if a watermark is stored.
+        progress: called with ``(done, total)`` identifiers evaluated.
+
+    Returns:
+        What was done, including every record left out and why.
+
+    Raises:
+        RegistryUnavailableError: the registry cannot be read.
+    """
+    started = time.monotonic()
+    # Taken before reading: a change made while we read is seen again next run, never lost.
+    watermark = source.watermark()
+    since = None if full or index.stale else index.watermark
+    try:
+        changes = source.changes_since(since)
+        first = next(changes, None)
+    except WatermarkError:
+        since = None
+        changes = source.changes_since(None)
+        first = next(changes, None)
+    rejected: list[Rejected] = []
+    counter = [0]
+
+    def feed() -> Iterator[Change]:
+        if first is not None:
+            yield first
+            yield from changes
+
+    index.update(
+        _inputs(
+            feed(),
+            reference_key=reference_key,
+            country=country,
+            aliases=aliases,
+            rejected=rejected,
+            counter=counter,
+        ),
+        workers=workers,
+        progress=progress,
+        watermark=watermark,
+        complete=since is None,
+    )
+    stats = index.last_update
+    assert stats is not None
+    return IndexReport(
+        version=stats.version,
+        epoch_id=index.epoch_id,
+        size=index.size,
+        full=since is None,
+        changes=counter[0],
+        evaluated=stats.evaluated,
+        added=stats.added,
+        removed=stats.removed,
+        resealed=stats.resealed,
+        rejected=tuple(rejected),
+        watermark=watermark,
+        seconds=time.monotonic() - started,
+    )
