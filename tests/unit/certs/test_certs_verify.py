@@ -33,10 +33,15 @@ def test_good_certificate_gives_its_country_and_fingerprints(
 
 def test_der_pem_and_parsed_forms_agree(test_pki: TestPKI) -> None:
     from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509 import Certificate
 
     cert = load_certificate(test_pki.nodes["FR"].cert_path)
     verifier = test_pki.verifier()
-    forms = [cert, cert.public_bytes(Encoding.DER), cert.public_bytes(Encoding.PEM)]
+    forms: list[bytes | Certificate] = [
+        cert,
+        cert.public_bytes(Encoding.DER),
+        cert.public_bytes(Encoding.PEM),
+    ]
     assert {verifier.verify(f) for f in forms} == {verifier.verify(cert)}
 
 
