@@ -1,0 +1,228 @@
+"""The vocabulary of a hit check: what is asked, and what each country answered.
+
+These types cross from the flow (:mod:`federation.hitcheck`) to the investigator's CLI
+and to scripts (through :meth:`CheckResult.to_json`, whose schema is documented in
+``docs/investigators.md``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from federation.labels import Label
+
+__all__ = [
+    "CheckContext",
+    "CheckItem",
+    "CheckResult",
+    "CountryAnswer",
+    "Outcome",
+    "PeerReport",
+    "QueryAuditor",
+    "SignedQuery",
+]
+
+
+class Outcome(enum.StrEnum):
+    """One country's answer about one firearm."""
+
+    #: The make and serial match a record; category and reference follow.
+    HIT = "hit"
+    #: Only the serial matches (under another make): a weaker lead worth a follow-up.
+    POSSIBLE = "possible"
+    #: Neither matches any record the country lets this caller see.
+    NO_HIT = "no-hit"
+    #: The country could not be asked (down, too slow, broken answer); the reason says why.
+    UNAVAILABLE = "unavailable"
+    #: The country answered with a refusal (policy, quota, identity).
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    """One firearm to check: display fields plus its two canonical identifiers.
+
+    Attributes:
+        make: the make as the investigator typed it (shown back, never sent).
+        serial: the serial as typed (shown back, never sent).
+        make_serial: canonical make+serial identifier bytes.
+        serial_only: canonical serial-only identifier bytes.
+    """
+
+    make: str
+    serial: str
+    make_serial: bytes
+    serial_only: bytes
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Why the check is made: written into every signed statement and both audit logs.
+
+    Attributes:
+        case_id: the case reference.
+        purpose: the stated purpose.
+        legal_basis: the legal basis, when given.
+        investigator: the investigator's pseudonym.
+    """
+
+    case_id: str
+    purpose: str
+    legal_basis: str = ""
+    investigator: str = ""
+
+
+@dataclass(frozen=True)
+class SignedQuery:
+    """A signed query statement ready to send, with the request id it carries."""
+
+    request_id: str
+    statement: bytes
+    signature: bytes
+
+
+class QueryAuditor(Protocol):
+    """The asking side's audit hooks (implemented over :mod:`audit` by the node)."""
+
+    def sign(
+        self, *, to_country: str, items: Sequence[bytes], context: CheckContext
+    ) -> SignedQuery:
+        """Commit to ``items`` (storing the opening), sign the statement, and log it as sent.
+
+        Raises:
+            AuditError: the opening or the log entry could not be made durable (the query
+                must not be sent).
+        """
+        ...
+
+    def record(
+        self,
+        query: SignedQuery,
+        *,
+        status: str,
+        receipt: bytes = b"",
+        hits: int = 0,
+        possible: int = 0,
+        no_hits: int = 0,
+    ) -> None:
+        """Log the outcome of a sent query (``answered``, ``refused``, ``unavailable``) with
+        the result counts and the peer's receipt.
+
+        Raises:
+            VerificationError: the receipt does not verify under the peer's audit key.
+            LogWriteError: the entry could not be made durable.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class CountryAnswer:
+    """One country's answer about one firearm.
+
+    Attributes:
+        outcome: hit, possible, no-hit, unavailable or refused.
+        labels: for a hit or possible match, the matching records' category and reference.
+        index_version: the version of the country's index the serial was checked against.
+        latency_ms: wall time of this country's part of the check.
+        reason: why the country was unavailable or refused (empty otherwise).
+    """
+
+    outcome: Outcome
+    labels: tuple[Label, ...] = ()
+    index_version: int | None = None
+    latency_ms: float = 0.0
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer as a JSON-ready dict (see ``docs/investigators.md``)."""
+        return {
+            "outcome": self.outcome.value,
+            "matches": [{"category": lb.category, "reference": lb.reference} for lb in self.labels],
+            "index_version": self.index_version,
+            "latency_ms": round(self.latency_ms, 1),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class PeerReport:
+    """How the exchange with one country went, over the whole check.
+
+    Attributes:
+        country: the peer.
+        status: ``answered``, ``unavailable``, ``refused`` or ``partial`` (some chunks only).
+        reason: the first failure's reason, when there was one.
+        index_version: the version of its index used.
+        epoch_id: the epoch of its index used.
+        sync: what the mirror refresh fetched (``none``, ``delta``, ``full``).
+        latency_ms: wall time of the exchange.
+        request_ids: one per request sent (batches go in chunks).
+    """
+
+    country: str
+    status: str
+    reason: str = ""
+    index_version: int | None = None
+    epoch_id: str | None = None
+    sync: str = ""
+    latency_ms: float = 0.0
+    request_ids: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "index_version": self.index_version,
+            "epoch_id": self.epoch_id,
+            "sync": self.sync,
+            "latency_ms": round(self.latency_ms, 1),
+            "request_ids": list(self.request_ids),
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The merged answer of a hit check.
+
+    Attributes:
+        items: the firearms asked about, in input order.
+        answers: per item (same order), per country code, that country's answer.
+        peers: per country code, how the exchange went.
+        elapsed_ms: wall time of the whole check.
+    """
+
+    items: tuple[CheckItem, ...]
+    answers: tuple[dict[str, CountryAnswer], ...]
+    peers: dict[str, PeerReport] = field(default_factory=dict)
+    elapsed_ms: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """True when every country answered every item."""
+        return all(p.status == "answered" for p in self.peers.values())
+
+    def count(self, outcome: Outcome) -> int:
+        """How many (item, country) answers have ``outcome``."""
+        return sum(1 for per in self.answers for a in per.values() if a.outcome is outcome)
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as a JSON-ready dict (schema ``fedlookup.check/v1``)."""
+        return {
+            "schema": "fedlookup.check/v1",
+            "complete": self.complete,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "summary": {o.value: self.count(o) for o in Outcome},
+            "peers": {c: p.to_json() for c, p in sorted(self.peers.items())},
+            "results": [
+                {
+                    "make": item.make,
+                    "serial": item.serial,
+                    "countries": {c: a.to_json() for c, a in sorted(per.items())},
+                }
+                for item, per in zip(self.items, self.answers, strict=True)
+            ],
+        }

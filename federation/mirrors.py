@@ -1,0 +1,183 @@
+"""Keeping each peer's index mirror fresh, on disk: :class:`MirrorStore`.
+
+A mirror is the asking side's copy of a peer's encrypted index (:class:`IndexMirror`). It
+is useless without the peer's epoch key, so holding it reveals nothing, and it lets a hit
+check cost one online round instead of a download. The store keeps one file per peer
+under a directory, so a restart does not download every index again.
+
+:meth:`MirrorStore.refresh` asks the peer for its epoch and version (``NodeInfo``) and then:
+
+* same epoch and version: nothing to do;
+* same epoch, newer version: fetch a delta from the held version and apply it;
+* a new epoch, an empty mirror, or a delta that does not apply (:class:`IndexVersionError`,
+  or :class:`IndexIntegrityError` on the delta): fetch the full index and replace the mirror.
+
+Checksums are verified by :meth:`IndexMirror.apply`; a mirror reaches disk only whole
+(temporary file, fsync, rename), and a failed update leaves the previous file in place.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from federation.index import IndexMirror
+from federation.transport import NodeInfo, PeerTransport
+from fedlookup.errors import (
+    IndexFormatError,
+    IndexIntegrityError,
+    IndexVersionError,
+    InputError,
+    PeerUnavailableError,
+)
+
+__all__ = ["MirrorStore", "Refresh", "SyncKind"]
+
+
+class SyncKind(enum.StrEnum):
+    """What a refresh had to do."""
+
+    NONE = "none"
+    DELTA = "delta"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """The result of :meth:`MirrorStore.refresh`.
+
+    Attributes:
+        mirror: the peer's mirror, current as of ``info``.
+        info: what the peer said about itself.
+        kind: whether nothing, a delta or the full index was fetched.
+    """
+
+    mirror: IndexMirror
+    info: NodeInfo
+    kind: SyncKind
+
+
+def _safe_name(country: str) -> str:
+    if not (2 <= len(country) <= 8 and country.isascii() and country.isalnum()):
+        raise InputError(f"not a country code: {country!r}", field="country")
+    return country.upper()
+
+
+class MirrorStore:
+    """One mirror file per peer under ``directory`` (``<COUNTRY>.mirror``).
+
+    Thread-safe: refreshes of one peer are serialised, different peers run in parallel.
+
+    Args:
+        directory: where mirror files live; created (0700) when missing.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = Path(directory)
+        self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._mirrors: dict[str, IndexMirror] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @property
+    def directory(self) -> Path:
+        """The directory holding the mirror files."""
+        return self._dir
+
+    def path(self, country: str) -> Path:
+        """The file holding ``country``'s mirror."""
+        return self._dir / f"{_safe_name(country)}.mirror"
+
+    def _lock(self, country: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(country, threading.Lock())
+
+    def get(self, country: str) -> IndexMirror:
+        """``country``'s mirror as held (loaded from disk once; empty when none is held).
+
+        Raises:
+            IndexIntegrityError: the file on disk is damaged (delete it to resync).
+        """
+        with self._lock(country):
+            return self._get_locked(country)
+
+    def _get_locked(self, country: str) -> IndexMirror:
+        mirror = self._mirrors.get(country)
+        if mirror is None:
+            path = self.path(country)
+            mirror = IndexMirror.load(path) if path.exists() else IndexMirror()
+            self._mirrors[country] = mirror
+        return mirror
+
+    def refresh(
+        self, transport: PeerTransport, *, timeout: float, sync_timeout: float | None = None
+    ) -> Refresh:
+        """Bring the mirror of ``transport``'s peer up to its current index.
+
+        Args:
+            transport: the peer.
+            timeout: seconds allowed for the ``NodeInfo`` call.
+            sync_timeout: seconds allowed for the index download (default: ``timeout``).
+
+        Returns:
+            The current mirror, the peer's ``NodeInfo`` and what was fetched.
+
+        Raises:
+            PeerUnavailableError: the peer did not answer, or sent an index that fails its
+                checksum even on a full resync.
+            PeerRejectedError: the peer refused.
+        """
+        country = transport.country
+        sync_timeout = timeout if sync_timeout is None else sync_timeout
+        with self._lock(country):
+            info = transport.node_info(timeout=timeout)
+            try:
+                mirror = self._get_locked(country)
+            except IndexFormatError:
+                # A damaged local file is not the peer's fault: start over from nothing.
+                mirror = IndexMirror()
+            if mirror.epoch_id == info.epoch_id and mirror.version >= info.index_version:
+                return Refresh(mirror, info, SyncKind.NONE)
+            kind = SyncKind.FULL
+            updated: IndexMirror | None = None
+            if mirror.epoch_id == info.epoch_id and mirror.version > 0:
+                updated = self._try_delta(transport, mirror, sync_timeout)
+                kind = SyncKind.DELTA
+            if updated is None:
+                updated = self._full(transport, sync_timeout)
+                kind = SyncKind.FULL
+            self._save(country, updated)
+            self._mirrors[country] = updated
+            return Refresh(updated, info, kind)
+
+    def _try_delta(
+        self, transport: PeerTransport, mirror: IndexMirror, timeout: float
+    ) -> IndexMirror | None:
+        blob = transport.sync_index(mirror.version, mirror.epoch_id, timeout=timeout)
+        try:
+            mirror.apply(blob)  # all or nothing: a refused delta leaves the mirror as it was
+        except (IndexVersionError, IndexIntegrityError):
+            return None
+        return mirror
+
+    def _full(self, transport: PeerTransport, timeout: float) -> IndexMirror:
+        blob = transport.sync_index(None, None, timeout=timeout)
+        mirror = IndexMirror()
+        try:
+            mirror.apply(blob)
+        except IndexFormatError as exc:
+            raise PeerUnavailableError(
+                transport.country, f"its full index failed verification: {exc}"
+            ) from exc
+        return mirror
+
+    def _save(self, country: str, mirror: IndexMirror) -> None:
+        mirror.save(self.path(country))  # temporary file, fsync, rename
+        dir_fd = os.open(self._dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # make the rename itself durable
+        finally:
+            os.close(dir_fd)
