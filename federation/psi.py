@@ -138,6 +138,7 @@ def _parse_strict(message: Any, data: bytes, what: str) -> None:
     except (DecodeError, RuntimeError, ValueError) as exc:
         raise PSIProtocolError(f"malformed {what}: {exc}") from exc
     # Unknown fields or a non-canonical encoding would survive ParseFromString; refuse them.
+    message.DiscardUnknownFields()
     if message.SerializeToString() != data:
         raise PSIProtocolError(f"malformed {what}: non-canonical or unknown fields")
 
