@@ -1,0 +1,109 @@
+"""``run_index``: registry change feed to encrypted index, incrementally."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from psi_helpers import make_index, query, synced
+
+from fedlookup.errors import WatermarkError
+from node.indexing import run_index
+from registry_adapter.identifiers import record_identifiers
+from registry_adapter.models import Category, Change, Record
+from registry_adapter.source import RegistrySource
+
+KEY = b"k" * 32
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class FeedSource(RegistrySource):
+    """An in-memory registry with a change log (the watermark is the log length)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, Record] = {}
+        self.log: list[str] = []
+        self.forget_before = 0
+
+    def put(self, rid: str, make: str, serial: str, category: Category = Category.STOLEN) -> None:
+        self.records[rid] = Record(rid, make, "", "", serial, category, NOW)
+        self.log.append(rid)
+
+    def remove(self, rid: str) -> None:
+        del self.records[rid]
+        self.log.append(rid)
+
+    def count(self) -> int:
+        return len(self.records)
+
+    def iter_records(self) -> Iterator[Record]:
+        return iter(list(self.records.values()))
+
+    def watermark(self) -> str:
+        return str(len(self.log))
+
+    def changes_since(self, watermark: str | None) -> Iterator[Change]:
+        start = int(watermark) if watermark is not None else 0
+        if watermark is not None and start < self.forget_before:
+            raise WatermarkError("feed no longer holds that position")
+        rids = dict.fromkeys(self.log[start:]) if watermark is not None else self.records
+        for rid in list(rids):
+            yield Change(rid, self.records.get(rid))
+
+    def close(self) -> None:
+        pass
+
+
+def test_first_run_then_incremental(tmp_path: Path) -> None:
+    source = FeedSource()
+    for i in range(10):
+        source.put(f"r{i}", "Glock", f"AB{i}123")
+    source.put("bad", "Glock", "unknown")
+    index, key, _ = make_index(tmp_path)
+    report = run_index(source, index, reference_key=KEY, country="DE")
+    assert report.full
+    assert report.changes == 11
+    assert report.evaluated == 20
+    assert [r.record_id for r in report.rejected] == ["bad"]
+    assert index.watermark == "11"
+
+    source.put("r3", "Glock", "AB3123", Category.FOUND)  # label only
+    source.remove("r4")
+    source.put("r11", "S&W", "XY-999")
+    report = run_index(source, index, reference_key=KEY, country="DE")
+    assert not report.full
+    assert report.changes == 3
+    assert report.evaluated == 2
+    assert report.resealed == 2
+    assert report.removed == 2
+    gone = record_identifiers("Glock", "AB4123").make_serial
+    found = record_identifiers("GLOCK", "ab3123").make_serial
+    sw = record_identifiers("Smith and Wesson", "XY999").make_serial
+    got = query(key, synced(index), [gone, found, sw])
+    assert got[0] == []
+    assert [lab.category for lab in got[1]] == ["found"]
+    assert index.resolve_reference(got[2][0].reference) == "r11"
+
+
+def test_lost_watermark_falls_back_to_full(tmp_path: Path) -> None:
+    source = FeedSource()
+    source.put("r1", "Glock", "AB1123")
+    index, _, _ = make_index(tmp_path)
+    run_index(source, index, reference_key=KEY, country="DE")
+    source.put("r2", "Glock", "AB2123")
+    source.forget_before = 2
+    report = run_index(source, index, reference_key=KEY, country="DE")
+    assert report.full
+    assert index.size == 4
+
+
+def test_rejected_record_loses_its_old_entries(tmp_path: Path) -> None:
+    source = FeedSource()
+    source.put("r1", "Glock", "AB1123")
+    index, _, _ = make_index(tmp_path)
+    run_index(source, index, reference_key=KEY, country="DE")
+    source.put("r1", "Glock", "N/A")
+    report = run_index(source, index, reference_key=KEY, country="DE")
+    assert [r.record_id for r in report.rejected] == ["r1"]
+    assert index.size == 0
