@@ -1,9 +1,168 @@
-"""``fedlookup check``: (being built)."""
+"""``fedlookup check``: an investigator's hit check against every other member country.
+
+One firearm (``--make`` and ``--serial``) or a CSV list (``--file``, columns ``make`` and
+``serial``); the answer per firearm per country is ``hit``, ``possible``, ``no-hit``,
+``unavailable`` or ``refused``. Output is a table for people, or CSV / JSON for scripts
+(schema and exit codes in ``docs/investigators.md``):
+
+* exit 0: every country answered every firearm (hits or not);
+* exit 1: some country was unavailable or refused (its answers say why);
+* exit 2: the check could not run (bad input, bad configuration).
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from federation.hitcheck_types import CheckContext, CheckItem, CheckResult
+from node.check_render import render_csv, render_table
+from node.cli_common import EXIT_FINDINGS, EXIT_OK, console, console_err, print_json
+
+if TYPE_CHECKING:
+    from federation.hitcheck import HitCheck
+
+__all__ = ["OutputFormat", "read_items", "register"]
+
+
+class OutputFormat(StrEnum):
+    """How ``check`` prints its result."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+def read_items(path: Path | None, make: str | None, serial: str | None) -> list[CheckItem]:
+    """The firearms to check, from the options or a CSV file.
+
+    Raises:
+        InputError: neither or both sources given, a missing column, an empty field, or a
+            serial too short to identify a firearm (naming file, line and field).
+    """
+    from fedlookup.errors import InputError
+    from registry_adapter.identifiers import record_identifiers
+
+    if path is None:
+        if not make or not serial:
+            raise InputError("give --make and --serial, or --file FILE.csv")
+        ids = record_identifiers(make, serial)
+        return [CheckItem(make, serial, ids.make_serial, ids.serial_only)]
+    if make or serial:
+        raise InputError("give either --make/--serial or --file, not both")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", file=str(path)) from exc
+    reader = csv.DictReader(io.StringIO(text))
+    columns = {(c or "").strip().lower(): c for c in reader.fieldnames or []}
+    for needed in ("make", "serial"):
+        if needed not in columns:
+            raise InputError("missing column", file=str(path), line=1, field=needed)
+    items: list[CheckItem] = []
+    for row in reader:
+        line = reader.line_num
+        row_make = (row.get(columns["make"]) or "").strip()
+        row_serial = (row.get(columns["serial"]) or "").strip()
+        if not row_make and not row_serial:
+            continue  # a blank line, not a firearm
+        for name, value in (("make", row_make), ("serial", row_serial)):
+            if not value:
+                raise InputError("empty value", file=str(path), line=line, field=name)
+        try:
+            ids = record_identifiers(row_make, row_serial)
+        except InputError as exc:
+            raise InputError(exc.reason, file=str(path), line=line, field="serial") from exc
+        items.append(CheckItem(row_make, row_serial, ids.make_serial, ids.serial_only))
+    if not items:
+        raise InputError("no firearms in the file", file=str(path))
+    return items
+
+
+def _run_with_progress(
+    check: HitCheck, items: list[CheckItem], context: CheckContext
+) -> CheckResult:
+    total = len(items) * max(1, len(check.peers))
+    done: dict[str, int] = {}
+    with Progress(
+        TextColumn("checking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console_err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("check", total=total)
+
+        def progress(country: str, items_done: int) -> None:
+            step = items_done - done.get(country, 0)
+            done[country] = items_done
+            bar.advance(task, step)
+
+        return check.run(items, context, progress=progress)
+
+
+def check(
+    config: Path = typer.Option(..., "--config", help="This node's node.toml.", exists=True),
+    make: str | None = typer.Option(None, "--make", help="Make (manufacturer) of the firearm."),
+    serial: str | None = typer.Option(None, "--serial", help="Serial number as marked."),
+    file: Path | None = typer.Option(
+        None, "--file", help="CSV of firearms to check (columns make, serial).", exists=True
+    ),
+    case: str = typer.Option(..., "--case", help="Case reference (logged at both ends)."),
+    purpose: str = typer.Option(..., "--purpose", help="Purpose of the check (logged)."),
+    legal_basis: str = typer.Option("", "--legal-basis", help="Legal basis (logged)."),
+    investigator: str = typer.Option(
+        "", "--investigator", help="Your pseudonym in the logs (never your name)."
+    ),
+    peers: list[str] = typer.Option(
+        [], "--peer", help="Ask only this country (repeatable); default: every member."
+    ),
+    timeout: float = typer.Option(
+        10.0, "--timeout", min=0.1, help="Seconds each country gets per request."
+    ),
+    sync_timeout: float = typer.Option(
+        120.0, "--sync-timeout", min=0.1, help="Seconds allowed to download a country's index."
+    ),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    show_all: bool = typer.Option(
+        False, "--all", help="Table output: list every firearm, not only hits and possibles."
+    ),
+) -> None:
+    """Check firearms against every other member country (hit / possible / no-hit)."""
+    from node.asker import open_hit_check
+    from node.config import NodeConfig
+
+    fmt = OutputFormat.JSON if as_json else output
+    items = read_items(file, make, serial)
+    context = CheckContext(case, purpose, legal_basis, investigator)
+    node_config = NodeConfig.from_toml(config)
+    with open_hit_check(
+        node_config, peers=peers or None, timeout=timeout, sync_timeout=sync_timeout
+    ) as hit_check:
+        if file is not None and sys.stderr.isatty():
+            result = _run_with_progress(hit_check, items, context)
+        else:
+            result = hit_check.run(items, context)
+    if fmt is OutputFormat.JSON:
+        print_json(result.to_json())
+    elif fmt is OutputFormat.CSV:
+        sys.stdout.write(render_csv(result))
+    else:
+        render_table(result, console, show_all=show_all or file is None)
+    raise typer.Exit(EXIT_OK if result.complete else EXIT_FINDINGS)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``check`` command to the root application."""
+    app.command("check")(check)

@@ -1,0 +1,245 @@
+"""The asking side of a node: a :class:`~federation.hitcheck.HitCheck` wired from ``node.toml``.
+
+:func:`open_hit_check` builds, from a node's configuration: the verified federation
+directory (peers and their audit keys), one gRPC transport per peer (mutual TLS with the
+node's certificate), the store of index mirrors (``<data_dir>/mirrors``), and the
+:class:`AuditedQueries` that sign statements and log every query and receipt.
+
+Outgoing queries go to their own signed log, ``<data_dir>/audit-outgoing`` (origin
+``<node origin>/outgoing``, the node's audit key): the node's own log is held open by the
+serving process, and a check must run while the node serves. Openings of the commitments
+live in ``<data_dir>/openings.sqlite3`` (0600), the only place a queried identifier exists
+at rest. Both are verified with ``fedlookup audit verify`` like the node's own log.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit.commitment import OpeningStore
+from audit.entries import LogEntry
+from audit.keys import load_private_key, log_vkey
+from audit.log import AuditLog
+from audit.receipts import verify_receipt
+from audit.statements import QueryStatement, sign
+from federation.directory import Directory, load_directory
+from federation.grpc_transport import ClientCredentials, GrpcTransport
+from federation.hitcheck import HitCheck
+from federation.hitcheck_types import CheckContext, SignedQuery
+from federation.mirrors import MirrorStore
+from fedlookup.errors import AuditError, ConfigError, VerificationError
+from node.config import NodeConfig
+
+__all__ = [
+    "AuditedQueries",
+    "log_origin",
+    "mirrors_dir",
+    "open_hit_check",
+    "openings_path",
+    "outgoing_log_dir",
+]
+
+_LOCK_WAIT_S = 30.0
+
+
+def log_origin(country: str) -> str:
+    """Origin line of a country's outgoing-query log."""
+    return f"fedlookup/{country}/outgoing"
+
+
+def outgoing_log_dir(config: NodeConfig) -> Path:
+    """Directory of the node's outgoing-query log."""
+    return config.node.data_dir / "audit-outgoing"
+
+
+def openings_path(config: NodeConfig) -> Path:
+    """SQLite file of the openings of this node's commitments."""
+    return config.node.data_dir / "openings.sqlite3"
+
+
+def mirrors_dir(config: NodeConfig) -> Path:
+    """Directory of the peers' index mirrors."""
+    return config.node.data_dir / "mirrors"
+
+
+class AuditedQueries:
+    """Signs statements and logs each query, then its outcome and the peer's receipt.
+
+    Thread-safe: the hit check calls it from one thread per peer.
+
+    Args:
+        country: this node's country.
+        log: the outgoing-query log.
+        openings: where commitment openings are kept.
+        key: this node's Ed25519 audit key (signs statements).
+        directory: the federation directory (the peers' audit keys).
+    """
+
+    def __init__(
+        self,
+        *,
+        country: str,
+        log: AuditLog,
+        openings: OpeningStore,
+        key: Ed25519PrivateKey,
+        directory: Directory,
+    ) -> None:
+        self.country = country
+        self.log = log
+        self.openings = openings
+        self.key = key
+        self.directory = directory
+        self._sent: dict[str, QueryStatement] = {}
+        self._lock = threading.Lock()
+
+    def sign(
+        self, *, to_country: str, items: Sequence[bytes], context: CheckContext
+    ) -> SignedQuery:
+        """See :meth:`federation.hitcheck_types.QueryAuditor.sign`."""
+        request_id = QueryStatement.new_request_id()
+        with self._lock:
+            commitment = self.openings.create(request_id, items)
+        statement = QueryStatement(
+            request_id=request_id,
+            from_country=self.country,
+            to_country=to_country,
+            case_id=context.case_id,
+            purpose=context.purpose,
+            legal_basis=context.legal_basis,
+            investigator=context.investigator,
+            item_count=len(items),
+            commitment=commitment,
+        )
+        data = statement.canonical()
+        signature = sign(data, self.key)
+        self.log.append(LogEntry.query_sent(statement))
+        with self._lock:
+            self._sent[request_id] = statement
+        return SignedQuery(request_id, data, signature)
+
+    def record(
+        self,
+        query: SignedQuery,
+        *,
+        status: str,
+        receipt: bytes = b"",
+        hits: int = 0,
+        possible: int = 0,
+        no_hits: int = 0,
+    ) -> None:
+        """See :meth:`federation.hitcheck_types.QueryAuditor.record`."""
+        with self._lock:
+            statement = self._sent.pop(query.request_id)
+        problem: VerificationError | None = None
+        if receipt:
+            try:
+                self._verify(statement, receipt)
+            except VerificationError as exc:
+                problem, status = exc, "error"
+        self.log.append(
+            LogEntry.receipt(
+                statement.request_id,
+                statement.from_country,
+                statement.to_country,
+                status=status,
+                hits=hits,
+                possible=possible,
+                no_hits=no_hits,
+                receipt=receipt,
+            )
+        )
+        if problem is not None:
+            raise problem
+
+    def _verify(self, statement: QueryStatement, receipt: bytes) -> None:
+        member = self.directory.member(statement.to_country)
+        public_key = member.audit_key()
+        from audit.statements import Receipt
+
+        # The origin of the peer's log is the first line of the checkpoint it signed; the
+        # key that must have signed it comes from the directory, not from the receipt.
+        opened = Receipt.open(receipt, public_key)
+        origin = opened.checkpoint.split("\n", 1)[0]
+        verify_receipt(receipt, public_key, log_vkey(origin, public_key), statement)
+
+
+def _open_log(directory: Path, origin: str, key: Ed25519PrivateKey, country: str) -> AuditLog:
+    # Another investigator's check may hold the log for a moment: wait for it.
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    while True:
+        try:
+            return AuditLog.open(directory, origin, key, country=country)
+        except AuditError as exc:
+            if "another process" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@contextmanager
+def open_hit_check(
+    config: NodeConfig,
+    *,
+    peers: Sequence[str] | None = None,
+    timeout: float = 10.0,
+    sync_timeout: float = 120.0,
+) -> Iterator[HitCheck]:
+    """A ready :class:`HitCheck` for this node; closes channels and logs on exit.
+
+    Args:
+        config: the node's configuration.
+        peers: ask only these countries (default: every other member of the directory).
+        timeout: seconds per ``NodeInfo`` / ``Evaluate`` call.
+        sync_timeout: seconds per index download.
+
+    Raises:
+        ConfigError: a requested peer is not a member, or this node is not.
+        DirectorySignatureError, InputError: the directory cannot be trusted or read.
+        AuditError: the outgoing log or openings store cannot be opened.
+    """
+    country = config.node.country
+    directory = load_directory(config.directory.path, config.directory.authority)
+    if country not in directory.countries:
+        raise ConfigError("node.country", f"{country} is not in directory v{directory.version}")
+    wanted = [c.upper() for c in peers] if peers else [c for c in directory.countries]
+    for c in wanted:
+        if c not in directory.countries:
+            raise ConfigError("--peer", f"{c} is not a member of directory v{directory.version}")
+    credentials = ClientCredentials.from_files(
+        ca=config.tls.ca, cert=config.tls.cert, key=config.tls.key
+    )
+    key = load_private_key(config.audit.key)
+    with ExitStack() as stack:
+        transports = []
+        for c in wanted:
+            if c == country:
+                continue
+            member = directory.member(c)
+            transport = GrpcTransport(
+                c,
+                member.endpoint,
+                credentials,
+                max_message_bytes=config.server.max_message_bytes,
+            )
+            stack.callback(transport.close)
+            transports.append(transport)
+        log = _open_log(outgoing_log_dir(config), log_origin(country), key, country)
+        stack.callback(log.close)
+        openings = OpeningStore(openings_path(config))
+        stack.callback(openings.close)
+        auditor = AuditedQueries(
+            country=country, log=log, openings=openings, key=key, directory=directory
+        )
+        yield HitCheck(
+            country=country,
+            peers=transports,
+            mirrors=MirrorStore(mirrors_dir(config)),
+            auditor=auditor,
+            timeout=timeout,
+            sync_timeout=sync_timeout,
+        )

@@ -1,0 +1,129 @@
+"""How a hit check's result is shown: a table for people, CSV for spreadsheets.
+
+JSON comes straight from :meth:`federation.hitcheck_types.CheckResult.to_json`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from rich.console import Console
+from rich.table import Table
+
+from federation.hitcheck_types import CheckResult, CountryAnswer, Outcome
+
+__all__ = ["CSV_COLUMNS", "render_csv", "render_table"]
+
+#: Columns of ``check --format csv``: one row per firearm per country.
+CSV_COLUMNS = (
+    "make",
+    "serial",
+    "country",
+    "outcome",
+    "categories",
+    "references",
+    "index_version",
+    "latency_ms",
+    "reason",
+)
+
+_STYLE = {
+    Outcome.HIT: "bold red",
+    Outcome.POSSIBLE: "bold yellow",
+    Outcome.NO_HIT: "green",
+    Outcome.UNAVAILABLE: "magenta",
+    Outcome.REFUSED: "magenta",
+}
+
+
+def _cells(answer: CountryAnswer) -> tuple[str, str]:
+    categories = "; ".join(lb.category for lb in answer.labels)
+    references = "; ".join(lb.reference for lb in answer.labels)
+    return categories, references
+
+
+def render_csv(result: CheckResult) -> str:
+    """The result as CSV text with a header (:data:`CSV_COLUMNS`)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for item, per in zip(result.items, result.answers, strict=True):
+        for country, answer in sorted(per.items()):
+            categories, references = _cells(answer)
+            writer.writerow(
+                [
+                    item.make,
+                    item.serial,
+                    country,
+                    answer.outcome.value,
+                    categories,
+                    references,
+                    "" if answer.index_version is None else answer.index_version,
+                    f"{answer.latency_ms:.1f}",
+                    answer.reason,
+                ]
+            )
+    return out.getvalue()
+
+
+def render_table(result: CheckResult, console: Console, *, show_all: bool) -> None:
+    """Print the result for an investigator.
+
+    Args:
+        result: the check's result.
+        console: where to print.
+        show_all: list every firearm; otherwise only firearms with a hit or possible match
+            (a batch of thousands is mostly no-hits), after a per-country summary.
+    """
+    countries = sorted(result.peers)
+    summary = Table(title="Countries asked", title_justify="left")
+    for col in ("country", "status", "hit", "possible", "no-hit", "index version", "latency"):
+        summary.add_column(col)
+    for c in countries:
+        peer = result.peers[c]
+        counts = {o: 0 for o in Outcome}
+        for per in result.answers:
+            counts[per[c].outcome] += 1
+        status = peer.status if not peer.reason else f"{peer.status}: {peer.reason}"
+        summary.add_row(
+            c,
+            status,
+            str(counts[Outcome.HIT]),
+            str(counts[Outcome.POSSIBLE]),
+            str(counts[Outcome.NO_HIT]),
+            "" if peer.index_version is None else str(peer.index_version),
+            f"{peer.latency_ms:.0f} ms",
+        )
+    console.print(summary)
+
+    rows = Table(title="Results" if show_all else "Hits and possible matches", title_justify="left")
+    for col in ("make", "serial", "country", "result", "category", "reference"):
+        rows.add_column(col)
+    shown = 0
+    for item, per in zip(result.items, result.answers, strict=True):
+        for c in countries:
+            answer = per[c]
+            if not show_all and answer.outcome not in (Outcome.HIT, Outcome.POSSIBLE):
+                continue
+            categories, references = _cells(answer)
+            style = _STYLE[answer.outcome]
+            rows.add_row(
+                item.make,
+                item.serial,
+                c,
+                f"[{style}]{answer.outcome.value}[/]",
+                categories,
+                references or answer.reason,
+            )
+            shown += 1
+    if shown:
+        console.print(rows)
+    else:
+        console.print("No hits and no possible matches.")
+    places = f"{len(countries)} countr{'y' if len(countries) == 1 else 'ies'}"
+    console.print(
+        f"{len(result.items)} firearm(s), {places}"
+        f", {result.count(Outcome.HIT)} hit(s), {result.count(Outcome.POSSIBLE)} possible,"
+        f" {result.elapsed_ms:.0f} ms" + ("" if result.complete else " — INCOMPLETE: see status")
+    )
