@@ -119,37 +119,54 @@ class StatementLike(Protocol):
 class DirectoryView(Protocol):
     """The current federation directory as the responder needs it."""
 
-    def verify_statement(self, peer: str, data: bytes, signature: bytes) -> StatementLike:
-        """Parse a statement and verify it under ``peer``'s audit key.
+    def require_member(self, peer: str) -> None:
+        """Raise :class:`~fedlookup.errors.UnlistedPeerError` unless ``peer`` is a member."""
+        ...
+
+    def parse_statement(self, data: bytes) -> StatementLike:
+        """Parse canonical statement bytes.
 
         Raises:
-            UnlistedPeerError: ``peer`` is not a member.
-            VerificationError: malformed statement or bad signature.
+            VerificationError: not a canonical, complete statement.
         """
         ...
 
-    def require_member(self, peer: str) -> None:
-        """Raise :class:`~fedlookup.errors.UnlistedPeerError` unless ``peer`` is a member."""
+    def verify_statement(self, peer: str, data: bytes, signature: bytes) -> None:
+        """Verify ``signature`` over ``data`` with ``peer``'s audit key from the directory.
+
+        Raises:
+            UnlistedPeerError: ``peer`` is not a member.
+            VerificationError: the signature does not verify.
+        """
         ...
 
 
 class AuditTrail(Protocol):
     """The node's audit log, in the responder's terms."""
 
-    def record_query(self, peer: str, statement: bytes, signature: bytes) -> int:
-        """Append a query entry durably; return its log index.
+    def record_query(self, peer: str, statement: StatementLike, signature: bytes) -> int:
+        """Append a query entry durably (before answering); return its log index.
 
         Raises:
             LogWriteError: the entry could not be made durable.
         """
         ...
 
-    def receipt(self, index: int, statement: bytes) -> bytes:
+    def receipt(self, index: int, statement: StatementLike) -> bytes:
         """The signed receipt of entry ``index``."""
         ...
 
-    def record_refusal(self, peer: str, request_id: str | None, reason: str, items: int) -> None:
-        """Append a refusal entry (reason is a short code, never peer-supplied text)."""
+    def record_refusal(
+        self, peer: str, statement: StatementLike, error: FedlookupError, limit: int | None
+    ) -> None:
+        """Append a refusal (or quota exhaustion) entry for a parsed statement.
+
+        Args:
+            peer: the caller's country.
+            statement: the refused statement.
+            error: why (its class name is the reason code; its text stays local).
+            limit: the peer's daily quota, when known.
+        """
         ...
 
 
@@ -198,6 +215,7 @@ class Responder:
         quotas: the durable quota ledger.
         audit: the audit trail.
         directory: the federation directory.
+        on_evaluated: called with (peer, items) after each answered evaluation (metrics).
     """
 
     def __init__(
@@ -210,6 +228,7 @@ class Responder:
         quotas: QuotaLedger,
         audit: AuditTrail,
         directory: DirectoryView,
+        on_evaluated: Callable[[str, int], None] | None = None,
     ) -> None:
         self.country = country
         self._index = index
@@ -219,6 +238,7 @@ class Responder:
         self._audit = audit
         self._directory = directory
         self._local = threading.local()
+        self._on_evaluated = on_evaluated
 
     def _ready_index(self) -> IndexView:
         index = self._index()
@@ -299,13 +319,11 @@ class Responder:
             PSIProtocolError: malformed request or wrong item count.
             LogWriteError: the audit entry could not be made durable.
         """
-        request_id: str | None = None
-        items = 0
+        stmt: StatementLike | None = None
+        limit: int | None = None
         try:
             self._directory.require_member(peer)
-            stmt = self._directory.verify_statement(peer, statement, signature)
-            request_id = stmt.request_id
-            items = stmt.item_count
+            stmt = self._directory.parse_statement(statement)
             if stmt.from_country != peer:
                 raise CountryMismatchError(
                     f"statement from {stmt.from_country!r} but certificate is {peer!r}"
@@ -314,7 +332,9 @@ class Responder:
                 raise CountryMismatchError(
                     f"statement addressed to {stmt.to_country!r}, this node is {self.country!r}"
                 )
+            self._directory.verify_statement(peer, statement, signature)
             grant = self._grant(peer)
+            limit = grant.items_per_day
             if grant.purposes is not None and stmt.purpose not in grant.purposes:
                 raise PolicyRefusedError(f"purpose {stmt.purpose!r} not permitted for {peer}")
             index = self._ready_index()
@@ -330,21 +350,32 @@ class Responder:
                 )
             self._quotas.charge(peer, counted, grant.items_per_day)
         except (IdentityError, PolicyError, VerificationError, CryptoError) as exc:
-            self._refused(peer, request_id, exc, items)
+            self._refused(peer, stmt, exc, limit)
             raise
-        index_no = self._audit.record_query(peer, statement, signature)
+        index_no = self._audit.record_query(peer, stmt, signature)
         response = evaluator.evaluate(request, reveal=grant.reveal)
-        receipt = self._audit.receipt(index_no, statement)
+        receipt = self._audit.receipt(index_no, stmt)
+        if self._on_evaluated is not None:
+            self._on_evaluated(peer, counted)
         return Evaluation(response=response, receipt=receipt, epoch_id=index.epoch_id)
 
-    def _refused(self, peer: str, request_id: str | None, exc: FedlookupError, items: int) -> None:
-        reason = type(exc).__name__
+    def _refused(
+        self, peer: str, stmt: StatementLike | None, exc: FedlookupError, limit: int | None
+    ) -> None:
         _log.warning(
             "refused evaluation",
-            extra={"peer": peer, "request_id": request_id, "reason": reason, "detail": str(exc)},
+            extra={
+                "event": "refused",
+                "peer": peer,
+                "request_id": stmt.request_id if stmt is not None else None,
+                "reason": type(exc).__name__,
+                "detail": str(exc),
+            },
         )
+        if stmt is None:
+            return  # nothing parsed to tie an audit entry to; the local log has it
         try:
-            self._audit.record_refusal(peer, request_id, reason, items)
+            self._audit.record_refusal(peer, stmt, exc, limit)
         except FedlookupError as audit_exc:
             # The refusal stands either way; the operator must learn the log is failing.
             _log.error("could not audit a refusal: %s", audit_exc)

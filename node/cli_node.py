@@ -1,7 +1,166 @@
-"""``fedlookup node``: commands (being built)."""
+"""``fedlookup node``: initialise, index, run and inspect a country's node.
+
+Commands raise :class:`~fedlookup.errors.FedlookupError`; ``node.cli`` turns it into exit
+code 2 with the message (a bad configuration names the field).
+"""
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+from types import FrameType
+
 import typer
 
+from node.cli_common import EXIT_FINDINGS, console, print_json
+from node.config import NodeConfig
+from node.logs import configure_logging
+
 app = typer.Typer(no_args_is_help=True)
+
+_CONFIG = typer.Option(
+    Path("node.toml"), "--config", "-c", help="The node's configuration file.", exists=False
+)
+
+
+def _load(config: Path) -> NodeConfig:
+    return NodeConfig.from_toml(config)
+
+
+@app.command()
+def init(
+    country: str = typer.Option(..., "--country", help="ISO 3166-1 alpha-2 code, e.g. DE."),
+    folder: Path = typer.Option(..., "--dir", help="Folder of the new node."),
+    ca_dir: Path | None = typer.Option(
+        None, "--ca-dir", help="Federation CA folder: issue the node certificate from it."
+    ),
+    listen: str = typer.Option("127.0.0.1:7443", "--listen", help="gRPC host:port."),
+    registry: str = typer.Option(
+        "sqlite:///data/registry.db", "--registry", help="Registry URL (relative to --dir)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Create a node folder: node.toml, keys (0600), data folder, optional certificate."""
+    from node.bootstrap import init_node
+
+    report = init_node(country, folder, ca_dir=ca_dir, listen=listen, registry_url=registry)
+    summary = {
+        "config": str(report.config),
+        "audit_public_key": report.audit_public_key,
+        "epoch_id": report.epoch_id,
+        "certificate_issued": report.certificate_issued,
+    }
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"[green]initialised[/] {country} node in {folder}")
+    console.print(f"  configuration     {report.config}")
+    console.print(f"  audit public key  {report.audit_public_key}  (for the directory)")
+    if not report.certificate_issued:
+        console.print("  next: put node.pem, node.key, ca.pem, crl.pem in tls/, and directory.json")
+
+
+@app.command()
+def serve(
+    config: Path = _CONFIG,
+    port_file: Path | None = typer.Option(
+        None, "--port-file", help="Write the bound port to this file once listening."
+    ),
+) -> None:
+    """Run the node in the foreground until SIGTERM or Ctrl-C (graceful shutdown)."""
+    from node.server import write_port_file
+    from node.service import serving
+
+    cfg = _load(config)
+    configure_logging(cfg.node.log_format, cfg.node.log_level)
+    with serving(cfg) as node:
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            node.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        if port_file is not None:
+            write_port_file(port_file, node.port)
+        while not node.wait(0.5):
+            pass
+
+
+@app.command()
+def index(
+    config: Path = _CONFIG,
+    full: bool = typer.Option(False, "--full", help="Re-read the whole registry."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Bring the encrypted index up to date with the registry (only changes cost EC work)."""
+    from node.operations import index_node
+
+    cfg = _load(config)
+    report = index_node(cfg, full=full, workers=workers, progress=not as_json)
+    summary = {
+        "version": report.version,
+        "epoch_id": report.epoch_id,
+        "size": report.size,
+        "full": report.full,
+        "changes": report.changes,
+        "evaluated": report.evaluated,
+        "added": report.added,
+        "removed": report.removed,
+        "resealed": report.resealed,
+        "rejected": [
+            {"record_id": r.record_id, "field": r.field, "reason": r.reason}
+            for r in report.rejected
+        ],
+        "seconds": round(report.seconds, 3),
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(
+            f"index v{report.version} ({report.size} entries, epoch {report.epoch_id}): "
+            f"{report.added} added, {report.removed} removed, {report.resealed} resealed, "
+            f"{report.evaluated} evaluated in {report.seconds:.1f} s"
+        )
+        for r in report.rejected:
+            console.print(f"  [yellow]not indexed[/] {r.record_id}: {r.field}: {r.reason}")
+    if report.rejected:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("rotate-key")
+def rotate_key(
+    config: Path = _CONFIG,
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Create a new epoch key and rebuild the index under it (peers resync in full)."""
+    from node.operations import rotate_epoch_key
+
+    cfg = _load(config)
+    old, report = rotate_epoch_key(cfg, workers=workers, progress=not as_json)
+    summary = {"previous_epoch": old, "epoch_id": report.epoch_id, "version": report.version}
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(f"rotated epoch {old} -> {report.epoch_id}; index v{report.version}")
+
+
+@app.command()
+def status(
+    config: Path = _CONFIG,
+    address: str | None = typer.Option(
+        None, "--address", help="host:port to ask for health (default: node.listen)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Local state (index, quotas today, audit log) and, if the node serves, its health."""
+    from node.operations import node_status
+
+    cfg = _load(config)
+    doc = node_status(cfg, address=address)
+    if as_json:
+        print_json(doc)
+        return
+    for key, value in doc.items():
+        console.print(f"[bold]{key:<12}[/] {value}")

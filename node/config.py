@@ -106,13 +106,14 @@ class TlsConfig:
         ca: federation root CA certificate; client certificates must chain to it.
         cert: this node's certificate (chain).
         key: this node's private key (0600).
-        crl: optional certificate revocation list signed by the CA.
+        crl: the federation's certificate revocation list, signed by the CA. Required:
+            without a current CRL every caller is refused (fail closed).
     """
 
     ca: Path
     cert: Path
     key: Path
-    crl: Path | None = None
+    crl: Path
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,11 @@ class NodeConfig:
         return self.node.data_dir / "keys" / "epoch"
 
     @property
+    def reference_key_dir(self) -> Path:
+        """Directory of the reference key (follow-up references of labels)."""
+        return self.node.data_dir / "keys"
+
+    @property
     def index_dir(self) -> Path:
         """Directory of the encrypted index."""
         return self.node.data_dir / "index"
@@ -265,7 +271,7 @@ class NodeConfig:
         if server.chunk_bytes > server.max_message_bytes // 2:
             raise ConfigError("server.chunk_bytes", "must be at most max_message_bytes / 2", source)
         registry = RegistryConfig(
-            url=f.str_("registry", "url"),
+            url=_sqlite_relative(f.str_("registry", "url"), base),
             aliases=f.opt_path("registry", "aliases"),
             mapping=f.table("registry", "mapping"),
         )
@@ -273,7 +279,7 @@ class NodeConfig:
             ca=f.path("tls", "ca"),
             cert=f.path("tls", "cert"),
             key=f.path("tls", "key"),
-            crl=f.opt_path("tls", "crl"),
+            crl=f.path("tls", "crl"),
         )
         directory = DirectoryConfig(
             path=f.path("directory", "path"),
@@ -301,6 +307,16 @@ class NodeConfig:
             policy=policy,
             source=Path(source) if source != "(mapping)" else None,
         )
+
+
+def _sqlite_relative(url: str, base: Path) -> str:
+    """Make a relative ``sqlite:///path`` absolute against the configuration's folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        rest = url[len(prefix) :]
+        if rest and rest != ":memory:":
+            return prefix + str((base / rest).resolve())
+    return url
 
 
 def _policy(raw: Any, source: str) -> PolicyConfig:

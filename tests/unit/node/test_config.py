@@ -23,6 +23,7 @@ url = "sqlite:///registry.db"
 ca = "pki/ca.pem"
 cert = "pki/node.pem"
 key = "pki/node.key"
+crl = "pki/crl.pem"
 
 [directory]
 path = "directory.json"

@@ -1,0 +1,192 @@
+"""The caller's identity, read once per call from the mTLS handshake.
+
+grpc has already checked the chain during the handshake (``require_client_auth=True``),
+but Python gives no CRL hook and no reason when a handshake fails. This interceptor
+therefore re-verifies the presented certificate with :class:`certs.ReloadingPeerVerifier`
+(chain, usage, validity, revocation, country SAN) and, for the federation service,
+directory membership and key pin. A refused caller gets a fixed public message
+(UNAUTHENTICATED or PERMISSION_DENIED); the precise reason goes to the node's log.
+
+The verified :class:`~certs.PeerIdentity` is handed to the servicer through a context
+variable (:func:`current_peer`), set around the handler and around each step of a
+streamed response, so no request field can ever supply it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol, cast
+
+import grpc
+
+from certs import PeerIdentity
+from fedlookup.errors import FedlookupError, IdentityError
+from node.errors import public_error
+
+__all__ = ["FEDERATION_SERVICE", "IdentityInterceptor", "PeerCheck", "current_peer"]
+
+FEDERATION_SERVICE = "fedlookup.v1.Federation"
+
+_log = logging.getLogger("fedlookup.node.identity")
+_PEER: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar(
+    "fedlookup_peer", default=None
+)
+
+
+def current_peer() -> PeerIdentity:
+    """The verified caller of the call being handled.
+
+    Raises:
+        IdentityError: called outside an intercepted call (fail closed).
+    """
+    peer = _PEER.get()
+    if peer is None:
+        raise IdentityError("no verified peer for this call")
+    return peer
+
+
+class PeerVerifierLike(Protocol):
+    """``certs.ReloadingPeerVerifier`` or ``certs.PeerVerifier``."""
+
+    def verify(self, cert: bytes) -> PeerIdentity: ...
+
+
+class PeerCheck(Protocol):
+    """Checks a verified peer against the current directory (membership, key pin)."""
+
+    def check_member(self, peer: PeerIdentity) -> None: ...
+
+
+def _iter_as(peer: PeerIdentity, it: Iterator[Any]) -> Iterator[Any]:
+    while True:
+        token = _PEER.set(peer)
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            _PEER.reset(token)
+        yield item
+
+
+class IdentityInterceptor(grpc.ServerInterceptor):
+    """Verifies every caller's certificate; checks federation calls against the directory.
+
+    Args:
+        verifier: verifies the presented certificate (reloads roots and CRL on change).
+        directory: membership and key-pin check for federation calls.
+        on_refusal: called with the reason code of each refusal (metrics).
+    """
+
+    def __init__(
+        self,
+        verifier: PeerVerifierLike,
+        directory: PeerCheck,
+        on_refusal: Callable[[str], None] = lambda reason: None,
+    ) -> None:
+        self._verifier = verifier
+        self._directory = directory
+        self._on_refusal = on_refusal
+
+    def _identify(self, context: grpc.ServicerContext, method: str) -> PeerIdentity:
+        # grpc maps each property to a list of values; the stubs say bytes.
+        auth = cast(Mapping[str, list[bytes]], context.auth_context())
+        pems = auth.get("x509_pem_cert") or []
+        address = context.peer()
+        try:
+            if not pems:
+                raise IdentityError("no client certificate presented")
+            peer = self._verifier.verify(pems[0])
+            if method.startswith(f"/{FEDERATION_SERVICE}/"):
+                self._directory.check_member(peer)
+        except FedlookupError as exc:
+            public = public_error(exc)
+            _log.warning(
+                "refused caller",
+                extra={
+                    "event": "refused",
+                    "method": method,
+                    "address": address,
+                    "reason": public.reason,
+                    "detail": str(exc),
+                },
+            )
+            self._on_refusal(public.reason)
+            context.abort(public.code, public.message)
+            raise  # unreachable: abort raises
+        return peer
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            inner_uu = handler.unary_unary
+
+            def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
+                peer = self._identify(context, method)
+                token = _PEER.set(peer)
+                try:
+                    return inner_uu(request, context)
+                finally:
+                    _PEER.reset(token)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            inner_us = handler.unary_stream
+
+            def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                peer = self._identify(context, method)
+                token = _PEER.set(peer)
+                try:
+                    result = inner_us(request, context)
+                finally:
+                    _PEER.reset(token)
+                return _iter_as(peer, iter(result))
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream is not None:
+            # Reflection is a bidirectional stream: verify the caller once, up front.
+            inner_ss = handler.stream_stream
+
+            def stream_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+                peer = self._identify(context, method)
+                return _iter_as(peer, iter(inner_ss(requests, context)))
+
+            return grpc.stream_stream_rpc_method_handler(
+                stream_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary is not None:
+            inner_su = handler.stream_unary
+
+            def stream_unary(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+                peer = self._identify(context, method)
+                token = _PEER.set(peer)
+                try:
+                    return inner_su(requests, context)
+                finally:
+                    _PEER.reset(token)
+
+            return grpc.stream_unary_rpc_method_handler(
+                stream_unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return None

@@ -1,0 +1,175 @@
+"""Operator actions behind ``fedlookup node index|rotate-key|status``.
+
+They work on the node's files and may run while the node serves: the index is SQLite in
+WAL mode (the serving process sees a new version at its next read), epoch keys are files,
+and the audit log, which only the serving process may open, is read without opening it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any, cast
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from audit.records import read_records
+from federation.index import NodeIndex
+from federation.keys import EpochKeyStore, load_or_create_reference_key
+from fedlookup.errors import FedlookupError, RegistryUnavailableError
+from node.config import NodeConfig
+from node.indexing import IndexReport, run_index
+from node.quotas import SqliteQuotaLedger
+from registry_adapter.aliases import MakeAliases
+from registry_adapter.source import RegistrySource
+
+__all__ = ["health_of", "index_node", "node_status", "rotate_epoch_key"]
+
+
+def _open_registry(cfg: NodeConfig) -> RegistrySource:
+    module = importlib.import_module("registry_adapter")
+    opener = getattr(module, "open_registry", None)
+    if opener is None:
+        raise RegistryUnavailableError("registry_adapter.open_registry is not available")
+    if cfg.registry.mapping is None:
+        return cast(RegistrySource, opener(cfg.registry.url))
+    return cast(RegistrySource, opener(cfg.registry.url, mapping=cfg.registry.mapping))
+
+
+def _aliases(cfg: NodeConfig) -> MakeAliases | None:
+    return MakeAliases.with_extra(cfg.registry.aliases) if cfg.registry.aliases else None
+
+
+def _progress_bar(enabled: bool) -> Any:
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+
+
+def index_node(
+    cfg: NodeConfig, *, full: bool = False, workers: int | None = None, progress: bool = False
+) -> IndexReport:
+    """Update the node's index from its registry.
+
+    Args:
+        cfg: the node configuration.
+        full: re-read the whole registry.
+        workers: worker processes for the EC work.
+        progress: show a progress bar on the terminal.
+
+    Returns:
+        The indexing report.
+
+    Raises:
+        RegistryUnavailableError: the registry cannot be read.
+        KeyFileError: the epoch or reference key is unusable.
+    """
+    keys = EpochKeyStore(cfg.epoch_key_dir)
+    index = NodeIndex(cfg.index_dir, key=keys.current(), country=cfg.node.country)
+    try:
+        with _open_registry(cfg) as source, _progress_bar(progress) as bar:
+            report_progress: Callable[[int, int], None] | None = None
+            if bar is not None:
+                task = bar.add_task("evaluating identifiers", total=None)
+
+                def report_progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+            return run_index(
+                source,
+                index,
+                reference_key=load_or_create_reference_key(cfg.reference_key_dir),
+                country=cfg.node.country,
+                aliases=_aliases(cfg),
+                workers=workers,
+                full=full,
+                progress=report_progress,
+            )
+    finally:
+        index.close()
+
+
+def rotate_epoch_key(
+    cfg: NodeConfig, *, workers: int | None = None, progress: bool = False
+) -> tuple[str, IndexReport]:
+    """Create a new epoch key and rebuild the whole index under it.
+
+    Until the rebuild commits, the node keeps serving the previous epoch (its key file
+    stays); the serving node logs the rotation in its audit log when it sees the new epoch.
+
+    Returns:
+        The previous epoch id and the rebuild's report.
+    """
+    keys = EpochKeyStore(cfg.epoch_key_dir)
+    old = keys.current().epoch_id
+    keys.rotate()
+    return old, index_node(cfg, full=True, workers=workers, progress=progress)
+
+
+def health_of(cfg: NodeConfig, address: str, timeout: float = 3.0) -> str:
+    """Ask a node's health service over mutual TLS with this node's own certificate.
+
+    Returns:
+        ``SERVING``, ``NOT_SERVING``, or ``unreachable (<code>)``.
+    """
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=cfg.tls.ca.read_bytes(),
+        private_key=cfg.tls.key.read_bytes(),
+        certificate_chain=cfg.tls.cert.read_bytes(),
+    )
+    with grpc.secure_channel(address, creds) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+        except grpc.RpcError as exc:
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            return f"unreachable ({code.name if code else 'error'})"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+def node_status(cfg: NodeConfig, *, address: str | None = None) -> dict[str, Any]:
+    """A summary of the node's local state, plus its health when it can be asked.
+
+    Args:
+        cfg: the node configuration.
+        address: ``host:port`` to ask for health; default ``node.listen`` unless its port is 0.
+
+    Returns:
+        JSON-ready fields: country, listen, index, quotas_today, audit, health.
+    """
+    doc: dict[str, Any] = {"country": cfg.node.country, "listen": cfg.node.listen}
+    keys = EpochKeyStore(cfg.epoch_key_dir)
+    try:
+        index = NodeIndex(cfg.index_dir, key=keys.current(), country=cfg.node.country)
+        try:
+            doc["index"] = {"version": index.version, "size": index.size, "epoch": index.epoch_id}
+        finally:
+            index.close()
+    except FedlookupError as exc:
+        doc["index"] = f"unavailable: {exc}"
+    ledger = SqliteQuotaLedger(cfg.quota_db)
+    try:
+        doc["quotas_today"] = ledger.usage_today()
+    finally:
+        ledger.close()
+    entries = cfg.audit_dir / "entries.rec"
+    checkpoints = cfg.audit_dir / "checkpoints.rec"
+    audit: dict[str, Any] = {"entries": len(read_records(entries)) if entries.exists() else 0}
+    if checkpoints.exists():
+        signed = read_records(checkpoints)
+        if signed:
+            audit["last_checkpoint_size"] = int(signed[-1].decode().split("\n")[1])
+    doc["audit"] = audit
+    target = address or (None if cfg.node.listen.endswith(":0") else cfg.node.listen)
+    doc["health"] = health_of(cfg, target) if target else "unknown (no fixed port)"
+    return doc

@@ -1,0 +1,247 @@
+"""Wiring a running node from its configuration: :class:`NodeService` and :func:`serving`.
+
+The service owns the long-lived parts (epoch keys, index, quota ledger, audit log,
+directory watcher, peer verifier, metrics, health) and adapts them to the
+:class:`~federation.responder.Responder`'s ports (:mod:`node.adapters`). A housekeeping
+thread, once a second, reports SERVING as soon as the index holds a version, refreshes the
+index gauges, picks up a new directory and lets the audit log sign checkpoints and
+heartbeats.
+
+Example::
+
+    config = NodeConfig.from_toml(Path("node.toml"))
+    with serving(config) as node:
+        print("listening on port", node.port)
+        node.wait()            # until SIGTERM / SIGINT or node.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from audit.keys import load_private_key
+from audit.log import AuditLog
+from certs import ReloadingPeerVerifier
+from federation.directory_watch import DirectoryWatcher
+from federation.index import NodeIndex
+from federation.keys import EpochKeyStore
+from federation.responder import Responder
+from fedlookup.errors import FedlookupError
+from node.adapters import (
+    AuditAdapter,
+    DirectoryAdapter,
+    DirectoryBoundPolicy,
+    EvaluatorAdapter,
+    on_directory_change,
+)
+from node.config import NodeConfig
+from node.health import NodeHealth
+from node.identity import FEDERATION_SERVICE, IdentityInterceptor
+from node.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics, serve_metrics
+from node.policy import ConfigPolicy
+from node.quotas import SqliteQuotaLedger
+from node.server import bind, build_server
+from node.servicer import FederationServicer
+from protos.fedlookup.v1 import fedlookup_pb2 as pb
+from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
+
+__all__ = ["NodeService", "RunningNode", "audit_origin", "serving"]
+
+_log = logging.getLogger("fedlookup.node")
+_TICK_S = 1.0
+
+
+def audit_origin(country: str) -> str:
+    """Origin line of a country's node (incoming-query) audit log."""
+    return f"fedlookup/{country}"
+
+
+class NodeService:
+    """The parts of one node, opened from its configuration (close with :meth:`close`).
+
+    Args:
+        config: the validated configuration.
+
+    Raises:
+        FedlookupError: a key, the directory, the audit log or the TLS files are unusable
+            (the node refuses to start rather than serve half-configured).
+    """
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        country = config.node.country
+        self._stack = ExitStack()
+        try:
+            self.metrics = NodeMetrics()
+            self.health = NodeHealth()
+            self.keys = EpochKeyStore(config.epoch_key_dir)
+            self.index = NodeIndex(config.index_dir, key=self.keys.current(), country=country)
+            self._stack.callback(self.index.close)
+            self.quotas = SqliteQuotaLedger(config.quota_db)
+            self._stack.callback(self.quotas.close)
+            self.audit_log = AuditLog.open(
+                config.audit_dir,
+                audit_origin(country),
+                load_private_key(config.audit.key),
+                country=country,
+                checkpoint_interval=config.audit.checkpoint_interval_s,
+                heartbeat_interval=config.audit.heartbeat_interval_s,
+            )
+            self._stack.callback(self.audit_log.close)
+            self.directory = DirectoryWatcher(
+                config.directory.path,
+                config.directory.authority,
+                on_change=on_directory_change(self.audit_log),
+            )
+            if country not in self.directory.current.countries:
+                _log.warning("this node's country is not in the federation directory")
+            self.verifier = ReloadingPeerVerifier([config.tls.ca], [config.tls.crl])
+            directory = DirectoryAdapter(self.directory)
+            self.responder = Responder(
+                country=country,
+                index=self._ready_index,
+                evaluator_factory=lambda epoch: EvaluatorAdapter(self.keys.load(epoch)),
+                policy=DirectoryBoundPolicy(
+                    ConfigPolicy(config.policy.default, config.policy.peers), self.directory
+                ),
+                quotas=self.quotas,
+                audit=AuditAdapter(self.audit_log, self.quotas),
+                directory=directory,
+                on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
+            )
+            self.identity = IdentityInterceptor(
+                self.verifier, directory, on_refusal=self.metrics.refused
+            )
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _ready_index(self) -> NodeIndex | None:
+        return self.index if self.index.version > 0 else None
+
+    def tick(self) -> None:
+        """One round of housekeeping (see the module docstring); never raises."""
+        try:
+            version = self.index.version
+            self.metrics.index_version.set(version)
+            self.metrics.index_size.set(self.index.size)
+            if (version > 0) != self.health.serving:
+                self.health.set_serving(version > 0)
+                _log.info(
+                    "index ready" if version > 0 else "index not ready",
+                    extra={"event": "health", "index_version": version},
+                )
+            self.directory.poll()
+            self.audit_log.maybe_heartbeat()
+        except FedlookupError as exc:
+            _log.error("housekeeping failed: %s", exc)
+
+    def close(self) -> None:
+        """Close the index, ledger and audit log."""
+        self._stack.close()
+
+
+class RunningNode:
+    """A serving node: its bound port and a way to stop it.
+
+    Attributes:
+        port: the gRPC port bound.
+        service: the node's parts.
+        metrics_port: the metrics endpoint's port, when one is configured.
+    """
+
+    def __init__(self, service: NodeService, port: int, metrics_port: int | None) -> None:
+        self.service = service
+        self.port = port
+        self.metrics_port = metrics_port
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the node to shut down (what SIGTERM does)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until :meth:`stop`; returns whether it was called."""
+        return self._stop.wait(timeout)
+
+
+def _housekeeping(service: NodeService, stop: threading.Event) -> None:
+    while not stop.wait(_TICK_S):
+        service.tick()
+
+
+@contextmanager
+def serving(config: NodeConfig) -> Iterator[RunningNode]:
+    """Run a node for the duration of a ``with`` block.
+
+    On exit the node reports NOT_SERVING, stops accepting calls, lets in-flight calls finish
+    within ``server.shutdown_grace_s``, then closes its stores.
+
+    Args:
+        config: the validated configuration.
+
+    Yields:
+        The running node (bound port, stop switch).
+
+    Raises:
+        ConfigError: the address cannot be bound or the TLS files are unusable.
+        FedlookupError: see :class:`NodeService`.
+    """
+    service = NodeService(config)
+    with ExitStack() as stack:
+        stack.callback(service.close)
+        server = build_server(
+            config.server, [MetricsInterceptor(service.metrics), service.identity]
+        )
+        pb_grpc.add_FederationServicer_to_server(
+            FederationServicer(
+                service.responder, service.metrics, chunk_bytes=config.server.chunk_bytes
+            ),
+            server,
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(service.health.servicer, server)
+        names = (
+            pb.DESCRIPTOR.services_by_name["Federation"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, server)
+        port = bind(server, config.node.listen, config.tls)
+        endpoint: MetricsEndpoint | None = None
+        if config.metrics.listen:
+            endpoint = serve_metrics(service.metrics, config.metrics.listen)
+            stack.callback(endpoint.stop)
+        service.tick()  # SERVING at once when an index is already there
+        server.start()
+        stop_housekeeping = threading.Event()
+        keeper = threading.Thread(
+            target=_housekeeping, args=(service, stop_housekeeping), daemon=True
+        )
+        keeper.start()
+        host = config.node.listen.rpartition(":")[0]
+        _log.info(
+            "node serving",
+            extra={
+                "event": "serving",
+                "country": config.node.country,
+                "address": f"{host}:{port}",
+                "service": FEDERATION_SERVICE,
+                "metrics_port": endpoint.port if endpoint else None,
+            },
+        )
+        node = RunningNode(service, port, endpoint.port if endpoint else None)
+        try:
+            yield node
+        finally:
+            _log.info("node stopping", extra={"event": "stopping"})
+            service.health.shutting_down()
+            server.stop(config.server.shutdown_grace_s).wait()
+            stop_housekeeping.set()
+            keeper.join(timeout=5)
+            _log.info("node stopped", extra={"event": "stopped"})
