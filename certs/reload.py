@@ -9,9 +9,11 @@ the door, and the old CRL's ``next_update`` still bounds how long the old state 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +28,10 @@ log = logging.getLogger(__name__)
 
 _Stamp = tuple[int, int, int] | None
 
+# File times are coarse (a few milliseconds): a file rewritten twice within one tick keeps
+# its stamp. Until a stamp is this old, its content digest is compared as well.
+RACY_NS = 2_000_000_000
+
 
 def _stamp(path: Path) -> _Stamp:
     try:
@@ -33,6 +39,13 @@ def _stamp(path: Path) -> _Stamp:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _digest(path: Path) -> bytes | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return None
 
 
 class CredentialFiles:
@@ -51,16 +64,22 @@ class CredentialFiles:
     def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = tuple(Path(p) for p in paths)
         self._lock = threading.Lock()
-        self._stamps = [_stamp(p) for p in self.paths]
+        self._snaps: list[tuple[_Stamp, bytes | None]] = [(None, None)] * len(self.paths)
+        self.changed()
 
     def changed(self) -> bool:
         """True once after any file changed since the last call (or since construction)."""
-        now = [_stamp(p) for p in self.paths]
         with self._lock:
-            if now == self._stamps:
-                return False
-            self._stamps = now
-            return True
+            result = False
+            for i, path in enumerate(self.paths):
+                old_stamp, old_digest = self._snaps[i]
+                stamp = _stamp(path)
+                racy = stamp is not None and time.time_ns() - stamp[0] < RACY_NS
+                digest = _digest(path) if racy or old_digest is not None else None
+                if stamp != old_stamp or (old_digest is not None and digest != old_digest):
+                    result = True
+                self._snaps[i] = (stamp, digest if racy else None)
+            return result
 
     def read(self) -> list[bytes]:
         """The current bytes of every file, in order."""

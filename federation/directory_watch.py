@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,12 +20,21 @@ log = logging.getLogger(__name__)
 OnChange = Callable[[Directory | None, Directory], None]
 
 
+# File times are coarse (a few milliseconds): a file rewritten twice within one tick keeps
+# its stamp. Until a stamp is this old, the watcher also compares the file's bytes.
+RACY_NS = 2_000_000_000
+
+
 def _stamp(path: Path) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _racy(stamp: tuple[int, int, int] | None) -> bool:
+    return stamp is not None and time.time_ns() - stamp[0] < RACY_NS
 
 
 class DirectoryWatcher:
@@ -66,7 +76,9 @@ class DirectoryWatcher:
         self._on_change = on_change
         self._lock = threading.Lock()
         self._stamp = _stamp(self.path)
+        self._racy = _racy(self._stamp)
         self._bytes = self._read()
+        self._refused: bytes | None = None
         self._directory = parse_directory(
             self._bytes, trust, min_version=min_version, source=str(self.path)
         )
@@ -92,16 +104,17 @@ class DirectoryWatcher:
             True when a new directory was adopted by this call.
         """
         stamp = _stamp(self.path)
-        if stamp == self._stamp:
+        if stamp == self._stamp and not self._racy:
             return False
         with self._lock:
-            if stamp == self._stamp:
+            if stamp == self._stamp and not self._racy:
                 return False
-            self._stamp = stamp
+            self._stamp, self._racy = stamp, _racy(stamp)
             held = self._directory
+            data: bytes | None = None
             try:
                 data = self._read()
-                if data == self._bytes:
+                if data in (self._bytes, self._refused):
                     return False
                 new = parse_directory(data, self._trust, source=str(self.path))
                 if new.version <= held.version:
@@ -110,9 +123,11 @@ class DirectoryWatcher:
                         f"held ({held.version}); keeping v{held.version}"
                     )
             except FedlookupError as exc:
+                self._refused = data
                 self.last_error = str(exc)
                 log.warning("federation directory refused, keeping v%d: %s", held.version, exc)
                 return False
+            assert data is not None  # read succeeded, or the except returned
             if self._on_change is not None:
                 try:
                     self._on_change(held, new)
@@ -120,6 +135,7 @@ class DirectoryWatcher:
                     self._stamp = None  # retry on the next access
                     raise
             self._directory, self._bytes, self.last_error = new, data, None
+            self._refused = None
             log.info(
                 "federation directory v%d adopted (was v%d): members %s",
                 new.version,
