@@ -24,8 +24,9 @@ Example::
 from __future__ import annotations
 
 import sqlite3
+import struct
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,6 @@ class UpdateStats:
     removed: int
     resealed: int
     moved: int
-
-
-def _grp(prk: bytes) -> int:
-    return int.from_bytes(prk[:8], "little", signed=True)
 
 
 class NodeIndex:
@@ -267,6 +264,14 @@ class NodeIndex:
         self.store.close()
 
 
+def _pack(tags: list[int]) -> bytes:
+    return struct.pack(f"<{len(tags)}q", *tags)
+
+
+def _unpack(blob: bytes) -> list[int]:
+    return list(struct.unpack(f"<{len(blob) // 8}q", blob))
+
+
 class _Update:
     """One update transaction (kept apart so :class:`NodeIndex` stays readable)."""
 
@@ -279,7 +284,6 @@ class _Update:
     ) -> None:
         self.index, self.db, self.latest = index, db, latest
         meta = IndexStore.get_meta(db)
-        self.meta = meta
         self.version = int(meta["version"]) + 1
         self.rotating = meta["epoch_id"] != index.key.epoch_id
         if self.rotating and not complete:
@@ -291,29 +295,30 @@ class _Update:
             for table in ("entries", "records", "removals"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608
         self.fresh = db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
-        if complete:
+        if complete and not self.fresh:
             for (rid,) in db.execute("SELECT record_id FROM records").fetchall():
                 if rid not in latest:
                     latest[rid] = IndexInput(rid, None)
-        self.freed: set[bytes] = set()
+        self.freed: dict[bytes, set[int]] = {}
         self.removals: list[tuple[int, int]] = []
+        self.new_tags: set[int] = set()
         self.counts = {"evaluated": 0, "added": 0, "removed": 0, "resealed": 0, "moved": 0}
 
     def run(
         self, workers: int | None, progress: Progress | None, watermark: str | None
     ) -> UpdateStats:
         db, version = self.db, self.version
-        pending: list[tuple[str, tuple[bytes, ...], int, bytes]] = []
-        record_rows = []
+        pending: list[tuple[str, tuple[bytes, ...], int, bytes, bytes]] = []
         for rid, change in self.latest.items():
             row = None
             if not self.fresh:
                 row = db.execute(
-                    "SELECT id_digest, category, reference FROM records WHERE record_id = ?", (rid,)
+                    "SELECT id_digest, category, reference, tags FROM records WHERE record_id = ?",
+                    (rid,),
                 ).fetchone()
             if change.identifiers is None or change.label is None:
                 if row is not None:
-                    self._drop(rid)
+                    self._drop(rid, row[3])
                     db.execute("DELETE FROM records WHERE record_id = ?", (rid,))
                 continue
             items = change.items()
@@ -322,29 +327,21 @@ class _Update:
             ref = parse_reference(change.label.reference)[1]
             if row is not None and row[0] == digest:
                 if (row[1], row[2]) != (cat, ref):
-                    self._reseal(rid, cat, ref)
-                    record_rows.append((rid, digest, cat, ref, version))
+                    self._reseal(rid, row[3], cat, ref)
                 continue
             if row is not None:
-                self._drop(rid)
-            record_rows.append((rid, digest, cat, ref, version))
-            pending.append((rid, items, cat, ref))
-        flat = [item for _, items, _, _ in pending for item in items]
-        evaluated = evaluate_identifiers(
+                self._drop(rid, row[3])
+            pending.append((rid, items, cat, ref, digest))
+        flat = [item for p in pending for item in p[1]]
+        self.counts["evaluated"] = len(flat)
+        chunks = evaluate_identifiers(
             self.index.key.secret, self.index.key.epoch_id, flat, workers=workers, progress=progress
         )
-        self.counts["evaluated"] = len(flat)
-        for start in range(0, len(record_rows), _BATCH):
-            db.executemany(
-                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)",
-                record_rows[start : start + _BATCH],
-            )
-        self._insert(pending, evaluated)
+        self._insert(pending, chunks)
         self._compact()
         db.executemany("INSERT INTO removals VALUES (?, ?)", self.removals)
-        changed = bool(flat or self.removals or self.rotating)
-        if not changed:
-            version -= 1
+        if not (flat or self.removals or self.rotating):
+            version -= 1  # nothing changed: no new version
         size = db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
         values: dict[str, str | int] = {"version": version, "size": size}
         values["epoch_id"] = self.index.key.epoch_id
@@ -355,107 +352,127 @@ class _Update:
         IndexStore.set_meta(db, **values)
         return UpdateStats(version=version, **self.counts)
 
-    def _drop(self, rid: str) -> None:
-        rows = self.db.execute(
-            "SELECT tag, prk FROM entries WHERE record_id = ?", (rid,)
-        ).fetchall()
-        self.db.execute("DELETE FROM entries WHERE record_id = ?", (rid,))
-        for tag, prk in rows:
+    def _drop(self, rid: str, tags: bytes) -> None:
+        for tag in _unpack(tags):
+            prk, slot = self.db.execute(
+                "SELECT prk, slot FROM entries WHERE tag = ?", (tag,)
+            ).fetchone()
+            self.db.execute("DELETE FROM entries WHERE tag = ?", (tag,))
             self.removals.append((tag, self.version))
-            self.freed.add(prk)
-        self.counts["removed"] += len(rows)
+            self.freed.setdefault(prk, set()).add(slot)
+            self.counts["removed"] += 1
 
-    def _reseal(self, rid: str, cat: int, ref: bytes) -> None:
-        rows = self.db.execute(
-            "SELECT tag, prk, slot FROM entries WHERE record_id = ?", (rid,)
-        ).fetchall()
-        for tag, prk, slot in rows:
+    def _reseal(self, rid: str, tags: bytes, cat: int, ref: bytes) -> None:
+        for tag in _unpack(tags):
+            prk, slot = self.db.execute(
+                "SELECT prk, slot FROM entries WHERE tag = ?", (tag,)
+            ).fetchone()
             sealed = seal_label(slot_stream(prk, slot), cat, ref)
             self.db.execute(
                 "UPDATE entries SET sealed = ?, category = ?, version = ? WHERE tag = ?",
                 (sealed, cat, self.version, tag),
             )
             self.removals.append((tag, self.version))
-        self.counts["resealed"] += len(rows)
+            self.counts["resealed"] += 1
+        self.db.execute(
+            "UPDATE records SET category = ?, reference = ?, version = ? WHERE record_id = ?",
+            (cat, ref, self.version, rid),
+        )
 
-    def _taken(self, tag: int, new_tags: set[int]) -> bool:
-        if tag in new_tags:
+    def _taken(self, tag: int) -> bool:
+        if tag in self.new_tags:
             return True
         if self.fresh:
             return False
         return self.db.execute("SELECT 1 FROM entries WHERE tag = ?", (tag,)).fetchone() is not None
 
-    def _insert(
-        self, pending: list[tuple[str, tuple[bytes, ...], int, bytes]], evaluated: list[Evaluated]
-    ) -> None:
-        occupied: dict[bytes, set[int]] = {}
-        new_tags: set[int] = set()
-        rows: list[tuple[int, str, int, bytes, int, int, bytes, int]] = []
-        pos = 0
-        for rid, items, cat, ref in pending:
-            for _ in items:
-                ev = evaluated[pos]
-                pos += 1
-                slots = occupied.get(ev.prk)
-                if slots is None:
-                    slots = set()
-                    if not self.fresh:
-                        found = self.db.execute(
-                            "SELECT slot FROM entries WHERE grp = ? AND prk = ?",
-                            (_grp(ev.prk), ev.prk),
-                        )
-                        slots.update(s for (s,) in found)
-                    occupied[ev.prk] = slots
-                slot = 0
-                while True:
-                    if slot >= MAX_SLOTS:
-                        raise InputError(
-                            f"record {rid}: identifier shared by more than {MAX_SLOTS} records"
-                        )
-                    if slot not in slots:
-                        tag = ev.tag0 if slot == 0 else slot_tag(ev.prk, slot)
-                        if not self._taken(tag, new_tags):
-                            break
-                    slot += 1
-                stream = ev.stream0 if slot == 0 else slot_stream(ev.prk, slot)
-                slots.add(slot)
-                new_tags.add(tag)
-                sealed = seal_label(stream, cat, ref)
-                rows.append((tag, rid, _grp(ev.prk), ev.prk, slot, cat, sealed, self.version))
-                if len(rows) >= _BATCH:
-                    self._flush(rows)
-        self._flush(rows)
+    def _slot(self, rid: str, prk: bytes, tag0: int) -> tuple[int, int]:
+        """The lowest slot of ``prk`` whose tag is free (slots are dense, so probe upward)."""
+        slot, tag = 0, tag0
+        while self._taken(tag):
+            slot += 1
+            if slot >= MAX_SLOTS:
+                raise InputError(
+                    f"record {rid}: identifier shared by more than {MAX_SLOTS} records"
+                )
+            tag = slot_tag(prk, slot)
+        return slot, tag
 
-    def _flush(self, rows: list[tuple[int, str, int, bytes, int, int, bytes, int]]) -> None:
-        self.db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    def _insert(
+        self,
+        pending: list[tuple[str, tuple[bytes, ...], int, bytes, bytes]],
+        chunks: Iterator[Evaluated],
+    ) -> None:
+        rows: list[tuple[int, str, bytes, int, int, bytes, int]] = []
+        records: list[tuple[str, bytes, int, bytes, bytes, int]] = []
+        part = Evaluated([], [], [])
+        pos = 0
+        for rid, items, cat, ref, digest in pending:
+            tags = []
+            for _ in items:
+                if pos == len(part.prks):
+                    part, pos = next(chunks), 0
+                prk = part.prks[pos]
+                slot, tag = self._slot(rid, prk, part.tags0[pos])
+                stream = part.streams0[pos] if slot == 0 else slot_stream(prk, slot)
+                pos += 1
+                self.new_tags.add(tag)
+                tags.append(tag)
+                rows.append((tag, rid, prk, slot, cat, seal_label(stream, cat, ref), self.version))
+            records.append((rid, digest, cat, ref, _pack(tags), self.version))
+            if len(rows) >= _BATCH:
+                self._flush(rows, records)
+        self._flush(rows, records)
+        self.new_tags.clear()
+
+    def _flush(
+        self,
+        rows: list[tuple[int, str, bytes, int, int, bytes, int]],
+        records: list[tuple[str, bytes, int, bytes, bytes, int]],
+    ) -> None:
+        self.db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self.db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", records)
         self.counts["added"] += len(rows)
         rows.clear()
+        records.clear()
+        if not self.fresh:
+            self.new_tags.clear()  # flushed rows are found in the database from now on
 
     def _compact(self) -> None:
         """Move each touched identifier's highest slots down into holes left by removals."""
-        for prk in self.freed:
-            rows = self.db.execute(
-                "SELECT slot, tag, record_id FROM entries WHERE grp = ? AND prk = ? ORDER BY slot",
-                (_grp(prk), prk),
-            ).fetchall()
-            used = [r[0] for r in rows]
-            holes = sorted(set(range(len(used))) - set(used))
-            top = len(rows) - 1
+        for prk, freed in self.freed.items():
+            present: dict[int, tuple[int, str]] = {}
+            slot, top_freed = 0, max(freed)
+            while slot < MAX_SLOTS:
+                row = self.db.execute(
+                    "SELECT prk, record_id FROM entries WHERE tag = ?", (slot_tag(prk, slot),)
+                ).fetchone()
+                if row is not None and row[0] == prk:
+                    present[slot] = (slot_tag(prk, slot), row[1])
+                elif row is None and slot > top_freed:
+                    break
+                slot += 1
+            holes = [s for s in sorted(freed) if s not in present]
             for hole in holes:
-                slot, tag, rid = rows[top]
-                if slot < hole:
+                top = max(present, default=-1)
+                if top < hole:
                     break
                 new_tag = slot_tag(prk, hole)
-                if self._taken(new_tag, set()):
+                if self._taken(new_tag):
                     break  # a 64-bit collision with another identifier: leave the gap
-                cat, ref = self.db.execute(
-                    "SELECT category, reference FROM records WHERE record_id = ?", (rid,)
-                ).fetchone()
-                sealed = seal_label(slot_stream(prk, hole), cat, ref)
-                self.db.execute(
-                    "UPDATE entries SET tag = ?, slot = ?, sealed = ?, version = ? WHERE tag = ?",
-                    (new_tag, hole, sealed, self.version, tag),
-                )
-                self.removals.append((tag, self.version))
-                self.counts["moved"] += 1
-                top -= 1
+                old_tag, rid = present.pop(top)
+                self._move(prk, rid, old_tag, new_tag, hole)
+
+    def _move(self, prk: bytes, rid: str, old_tag: int, new_tag: int, slot: int) -> None:
+        tags, cat, ref = self.db.execute(
+            "SELECT tags, category, reference FROM records WHERE record_id = ?", (rid,)
+        ).fetchone()
+        sealed = seal_label(slot_stream(prk, slot), cat, ref)
+        self.db.execute(
+            "UPDATE entries SET tag = ?, slot = ?, sealed = ?, version = ? WHERE tag = ?",
+            (new_tag, slot, sealed, self.version, old_tag),
+        )
+        moved = [new_tag if t == old_tag else t for t in _unpack(tags)]
+        self.db.execute("UPDATE records SET tags = ? WHERE record_id = ?", (_pack(moved), rid))
+        self.removals.append((old_tag, self.version))
+        self.counts["moved"] += 1

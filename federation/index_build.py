@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
@@ -29,19 +29,16 @@ Progress = Callable[[int, int], None]
 
 
 class Evaluated(NamedTuple):
-    """One identifier's evaluation: its HKDF key and slot 0's tag and keystream."""
+    """A chunk of evaluations, in input order: HKDF keys, slot 0's tags and keystreams."""
 
-    prk: bytes
-    tag0: int
-    stream0: bytes
+    prks: list[bytes]
+    tags0: list[int]
+    streams0: list[bytes]
 
 
-def _chunk(secret: bytes, epoch_id: str, items: Sequence[bytes]) -> list[Evaluated]:
-    out = []
-    for point in evaluate_points(secret, items):
-        prk = entry_prk(point[1:], epoch_id)
-        out.append(Evaluated(prk, slot_tag(prk, 0), slot_stream(prk, 0)))
-    return out
+def _chunk(secret: bytes, epoch_id: str, items: Sequence[bytes]) -> Evaluated:
+    prks = [entry_prk(point[1:], epoch_id) for point in evaluate_points(secret, items)]
+    return Evaluated(prks, [slot_tag(p, 0) for p in prks], [slot_stream(p, 0) for p in prks])
 
 
 def evaluate_identifiers(
@@ -51,8 +48,11 @@ def evaluate_identifiers(
     *,
     workers: int | None = None,
     progress: Progress | None = None,
-) -> list[Evaluated]:
+) -> Iterator[Evaluated]:
     """Evaluate ``items`` under the epoch key, in parallel when worth it.
+
+    Chunks are yielded as they complete, in input order, so the caller can store one while
+    the workers compute the next.
 
     Args:
         secret: the epoch's 32-byte PSI key.
@@ -61,26 +61,27 @@ def evaluate_identifiers(
         workers: worker processes (default: every core); 1 evaluates in-process.
         progress: called with ``(done, total)`` identifiers after each chunk.
 
-    Returns:
-        One :class:`Evaluated` per item, in input order.
+    Yields:
+        One :class:`Evaluated` per chunk of :data:`CHUNK` items, in input order.
     """
     total = len(items)
     workers = workers or os.cpu_count() or 1
-    if workers <= 1 or total <= IN_PROCESS_LIMIT:
-        out: list[Evaluated] = []
-        for start in range(0, total, CHUNK):
-            out.extend(_chunk(secret, epoch_id, items[start : start + CHUNK]))
-            if progress:
-                progress(len(out), total)
-        return out
     chunks = [items[i : i + CHUNK] for i in range(0, total, CHUNK)]
+    done = 0
+    if workers <= 1 or total <= IN_PROCESS_LIMIT:
+        for chunk in chunks:
+            part = _chunk(secret, epoch_id, chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+            yield part
+        return
     # spawn: a forked child would inherit the parent's openmined objects and threads.
     context = multiprocessing.get_context("spawn")
-    results: list[Evaluated] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         n = len(chunks)
         for part in pool.map(_chunk, [secret] * n, [epoch_id] * n, chunks):
-            results.extend(part)
+            done += len(part.prks)
             if progress:
-                progress(len(results), total)
-    return results
+                progress(done, total)
+            yield part
