@@ -1,0 +1,182 @@
+"""Node processes on loopback for the demo, tests and benchmarks: :class:`NodeProcesses`.
+
+Each node runs as ``fedlookup node serve --config NODE.toml --port-file FILE`` in its own
+process (its own session, so a Ctrl-C at the terminal reaches only the orchestrator, which
+then stops the nodes in order). The orchestrator waits for each port file, and on exit
+sends SIGTERM, waits for a graceful shutdown, and kills what is left: no node outlives it.
+
+Example::
+
+    with NodeProcesses() as nodes:
+        port = nodes.start("DE", Path("de/node.toml"))
+        ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from fedlookup.errors import FedlookupError
+
+__all__ = ["NodeProcess", "NodeProcesses", "fedlookup_command"]
+
+_START_TIMEOUT_S = 60.0
+_STOP_TIMEOUT_S = 15.0
+
+
+def fedlookup_command() -> list[str]:
+    """How to run the ``fedlookup`` CLI of this installation as a child process."""
+    script = Path(sys.executable).with_name("fedlookup")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("fedlookup")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from node.cli import main; main()"]
+
+
+@dataclass
+class NodeProcess:
+    """One running node.
+
+    Attributes:
+        country: its country code.
+        config: its ``node.toml``.
+        port: the port it listens on (127.0.0.1).
+        log: the file its output goes to.
+        process: the child process.
+    """
+
+    country: str
+    config: Path
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def endpoint(self) -> str:
+        """``127.0.0.1:port``."""
+        return f"127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self.process.poll() is None
+
+
+class NodeProcesses:
+    """Starts node processes and guarantees they are stopped (use as a context manager).
+
+    Args:
+        env: extra environment for the nodes (e.g. ``FEDLOOKUP_TEST_*`` switches).
+    """
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.nodes: dict[str, NodeProcess] = {}
+        self._env = {**os.environ, **(env or {})}
+
+    def start(self, country: str, config: Path, *, log: Path | None = None) -> NodeProcess:
+        """Start ``country``'s node and wait until it listens.
+
+        Args:
+            country: the node's country (a key for :attr:`nodes`).
+            config: its ``node.toml``.
+            log: where its output goes (default: ``node.log`` beside the config).
+
+        Returns:
+            The running node.
+
+        Raises:
+            FedlookupError: the node exited or did not listen within a minute (the error
+                quotes the end of its log).
+        """
+        log = log or config.with_name("node.log")
+        port_file = config.with_name("node.port")
+        port_file.unlink(missing_ok=True)
+        command = [*fedlookup_command(), "node", "serve", "--config", str(config)]
+        command += ["--port-file", str(port_file)]
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self._env,
+                start_new_session=True,
+            )
+        node = NodeProcess(country, config, 0, log, process)
+        self.nodes[country] = node
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while True:
+            text = port_file.read_text(encoding="ascii").strip() if port_file.exists() else ""
+            if text.isdigit():
+                node.port = int(text)
+                return node
+            if not node.alive() or time.monotonic() > deadline:
+                self.stop(country)
+                tail = log.read_text(encoding="utf-8", errors="replace").strip()[-2000:]
+                raise FedlookupError(f"the {country} node did not start:\n{tail}")
+            time.sleep(0.05)
+
+    def stop(self, country: str) -> int | None:
+        """Stop one node: SIGTERM, a graceful wait, then SIGKILL. Returns its exit code."""
+        node = self.nodes.pop(country, None)
+        if node is None:
+            return None
+        return _stop(node.process)
+
+    def suspend(self, country: str) -> None:
+        """Freeze a node (SIGSTOP): it keeps its socket but answers nothing."""
+        os.kill(self.nodes[country].process.pid, signal.SIGSTOP)
+
+    def resume(self, country: str) -> None:
+        """Let a frozen node run again (SIGCONT)."""
+        os.kill(self.nodes[country].process.pid, signal.SIGCONT)
+
+    def kill(self, country: str) -> None:
+        """Kill a node at once (SIGKILL), as a crash would."""
+        node = self.nodes.pop(country)
+        node.process.kill()
+        node.process.wait()
+
+    def stop_all(self) -> dict[str, int | None]:
+        """Stop every node (all are signalled first, then each is waited for)."""
+        for node in self.nodes.values():
+            _signal(node.process, signal.SIGCONT)  # a frozen node cannot handle SIGTERM
+            _signal(node.process, signal.SIGTERM)
+        return {country: self.stop(country) for country in list(self.nodes)}
+
+    def __enter__(self) -> NodeProcesses:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop_all()
+
+
+def _signal(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int | None:
+    _signal(process, signal.SIGCONT)
+    _signal(process, signal.SIGTERM)
+    try:
+        return process.wait(_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
