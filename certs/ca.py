@@ -8,6 +8,7 @@ leaves the authority), ``crl.pem`` (the revocation list, signed by ``ca.key``) a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,6 +109,27 @@ class CAFiles:
         if not isinstance(entries, list):
             raise InputError("expected an object with an 'issued' list", file=str(self.ledger_path))
         return entries
+
+    def record_issued(
+        self, cert: x509.Certificate, country: str | None, hosts: Sequence[str]
+    ) -> None:
+        """Append a newly issued certificate to ``issued.json``."""
+        from certs.identity import certificate_fingerprint, key_fingerprint
+
+        ledger = self.ledger()
+        ledger.append(
+            {
+                "serial": format(cert.serial_number, "x"),
+                "country": country,
+                "hosts": list(hosts),
+                "not_before": cert.not_valid_before_utc.isoformat(),
+                "not_after": cert.not_valid_after_utc.isoformat(),
+                "fingerprint": certificate_fingerprint(cert),
+                "key_fingerprint": key_fingerprint(cert),
+                "revoked": None,
+            }
+        )
+        self.write_ledger(ledger)
 
     def write_ledger(self, entries: list[dict[str, Any]]) -> None:
         """Replace ``issued.json`` atomically."""

@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from certs.identity import usage_names
 from fedlookup.errors import CertificateError
 
 __all__ = ["diagnose", "parse_peer_certificate", "server_subject"]
@@ -52,14 +53,6 @@ def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     except (ValueError, TypeError, InvalidSignature):
         return False
     return True
-
-
-def _usage_names(cert: x509.Certificate) -> list[str]:
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return []
-    return [oid._name for oid in eku]
 
 
 def _san_hosts(cert: x509.Certificate) -> list[str]:
@@ -120,7 +113,7 @@ def diagnose(
         has_eku = False
     if not has_eku:
         want = "clientAuth" if eku == ExtendedKeyUsageOID.CLIENT_AUTH else "serverAuth"
-        return f"wrong usage: extended key usage {_usage_names(leaf)} lacks {want}"
+        return f"wrong usage: extended key usage {usage_names(leaf)} lacks {want}"
     if server_name is not None and server_name not in _san_hosts(leaf):
         return f"wrong host name: {server_name} not in {_san_hosts(leaf)}"
     if not issuer.not_valid_before_utc <= at <= issuer.not_valid_after_utc:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from fedlookup.errors import CertificateError, InputError
 
@@ -23,6 +24,7 @@ __all__ = [
     "certificate_fingerprint",
     "country_uri",
     "key_fingerprint",
+    "usage_names",
     "validate_country",
 ]
 
@@ -30,6 +32,13 @@ __all__ = [
 COUNTRY_URI_PREFIX = "urn:fedlookup:country:"
 
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
+_EKU_NAMES = {
+    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
+    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
+    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,15 @@ def certificate_country(cert: x509.Certificate) -> str:
     if not _COUNTRY_RE.fullmatch(code):
         raise CertificateError(f"malformed country {code!r} in certificate")
     return code
+
+
+def usage_names(cert: x509.Certificate) -> list[str]:
+    """The certificate's extended key usages by RFC 5280 name (dotted OID if unnamed)."""
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return []
+    return [_EKU_NAMES.get(oid, oid.dotted_string) for oid in eku]
 
 
 def certificate_fingerprint(cert: x509.Certificate) -> str:

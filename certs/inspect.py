@@ -9,7 +9,12 @@ from typing import Any
 from cryptography import x509
 
 from certs._files import load_certificate, load_crl
-from certs.identity import certificate_country, certificate_fingerprint, key_fingerprint
+from certs.identity import (
+    certificate_country,
+    certificate_fingerprint,
+    key_fingerprint,
+    usage_names,
+)
 from fedlookup.errors import CertificateError
 
 __all__ = ["inspect_certificate"]
@@ -47,7 +52,6 @@ def inspect_certificate(
     san = _ext(cert, x509.SubjectAlternativeName)
     bc = _ext(cert, x509.BasicConstraints)
     ku = _ext(cert, x509.KeyUsage)
-    eku = _ext(cert, x509.ExtendedKeyUsage)
     try:
         country: str | None = certificate_country(cert)
     except CertificateError:
@@ -84,7 +88,7 @@ def inspect_certificate(
         "valid_now": cert.not_valid_before_utc <= at <= cert.not_valid_after_utc,
         "is_ca": bool(bc and bc.ca),
         "key_usage": usages,
-        "extended_key_usage": [oid._name for oid in eku] if eku else [],
+        "extended_key_usage": usage_names(cert),
         "fingerprint_sha256": certificate_fingerprint(cert),
         "key_fingerprint_sha256": key_fingerprint(cert),
         "revoked": revoked,

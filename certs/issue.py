@@ -27,9 +27,7 @@ from certs._files import load_certificate, load_private_key, write_atomic, write
 from certs.ca import CLOCK_SKEW, CAFiles
 from certs.identity import (
     certificate_country,
-    certificate_fingerprint,
     country_uri,
-    key_fingerprint,
     validate_country,
 )
 from fedlookup.errors import CertificateError, ConfigError, InputError
@@ -99,6 +97,7 @@ def issue_node_certificate(
     usages: Sequence[str] = ("serverAuth", "clientAuth"),
     key: ec.EllipticCurvePrivateKey | None = None,
     self_signed: bool = False,
+    replace: bool = False,
 ) -> NodeCertFiles:
     """Issue a node certificate for ``country`` into ``out_dir`` (``node.pem``, ``node.key``).
 
@@ -113,13 +112,15 @@ def issue_node_certificate(
         usages: extended key usages, from ``serverAuth`` and ``clientAuth``.
         key: reuse this key (renewal) instead of generating one.
         self_signed: sign with the node's own key (a certificate nobody trusts; for tests).
+        replace: overwrite the credentials already in ``out_dir`` (renewal).
 
     Returns:
         The files written.
 
     Raises:
         InputError: malformed country or host.
-        ConfigError: bad validity or usages, or ``ca``/``self_signed`` inconsistent.
+        ConfigError: bad validity or usages, ``ca``/``self_signed`` inconsistent, a
+            validity beyond the root's, or ``out_dir`` already holding a key.
     """
     if country is not None:
         validate_country(country)
@@ -130,17 +131,24 @@ def issue_node_certificate(
     unknown = set(usages) - set(_USAGES)
     if unknown or not usages:
         raise ConfigError("usages", f"choose from {sorted(_USAGES)}, got {list(usages)}")
-    key = key or ec.generate_private_key(ec.SECP256R1())
+    files = NodeCertFiles.in_dir(Path(out_dir))
+    if files.key_path.exists() and not replace:
+        raise ConfigError("out", f"{files.key_path} exists; use `fedlookup ca renew`")
     start = (not_before or datetime.now(UTC) - CLOCK_SKEW).replace(microsecond=0)
+    ca_cert = ca.certificate() if ca is not None else None
+    if ca_cert is not None and start + timedelta(days=days) > ca_cert.not_valid_after_utc:
+        raise ConfigError(
+            "days", f"would outlive the root, valid until {ca_cert.not_valid_after_utc}"
+        )
+    key = key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, f"fedlookup node {country or '--'}"),
         ]
     )
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    if ca is not None:
-        ca_cert, signing_key = ca.certificate(), ca.private_key()
-        issuer = ca_cert.subject
+    if ca is not None and ca_cert is not None:
+        signing_key, issuer = ca.private_key(), ca_cert.subject
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
             ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         )
@@ -176,30 +184,12 @@ def issue_node_certificate(
         .add_extension(aki, critical=False)
         .sign(signing_key, hashes.SHA256())
     )
-    files = NodeCertFiles.in_dir(Path(out_dir))
     write_private_key(files.key_path, key)
     write_atomic(files.cert_path, cert.public_bytes(Encoding.PEM))
     if ca is not None:
         shutil.copyfile(ca.cert_path, files.ca_path)
-        _record(ca, cert, country, hosts)
+        ca.record_issued(cert, country, hosts)
     return files
-
-
-def _record(ca: CAFiles, cert: x509.Certificate, country: str | None, hosts: Sequence[str]) -> None:
-    ledger = ca.ledger()
-    ledger.append(
-        {
-            "serial": format(cert.serial_number, "x"),
-            "country": country,
-            "hosts": list(hosts),
-            "not_before": cert.not_valid_before_utc.isoformat(),
-            "not_after": cert.not_valid_after_utc.isoformat(),
-            "fingerprint": certificate_fingerprint(cert),
-            "key_fingerprint": key_fingerprint(cert),
-            "revoked": None,
-        }
-    )
-    ca.write_ledger(ledger)
 
 
 def renew(
@@ -239,4 +229,6 @@ def renew(
     hosts += [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
     folder = Path(cert_path).parent
     key = None if new_key else load_private_key(NodeCertFiles.in_dir(folder).key_path)
-    return issue_node_certificate(ca, country, folder, hosts=hosts, days=days, key=key)
+    return issue_node_certificate(
+        ca, country, folder, hosts=hosts, days=days, key=key, replace=True
+    )

@@ -204,3 +204,19 @@ def test_inspect_reports_identity_and_revocation(ca: CAFiles, tmp_path: Path) ->
     assert root["is_ca"] is True
     assert root["country"] is None
     assert root["revoked"] is None
+
+
+def test_issue_refuses_to_replace_a_nodes_key(ca: CAFiles, tmp_path: Path) -> None:
+    files = issue_node_certificate(ca, "DE", tmp_path / "DE")
+    before = files.key_path.read_bytes()
+    with pytest.raises(ConfigError, match="ca renew"):
+        issue_node_certificate(ca, "DE", tmp_path / "DE")
+    assert files.key_path.read_bytes() == before
+
+
+def test_node_certificate_cannot_outlive_the_root(tmp_path: Path) -> None:
+    short = init_ca(tmp_path / "short", "short-lived root", days=10)
+    with pytest.raises(ConfigError, match="outlive the root") as info:
+        issue_node_certificate(short, "DE", tmp_path / "DE", days=30)
+    assert info.value.field == "days"
+    assert issue_node_certificate(short, "DE", tmp_path / "DE", days=9).cert_path.exists()
