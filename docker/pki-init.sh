@@ -1,50 +1,97 @@
 #!/bin/sh
 # One-shot job of docker/compose.yml (service `pki`): the federation PKI and directory for the
-# three-country topology, written under $FEDLOOKUP_PKI (docker/pki/ on the host).
+# three-country topology, written under $FEDLOOKUP_PKI (docker/pki/ on the host). The loopback
+# topology test runs this same script with loopback endpoints.
 #
 #   ca/                 the federation CA: ca.pem, ca.key (0600, stays here), crl.pem, issued.json
-#   nodes/<CC>/         per node: node.key (0600), node.pem, audit.key (0600), audit.pub
+#   nodes/<CC>/tls/     node.key (0600), node.pem, ca.pem
+#   nodes/<CC>/keys/    audit.key (Ed25519, 0600), audit.pub
+#   members.toml        the directory's members; edit it, rerun the job, and a new signed
+#                       directory is published (docs/pki.md has the format)
 #   federation/         public, mounted read-only into every node: ca.pem, crl.pem, directory.json
-#   postgres/           FR's database password (for PostgreSQL) and the pgpass line (for FR)
+#   postgres/           FR's database password (for PostgreSQL) and its pgpass line (for FR)
 #
-# Idempotent: existing keys and certificates are kept; the public federation/ folder (CA
-# certificate, current CRL, signed directory) is republished on every run, which is how a
-# revocation or a renewal reaches the nodes (docs/operations.md).
+# Idempotent: existing keys and certificates are kept. Every run republishes the CA
+# certificate and the current CRL into federation/, and re-signs the directory when
+# members.toml is newer than it: that is how a revocation, a renewal with a new key or a
+# change of members reaches the nodes (docs/operations.md).
+#
+# Environment: FEDLOOKUP_PKI (output folder), FEDLOOKUP_COUNTRIES ("DE FR NL"),
+# FEDLOOKUP_DOMAIN (host names <cc>.<domain>), FEDLOOKUP_PORT (7443), FEDLOOKUP_ENDPOINTS
+# ("DE=127.0.0.1:7001 ..." overrides the endpoint written for a country), FEDLOOKUP_CHOWN
+# (1: when run as root, hand key files to the uids of the containers reading them).
 set -eu
 
 PKI="${FEDLOOKUP_PKI:-/pki}"
 COUNTRIES="${FEDLOOKUP_COUNTRIES:-DE FR NL}"
 DOMAIN="${FEDLOOKUP_DOMAIN:-fedlookup.test}"
 PORT="${FEDLOOKUP_PORT:-7443}"
+ENDPOINTS="${FEDLOOKUP_ENDPOINTS:-}"
 NODE_UID=10001   # the image's fedlookup user
 PG_UID=999       # the postgres image's postgres user
 
 umask 077
-mkdir -p "$PKI/ca" "$PKI/nodes" "$PKI/federation" "$PKI/postgres"
+mkdir -p "$PKI/nodes" "$PKI/federation" "$PKI/postgres"
 
 if [ ! -f "$PKI/ca/ca.key" ]; then
     fedlookup ca init --dir "$PKI/ca" --name "fedlookup compose federation"
 fi
 
-members=""
+endpoint_of() {
+    for pair in $ENDPOINTS; do
+        if [ "${pair%%=*}" = "$1" ]; then
+            echo "${pair#*=}"
+            return
+        fi
+    done
+    echo "$2:$PORT"
+}
+
+new_members=""
+if [ ! -f "$PKI/members.toml" ]; then
+    new_members="$PKI/.members.toml.tmp"
+    cat > "$new_members" <<'TOML'
+federation = "fedlookup compose federation"
+
+# What each member may ask of each other member (docs/pki.md).
+[defaults.limits]
+max_items_per_request = 1000
+items_per_day = 100000
+TOML
+fi
 for cc in $COUNTRIES; do
     host="$(printf '%s' "$cc" | tr 'A-Z' 'a-z').$DOMAIN"
     dir="$PKI/nodes/$cc"
-    if [ ! -f "$dir/node.pem" ]; then
-        fedlookup ca issue --ca-dir "$PKI/ca" --country "$cc" --host "$host" --out "$dir"
+    if [ ! -f "$dir/keys/audit.key" ]; then
+        # The audit signing key pair; node init's configuration and data folder are not
+        # used here (the container's come from docker/config and its volumes).
+        fedlookup node init --country "$cc" --dir "$dir"
+        rm -rf "$dir/data" "$dir/node.toml"
     fi
-    if [ ! -f "$dir/audit.key" ]; then
-        fedlookup audit keygen --out "$dir/audit.key"
+    if [ ! -f "$dir/tls/node.pem" ]; then
+        fedlookup ca issue --dir "$PKI/ca" --country "$cc" --out "$dir/tls" \
+            --host "$host" --host localhost --host 127.0.0.1
     fi
-    members="$members --member $cc=https://$host:$PORT"
+    if [ -n "$new_members" ]; then
+        printf '\n[[members]]\ncountry = "%s"\nendpoint = "%s"\n' \
+            "$cc" "$(endpoint_of "$cc" "$host")" >> "$new_members"
+        printf 'cert = "nodes/%s/tls/node.pem"\naudit_public_key = "nodes/%s/keys/audit.pub"\n' \
+            "$cc" "$cc" >> "$new_members"
+    fi
 done
+if [ -n "$new_members" ]; then
+    mv "$new_members" "$PKI/members.toml"
+fi
 
 umask 022
 cp "$PKI/ca/ca.pem" "$PKI/federation/ca.pem"
 cp "$PKI/ca/crl.pem" "$PKI/federation/crl.pem"
-# shellcheck disable=SC2086 # one --member option per country
-fedlookup ca directory --ca-dir "$PKI/ca" --nodes "$PKI/nodes" $members \
-    --out "$PKI/federation/directory.json"
+directory="$PKI/federation/directory.json"
+if [ ! -f "$directory" ] || [ "$PKI/members.toml" -nt "$directory" ]; then
+    # Seconds since the epoch: a version that grows with every publication.
+    fedlookup ca directory --dir "$PKI/ca" --members "$PKI/members.toml" \
+        --version "$(date +%s)" --out "$directory"
+fi
 
 umask 077
 if [ ! -f "$PKI/postgres/password" ]; then
@@ -53,9 +100,11 @@ if [ ! -f "$PKI/postgres/password" ]; then
     printf 'postgres:5432:registry:fedlookup:%s\n' "$password" > "$PKI/postgres/pgpass"
 fi
 
-# Non-swarm compose mounts secrets as the host files are: give each to the uid reading it.
-chown -R "$NODE_UID:$NODE_UID" "$PKI/nodes" "$PKI/federation" "$PKI/postgres/pgpass"
-chown "$PG_UID:$PG_UID" "$PKI/postgres/password"
 chmod 0755 "$PKI" "$PKI/federation"
-chmod 0644 "$PKI/federation/"*
+chmod 0644 "$PKI/federation/ca.pem" "$PKI/federation/crl.pem" "$directory"
+if [ "$(id -u)" = 0 ] && [ "${FEDLOOKUP_CHOWN:-1}" = 1 ]; then
+    # Non-swarm compose mounts secrets as the host files are: give each to its reader.
+    chown -R "$NODE_UID:$NODE_UID" "$PKI/nodes" "$PKI/federation" "$PKI/postgres/pgpass"
+    chown "$PG_UID:$PG_UID" "$PKI/postgres/password"
+fi
 echo "pki: federation material in $PKI for: $COUNTRIES"
