@@ -209,9 +209,9 @@ class AuditLog:
             return self._tree.inclusion_proof(index, size)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
-        """Return the RFC 6962 consistency proof from ``size1`` to ``size2``."""
+        """Return the RFC 6962 consistency proof from ``size1`` to ``size2`` (empty from 0)."""
         with self._lock:
-            return self._tree.consistency_proof(size1, size2)
+            return [] if size1 == 0 else self._tree.consistency_proof(size1, size2)
 
     # Checkpoints.
 
@@ -327,6 +327,16 @@ class AuditLog:
             self._witness.append(canonical_bytes(state))
             self._peers[cp.origin] = _PeerState(cp.size, cp.root)
             return cosign(note.text, self.origin, self._key).line()
+
+    def cosigned_size(self, origin: str) -> int:
+        """Size of the newest checkpoint of log ``origin`` we cosigned (0 if none).
+
+        The peer asks for this, then sends ``consistency_proof(cosigned_size)`` with its
+        checkpoint.
+        """
+        with self._lock:
+            seen = self._peers.get(origin)
+            return seen.size if seen else 0
 
     def add_cosignature(self, line: str, cosigner: str, *, size: int | None = None) -> None:
         """Verify and store a peer's cosignature on our checkpoint of ``size`` (default: latest).

@@ -80,6 +80,10 @@ class MerkleTree:
             self._levels[level].append(node)
         return index
 
+    def level(self, height: int) -> list[bytes]:
+        """Hashes of the perfect subtrees of ``2**height`` leaves, left to right."""
+        return list(self._levels[height]) if height < len(self._levels) else []
+
     def leaf_hash(self, index: int) -> bytes:
         """Return the leaf hash at ``index``."""
         return self._levels[0][index]

@@ -1,7 +1,312 @@
-"""``fedlookup audit``: commands (being built)."""
+"""``fedlookup audit``: export a node's signed query log and verify it offline.
+
+Output follows ``aws cloudtrail validate-logs``: what was requested, each artefact ``valid`` or
+``INVALID: <reason>``, then a summary. Exit status: 0 when everything is valid, 1 when any
+artefact is INVALID (or a query is unmatched), 2 when the input cannot be used at all.
+``--json`` prints one JSON document instead.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
 
+from audit.commitment import Opening, OpeningStore
+from audit.crosscheck import cross_check
+from audit.export import export_log
+from audit.keys import load_private_key
+from audit.merkle import verify_inclusion
+from audit.policy import Policy
+from audit.report import summarise
+from audit.reveal import check_reveal
+from audit.storage import atomic_write
+from audit.verify import Finding, VerifyReport, load_export, verify_export
+from fedlookup.errors import InputError, VerificationError
+from node.cli_common import EXIT_FINDINGS, print_json
+
 app = typer.Typer(no_args_is_help=True)
+
+_JSON = typer.Option(False, "--json", help="Print one JSON document instead of text.")
+_POLICY = typer.Option(
+    None, "--policy", help="Trusted policy (JSON) to verify against; default: the export's own."
+)
+
+
+def _policy(path: Path | None) -> Policy | None:
+    return Policy.load(path) if path is not None else None
+
+
+def _line(name: str, finding: Finding) -> str:
+    verdict = "valid" if finding.valid else f"INVALID: {finding.reason}"
+    return f"  {name:<48} {verdict}"
+
+
+def _summary(report: VerifyReport) -> str:
+    order = [
+        "checkpoints",
+        "cosignatures",
+        "entries",
+        "tiles",
+        "bundles",
+        "coverage",
+        "consistency",
+        "files",
+    ]
+    counts = report.counts()
+    parts = [f"{counts[c][0]}/{counts[c][1]} {c} valid" for c in order if c in counts]
+    return ", ".join(parts)
+
+
+def _finish(ok: bool) -> None:
+    if not ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [f.__dict__ for f in findings]
+
+
+@app.command("export")
+def export_cmd(
+    log: Path = typer.Option(..., "--log", help="The node's audit log directory."),
+    out: Path = typer.Option(..., "--out", help="New directory to write the export to."),
+    key: Path | None = typer.Option(
+        None, "--key", help="Audit key: sign a fresh checkpoint first (node must be stopped)."
+    ),
+    as_json: bool = _JSON,
+) -> None:
+    """Write a static, self-contained export of a log for auditors."""
+    summary = export_log(log, out, signing_key=load_private_key(key) if key else None)
+    if as_json:
+        print_json(summary.__dict__)
+        return
+    typer.echo(
+        f"Exported {summary.origin}: {summary.size} entries, "
+        f"{summary.checkpoints} checkpoints -> {summary.path}"
+    )
+    if summary.unexported:
+        typer.echo(
+            f"  {summary.unexported} newer entries are not yet covered by a checkpoint and were"
+            " left out (export again after the next checkpoint, or use --key)"
+        )
+
+
+@app.command("verify")
+def verify_cmd(
+    export: Path = typer.Argument(..., help="Export directory."),
+    against: list[Path] = typer.Option(
+        [], "--against", help="A signed checkpoint seen earlier (repeatable)."
+    ),
+    policy: Path | None = _POLICY,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every valid entry too."),
+    as_json: bool = _JSON,
+) -> None:
+    """Verify signatures, cosignatures, the whole tree, tiles, and consistency."""
+    earlier = []
+    for path in against:
+        try:
+            earlier.append((str(path), path.read_bytes()))
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc}", file=str(path)) from exc
+    report = verify_export(export, policy=_policy(policy), against=earlier)
+    if as_json:
+        print_json(
+            {
+                "export": str(export),
+                "origin": report.origin,
+                "size": report.size,
+                "valid": report.ok,
+                "counts": report.counts(),
+                "findings": _findings_json(report.findings),
+            }
+        )
+        _finish(report.ok)
+        return
+    typer.echo(f"Validating audit export {export}")
+    typer.echo(f"Results requested for {report.origin}: {report.size} entries\n")
+    for f in report.findings:
+        if f.category != "entries" or not f.valid or verbose:
+            typer.echo(_line(f.artefact, f))
+    typer.echo(f"\nResults found for {report.origin}:")
+    typer.echo(_summary(report))
+    _finish(report.ok)
+
+
+@app.command("proof")
+def proof_cmd(
+    export: Path = typer.Argument(..., help="Export directory."),
+    index: int = typer.Option(..., "--index", help="Entry index."),
+    policy: Path | None = _POLICY,
+    as_json: bool = _JSON,
+) -> None:
+    """Print (and check) the RFC 6962 inclusion proof of one entry in the latest checkpoint."""
+    import base64
+
+    view, _ = load_export(export, _policy(policy))
+    if not 0 <= index < view.tree.size:
+        raise InputError(f"no entry {index} (export has {view.tree.size})", file=str(export))
+    size, root = view.tree.size, view.tree.root()
+    proof = view.tree.inclusion_proof(index, size)
+    leaf = view.tree.leaf_hash(index)
+    verify_inclusion(leaf, index, size, proof, root)
+    checkpoint = (export / "checkpoint").read_text()
+    doc: dict[str, Any] = {
+        "origin": view.policy.origin,
+        "index": index,
+        "tree_size": size,
+        "leaf_hash": base64.b64encode(leaf).decode(),
+        "root": base64.b64encode(root).decode(),
+        "proof": [base64.b64encode(p).decode() for p in proof],
+        "entry": view.raw_entries[index].decode(),
+        "checkpoint": checkpoint,
+    }
+    if as_json:
+        print_json(doc)
+        return
+    typer.echo(f"Inclusion proof for entry {index} of {view.policy.origin}, tree size {size}")
+    for key in ("leaf_hash", "root"):
+        typer.echo(f"  {key:<10} {doc[key]}")
+    for i, p in enumerate(doc["proof"]):
+        typer.echo(f"  proof[{i}]   {p}")
+    typer.echo("  valid (RFC 9162 section 2.1.3.2 against the root of the latest checkpoint)")
+
+
+@app.command("cross-check")
+def cross_check_cmd(
+    a: Path = typer.Argument(..., help="First export."),
+    b: Path = typer.Argument(..., help="Second export."),
+    skew: float = typer.Option(300.0, "--skew", help="Clock-skew tolerance, seconds."),
+    policy_a: Path | None = typer.Option(None, "--policy-a", help="Trusted policy for A."),
+    policy_b: Path | None = typer.Option(None, "--policy-b", help="Trusted policy for B."),
+    as_json: bool = _JSON,
+) -> None:
+    """Reconcile two logs: every query present on both sides, receipts consistent."""
+    reports = [verify_export(p, policy=_policy(q)) for p, q in ((a, policy_a), (b, policy_b))]
+    view_a, _ = load_export(a, _policy(policy_a))
+    view_b, _ = load_export(b, _policy(policy_b))
+    result = cross_check(view_a, view_b, skew=skew)
+    exports = [
+        Finding("export", str(r.export), r.ok, "" if r.ok else "does not verify") for r in reports
+    ]
+    findings = exports + result.findings
+    ok = all(f.valid for f in findings)
+    if as_json:
+        print_json(
+            {
+                "a": result.a,
+                "b": result.b,
+                "matched": result.matched,
+                "valid": ok,
+                "findings": _findings_json(findings),
+            }
+        )
+        _finish(ok)
+        return
+    typer.echo(
+        f"Results requested for cross-check of {result.a} ({a}) and {result.b} ({b}), "
+        f"skew tolerance {skew} s\n"
+    )
+    for f in findings:
+        if not (f.category == "matched" and f.valid):
+            typer.echo(_line(f.artefact, f))
+    bad = sum(not f.valid for f in findings)
+    typer.echo(f"\n{result.matched} queries reconciled on both sides, {bad} finding(s)")
+    _finish(ok)
+
+
+@app.command("reveal")
+def reveal_cmd(
+    openings: Path = typer.Option(..., "--openings", help="The node's openings database."),
+    request_id: str = typer.Option(..., "--request-id", help="The request to disclose."),
+    out: Path = typer.Option(..., "--out", help="Opening file to write (mode 0600)."),
+) -> None:
+    """Disclose one query's opening (its identifiers and nonce) to an auditor."""
+    if not openings.is_file():
+        raise InputError("no such openings database", file=str(openings))
+    with OpeningStore(openings) as store:
+        opening = store.get(request_id)
+    atomic_write(out, opening.to_bytes(), mode=0o600)
+    typer.echo(
+        f"Wrote the opening of {request_id} ({len(opening.identifiers)} identifiers) to {out}"
+    )
+
+
+@app.command("check-reveal")
+def check_reveal_cmd(
+    export: Path = typer.Argument(..., help="Export directory."),
+    opening: Path = typer.Argument(..., help="Opening file from `audit reveal`."),
+    policy: Path | None = _POLICY,
+    as_json: bool = _JSON,
+) -> None:
+    """Check a disclosed opening against the commitment the log holds."""
+    try:
+        parsed = Opening.parse(opening.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc}", file=str(opening)) from exc
+    except VerificationError as exc:
+        raise InputError(str(exc), file=str(opening)) from exc
+    view, _ = load_export(export, _policy(policy))
+    ids = [i.decode("utf-8", "backslashreplace") for i in parsed.identifiers]
+    try:
+        matched = check_reveal(view, parsed)
+    except VerificationError as exc:
+        if as_json:
+            print_json({"request_id": parsed.request_id, "valid": False, "reason": str(exc)})
+        else:
+            typer.echo(f"  opening of {parsed.request_id:<36} INVALID: {exc}")
+        raise typer.Exit(EXIT_FINDINGS) from exc
+    if as_json:
+        print_json(
+            {
+                "request_id": parsed.request_id,
+                "valid": True,
+                "identifiers": ids,
+                "entries": [{"index": i, "kind": k} for i, k in matched],
+            }
+        )
+        return
+    for index, kind in matched:
+        typer.echo(f"  entry {index} ({kind}) commitment{'':<20} valid")
+    typer.echo(f"Request {parsed.request_id} queried {len(ids)} identifiers:")
+    for ident in ids:
+        typer.echo(f"  {ident}")
+
+
+@app.command("report")
+def report_cmd(
+    export: Path = typer.Argument(..., help="Export directory."),
+    policy: Path | None = _POLICY,
+    as_json: bool = _JSON,
+) -> None:
+    """Counts per peer, purpose and day; refusals; quota exhaustions; flags."""
+    report = verify_export(export, policy=_policy(policy))
+    view, _ = load_export(export, _policy(policy))
+    summary = summarise(view)
+    if as_json:
+        print_json({**summary.to_json(), "verified": report.ok})
+        _finish(report.ok)
+        return
+    doc = summary.to_json()
+    typer.echo(f"Audit report for {summary.origin} ({summary.country})")
+    verdict = "verifies" if report.ok else "DOES NOT VERIFY: " + _summary(report)
+    typer.echo(f"  {summary.entries} entries from {summary.first} to {summary.last}; {verdict}")
+    typer.echo("  entries by kind: " + json.dumps(doc["kinds"], sort_keys=True))
+    typer.echo(
+        f"\n  {'dir':<4} {'peer':<8} {'purpose':<28} {'day':<11} {'queries':>8} {'items':>8}"
+    )
+    for row in doc["queries"]:
+        typer.echo(
+            f"  {row['direction']:<4} {row['peer']:<8} {row['purpose']:<28} "
+            f"{row['day']:<11} {row['queries']:>8} {row['items']:>8}"
+        )
+    if doc["outcomes"]:
+        typer.echo(
+            "\n  outcomes of outgoing queries: " + json.dumps(doc["outcomes"], sort_keys=True)
+        )
+    typer.echo("\n  flags:" if summary.flags else "\n  flags: none")
+    for flag in summary.flags:
+        typer.echo(f"    - {flag}")
+    _finish(report.ok)
