@@ -69,16 +69,20 @@ class PeerVerifier:
             raise ConfigError("tls.ca", "at least one federation root certificate is needed")
         self._roots = list(ca_certs)
         self._store = Store(self._roots)
-        self._crls: dict[bytes, x509.CertificateRevocationList] = {}
+        # Keyed by the root's fingerprint: an old and a new root may share a name.
+        self._crls: dict[str, x509.CertificateRevocationList] = {}
         for crl in crls:
-            root = next((r for r in self._roots if _crl_signed_by(crl, r)), None)
-            if root is None:
+            signers = [r for r in self._roots if _crl_signed_by(crl, r)]
+            if not signers:
                 raise ConfigError(
                     "tls.crl",
                     f"revocation list of {crl.issuer.rfc4514_string()} is not "
                     "signed by a federation root",
                 )
-            self._crls[root.subject.public_bytes()] = crl
+            for root in signers:
+                held = self._crls.get(certificate_fingerprint(root))
+                if held is None or crl.last_update_utc > held.last_update_utc:
+                    self._crls[certificate_fingerprint(root)] = crl
 
     @classmethod
     def from_files(
@@ -156,7 +160,7 @@ class PeerVerifier:
     def _check_revocation(
         self, leaf: x509.Certificate, root: x509.Certificate, at: datetime
     ) -> None:
-        crl = self._crls.get(root.subject.public_bytes())
+        crl = self._crls.get(certificate_fingerprint(root))
         if crl is None:
             raise CertificateError(f"no revocation list for issuer {root.subject.rfc4514_string()}")
         next_update = crl.next_update_utc

@@ -136,3 +136,23 @@ def test_credential_files_see_a_same_size_rewrite_in_one_tick(tmp_path: Path) ->
     os.utime(a, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert watched.changed() is True
     assert watched.changed() is False
+
+
+def test_newest_of_two_crls_from_one_root_is_used(ca: CAFiles, tmp_path: Path) -> None:
+    files = issue_node_certificate(ca, "DE", tmp_path / "DE")
+    old = ca.crl()
+    new = revoke(ca, files.cert_path, now=datetime.now(UTC) + timedelta(seconds=5))
+    for order in ([old, new], [new, old]):
+        verifier = PeerVerifier([ca.certificate()], order)
+        with pytest.raises(RevokedError):
+            verifier.verify(files.cert_path.read_bytes(), now=datetime.now(UTC) + timedelta(1))
+
+
+def test_new_root_with_the_old_name(tmp_path: Path) -> None:
+    old = init_ca(tmp_path / "old", "Same name")
+    new = init_ca(tmp_path / "new", "Same name")
+    files = issue_node_certificate(new, "NL", tmp_path / "NL")
+    revoke(new, files.cert_path)
+    verifier = PeerVerifier([old.certificate(), new.certificate()], [old.crl(), new.crl()])
+    with pytest.raises(RevokedError):
+        verifier.verify(files.cert_path.read_bytes())
