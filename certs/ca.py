@@ -27,6 +27,7 @@ from certs._files import (
     write_atomic,
     write_private_key,
 )
+from certs.identity import certificate_fingerprint, key_fingerprint
 from fedlookup.errors import ConfigError, InputError
 
 __all__ = ["DEFAULT_CA_DAYS", "DEFAULT_CRL_DAYS", "CAFiles", "init_ca"]
@@ -114,8 +115,6 @@ class CAFiles:
         self, cert: x509.Certificate, country: str | None, hosts: Sequence[str]
     ) -> None:
         """Append a newly issued certificate to ``issued.json``."""
-        from certs.identity import certificate_fingerprint, key_fingerprint
-
         ledger = self.ledger()
         ledger.append(
             {
@@ -160,7 +159,7 @@ def init_ca(
     Raises:
         ConfigError: ``out_dir`` already holds a CA key, or ``name``/``days`` is invalid.
     """
-    from certs.crl import write_crl  # crl imports CAFiles from here
+    from certs.crl import write_crl  # certs.crl imports this module
 
     if not name.strip():
         raise ConfigError("ca.name", "must not be empty")
