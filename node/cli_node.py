@@ -68,12 +68,14 @@ def serve(
     ),
 ) -> None:
     """Run the node in the foreground until SIGTERM or Ctrl-C (graceful shutdown)."""
+    from node.logs import HANDSHAKE_LISTENERS, capture_native_log
     from node.server import write_port_file
     from node.service import serving
 
     cfg = _load(config)
-    configure_logging(cfg.node.log_format, cfg.node.log_level)
+    configure_logging(cfg.node.log_format, cfg.node.log_level, capture_native_log())
     with serving(cfg) as node:
+        HANDSHAKE_LISTENERS.append(node.service.metrics.refused)
 
         def _stop(signum: int, frame: FrameType | None) -> None:
             node.stop()

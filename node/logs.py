@@ -10,11 +10,27 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import sys
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
-__all__ = ["JsonFormatter", "TextFormatter", "configure_logging"]
+__all__ = [
+    "HANDSHAKE_LISTENERS",
+    "JsonFormatter",
+    "TextFormatter",
+    "capture_native_log",
+    "configure_logging",
+]
+
+#: Called with a reason code for each handshake grpc refused (the node's metrics hook in).
+HANDSHAKE_LISTENERS: list[Callable[[str], None]] = []
+_HANDSHAKE = re.compile(r"Handshake failed with (?:fatal )?error \w+: (?P<detail>.*)$")
+_handshake_log = logging.getLogger("fedlookup.node.identity")
+_native_log = logging.getLogger("fedlookup.grpc")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -75,3 +91,48 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+def _pump(read_fd: int) -> None:
+    with os.fdopen(read_fd, "r", encoding="utf-8", errors="replace") as lines:
+        for raw in lines:
+            line = raw.rstrip("\n")
+            match = _HANDSHAKE.search(line)
+            if match:
+                # The caller sees only "Socket closed"; this line is the one place that
+                # says why (expired, unknown issuer, wrong usage, ...).
+                _handshake_log.warning(
+                    "refused caller at the TLS handshake",
+                    extra={
+                        "event": "refused",
+                        "reason": "TLSHandshakeError",
+                        "detail": match.group("detail"),
+                    },
+                )
+                for listener in list(HANDSHAKE_LISTENERS):
+                    listener("TLSHandshakeError")
+            elif line.strip():
+                _native_log.info(line)
+
+
+def capture_native_log() -> IO[str]:
+    """Route grpc's native log lines into Python logging, and turn on the one that matters.
+
+    grpc's TLS layer refuses a bad client certificate before any Python code runs and logs
+    the reason only through its native logger, at INFO. This raises grpc's verbosity to INFO
+    (it must happen before the first server is created), sends file descriptor 2 through a
+    pipe, and re-emits each line as a log record: a failed handshake becomes a structured
+    ``refused`` record with the TLS reason. Call once, early, in a node process only.
+
+    Returns:
+        A text stream on the original standard error, for :func:`configure_logging`.
+    """
+    os.environ.setdefault("GRPC_VERBOSITY", "INFO")
+    original = os.dup(2)
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    stream = os.fdopen(original, "w", buffering=1, encoding="utf-8")
+    sys.stderr = stream  # Python's own tracebacks bypass the pipe
+    threading.Thread(target=_pump, args=(read_fd,), name="native-log", daemon=True).start()
+    return stream
