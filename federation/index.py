@@ -41,7 +41,9 @@ from federation.labels import (
     category_code,
     content_digest,
     parse_reference,
+    plain_label,
     seal_label,
+    seal_plain,
     slot_stream,
     slot_tag,
 )
@@ -295,6 +297,9 @@ class _Update:
             for table in ("entries", "records", "removals"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608
         self.fresh = db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
+        if self.fresh:
+            # A full build is faster without secondary indexes, created once at the end.
+            IndexStore.drop_secondary(db)
         if complete and not self.fresh:
             for (rid,) in db.execute("SELECT record_id FROM records").fetchall():
                 if rid not in latest:
@@ -340,6 +345,8 @@ class _Update:
         self._insert(pending, chunks)
         self._compact()
         db.executemany("INSERT INTO removals VALUES (?, ?)", self.removals)
+        if self.fresh:
+            IndexStore.create_secondary(db)
         if not (flat or self.removals or self.rotating):
             version -= 1  # nothing changed: no new version
         size = db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
@@ -409,6 +416,7 @@ class _Update:
         pos = 0
         for rid, items, cat, ref, digest in pending:
             tags = []
+            plain = plain_label(cat, ref)
             for _ in items:
                 if pos == len(part.prks):
                     part, pos = next(chunks), 0
@@ -418,7 +426,7 @@ class _Update:
                 pos += 1
                 self.new_tags.add(tag)
                 tags.append(tag)
-                rows.append((tag, rid, prk, slot, cat, seal_label(stream, cat, ref), self.version))
+                rows.append((tag, rid, prk, slot, cat, seal_plain(stream, plain), self.version))
             records.append((rid, digest, cat, ref, _pack(tags), self.version))
             if len(rows) >= _BATCH:
                 self._flush(rows, records)
@@ -430,6 +438,9 @@ class _Update:
         rows: list[tuple[int, str, bytes, int, int, bytes, int]],
         records: list[tuple[str, bytes, int, bytes, bytes, int]],
     ) -> None:
+        # Sorted inserts touch each B-tree page once per batch instead of once per row.
+        rows.sort()
+        records.sort()
         self.db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         self.db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", records)
         self.counts["added"] += len(rows)

@@ -28,16 +28,18 @@ from fedlookup.errors import RegistryUnavailableError
 
 __all__ = ["IndexStore"]
 
+_SECONDARY = (
+    "CREATE INDEX IF NOT EXISTS records_reference ON records (reference)",
+    "CREATE INDEX IF NOT EXISTS entries_version ON entries (version)",
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     record_id TEXT PRIMARY KEY, id_digest BLOB NOT NULL, category INTEGER NOT NULL,
     reference BLOB NOT NULL, tags BLOB NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_reference ON records (reference);
 CREATE TABLE IF NOT EXISTS entries (
     tag INTEGER PRIMARY KEY, record_id TEXT NOT NULL, prk BLOB NOT NULL, slot INTEGER NOT NULL,
     category INTEGER NOT NULL, sealed BLOB NOT NULL, version INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS entries_version ON entries (version);
 CREATE TABLE IF NOT EXISTS removals (tag INTEGER NOT NULL, version INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS removals_version ON removals (version);
 """
@@ -67,6 +69,8 @@ class IndexStore:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
                 db.executescript(_SCHEMA)
+                for statement in _SECONDARY:
+                    db.execute(statement)
             except sqlite3.Error as exc:
                 raise RegistryUnavailableError(f"index database {self.path}: {exc}") from exc
             self._local.db = db
@@ -103,6 +107,18 @@ class IndexStore:
         if db is not None:
             db.close()
             self._local.db = None
+
+    @staticmethod
+    def drop_secondary(db: sqlite3.Connection) -> None:
+        """Drop the secondary indexes (inside a transaction, before a bulk load)."""
+        db.execute("DROP INDEX IF EXISTS records_reference")
+        db.execute("DROP INDEX IF EXISTS entries_version")
+
+    @staticmethod
+    def create_secondary(db: sqlite3.Connection) -> None:
+        """Create the secondary indexes (after a bulk load, same transaction)."""
+        for statement in _SECONDARY:
+            db.execute(statement)
 
     @staticmethod
     def get_meta(db: sqlite3.Connection) -> dict[str, str]:

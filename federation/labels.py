@@ -41,7 +41,9 @@ __all__ = [
     "make_reference",
     "open_label",
     "parse_reference",
+    "plain_label",
     "seal_label",
+    "seal_plain",
     "slot_stream",
     "slot_tag",
 ]
@@ -111,6 +113,12 @@ def parse_reference(reference: str) -> tuple[str, bytes]:
     Raises:
         InputError: not of the form ``CC-XXXX-XXXX-XXXX-XXXX``.
     """
+    # Fast path for the canonical form (what make_reference produces; indexing hits it per record).
+    if len(reference) == 22 and reference[2::5] == "----" and reference[:2].isupper():
+        try:
+            return reference[:2], bytes.fromhex(reference[3:].replace("-", ""))
+        except ValueError:
+            pass
     m = _REFERENCE.match(reference.strip().upper())
     if not m:
         raise InputError(f"malformed follow-up reference {reference!r}", field="reference")
@@ -138,9 +146,19 @@ def _xor(a: bytes, b: bytes) -> bytes:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
 
 
+def plain_label(category: int, reference: bytes) -> int:
+    """The 9-byte plaintext label (category code, 8 reference bytes) as an integer."""
+    return category << 64 | int.from_bytes(reference, "big")
+
+
+def seal_plain(stream: bytes, plain: int) -> bytes:
+    """Encrypt a :func:`plain_label` under a slot keystream."""
+    return (plain ^ int.from_bytes(stream, "big")).to_bytes(LABEL_LENGTH, "big")
+
+
 def seal_label(stream: bytes, category: int, reference: bytes) -> bytes:
     """Encrypt a label (category code and 8 reference bytes) under a slot keystream."""
-    return _xor(bytes([category]) + reference, stream)
+    return seal_plain(stream, plain_label(category, reference))
 
 
 def open_label(stream: bytes, sealed: bytes, country: str) -> Label | None:
@@ -158,8 +176,4 @@ def open_label(stream: bytes, sealed: bytes, country: str) -> Label | None:
 
 def content_digest(*parts: bytes) -> bytes:
     """SHA-256 over length-prefixed parts (used to detect unchanged records)."""
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(len(part).to_bytes(4, "big"))
-        h.update(part)
-    return h.digest()
+    return hashlib.sha256(b"".join(len(p).to_bytes(4, "big") + p for p in parts)).digest()
