@@ -25,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from audit.entries import LogEntry
 from audit.keys import load_private_key
 from audit.log import AuditLog
 from certs import ReloadingPeerVerifier
@@ -75,6 +76,7 @@ class NodeService:
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
+        self._epoch: str | None = None
         country = config.node.country
         self._stack = ExitStack()
         try:
@@ -122,6 +124,14 @@ class NodeService:
             self._stack.close()
             raise
 
+    def _note_epoch(self) -> None:
+        """Log an epoch change (``node rotate-key`` rebuilt the index) in the audit log."""
+        epoch = self.index.epoch_id
+        if self._epoch is not None and epoch != self._epoch:
+            self.audit_log.append(LogEntry.key_rotation("epoch", epoch))
+            _log.info("serving a new epoch", extra={"event": "epoch", "epoch_id": epoch})
+        self._epoch = epoch
+
     def _ready_index(self) -> NodeIndex | None:
         return self.index if self.index.version > 0 else None
 
@@ -137,6 +147,7 @@ class NodeService:
                     "index ready" if version > 0 else "index not ready",
                     extra={"event": "health", "index_version": version},
                 )
+            self._note_epoch()
             self.directory.poll()
             self.audit_log.maybe_heartbeat()
         except FedlookupError as exc:
