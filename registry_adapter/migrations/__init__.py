@@ -1,0 +1,1 @@
+"""Alembic migrations of the embedded registry store (run through ``registry_adapter.migrate``)."""
