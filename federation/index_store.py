@@ -71,6 +71,11 @@ class IndexStore:
                 db.executescript(_SCHEMA)
                 for statement in _SECONDARY:
                     db.execute(statement)
+                # The WAL files hold the same secrets as the database: same mode.
+                for suffix in ("-wal", "-shm"):
+                    side = self.path.with_name(self.path.name + suffix)
+                    if side.exists():
+                        side.chmod(0o600)
             except sqlite3.Error as exc:
                 raise RegistryUnavailableError(f"index database {self.path}: {exc}") from exc
             self._local.db = db
