@@ -67,7 +67,9 @@ def render_csv(result: CheckResult) -> str:
     return out.getvalue()
 
 
-def render_table(result: CheckResult, console: Console, *, show_all: bool) -> None:
+def render_table(
+    result: CheckResult, console: Console, *, show_all: bool, limit: int | None = None
+) -> None:
     """Print the result for an investigator.
 
     Args:
@@ -75,6 +77,7 @@ def render_table(result: CheckResult, console: Console, *, show_all: bool) -> No
         console: where to print.
         show_all: list every firearm; otherwise only firearms with a hit or possible match
             (a batch of thousands is mostly no-hits), after a per-country summary.
+        limit: list at most this many rows (the rest are counted).
     """
     countries = sorted(result.peers)
     summary = Table(title="Countries asked", title_justify="left")
@@ -98,13 +101,17 @@ def render_table(result: CheckResult, console: Console, *, show_all: bool) -> No
     console.print(summary)
 
     rows = Table(title="Results" if show_all else "Hits and possible matches", title_justify="left")
-    for col in ("make", "serial", "country", "result", "category", "reference"):
+    for col in ("make", "serial", "country", "result", "category"):
         rows.add_column(col)
+    rows.add_column("reference", no_wrap=True, min_width=22)
     shown = 0
     for item, per in zip(result.items, result.answers, strict=True):
         for c in countries:
             answer = per[c]
             if not show_all and answer.outcome not in (Outcome.HIT, Outcome.POSSIBLE):
+                continue
+            shown += 1
+            if limit is not None and shown > limit:
                 continue
             categories, references = _cells(answer)
             style = _STYLE[answer.outcome]
@@ -116,9 +123,10 @@ def render_table(result: CheckResult, console: Console, *, show_all: bool) -> No
                 categories,
                 references or answer.reason,
             )
-            shown += 1
     if shown:
         console.print(rows)
+        if limit is not None and shown > limit:
+            console.print(f"... and {shown - limit} more rows (use --format csv for all)")
     else:
         console.print("No hits and no possible matches.")
     places = f"{len(countries)} countr{'y' if len(countries) == 1 else 'ies'}"

@@ -152,7 +152,9 @@ class NodeProcesses:
         for node in self.nodes.values():
             _signal(node.process, signal.SIGCONT)  # a frozen node cannot handle SIGTERM
             _signal(node.process, signal.SIGTERM)
-        return {country: self.stop(country) for country in list(self.nodes)}
+        codes = {c: _wait(n.process) for c, n in self.nodes.items()}
+        self.nodes.clear()
+        return codes
 
     def __enter__(self) -> NodeProcesses:
         return self
@@ -175,6 +177,12 @@ def _signal(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 def _stop(process: subprocess.Popen[bytes]) -> int | None:
     _signal(process, signal.SIGCONT)
     _signal(process, signal.SIGTERM)
+    return _wait(process)
+
+
+def _wait(process: subprocess.Popen[bytes]) -> int | None:
+    # One SIGTERM only: a second one could land while the interpreter is finalising (its
+    # handlers already reset) and turn a clean shutdown into a kill.
     try:
         return process.wait(_STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
