@@ -33,10 +33,13 @@ def test_demo_finds_every_planted_overlap_and_verifies_every_log(tmp_path: Path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     found = re.search(r"overlaps found as hits: (\d+)/(\d+)", out)
-    assert found is not None and found.group(1) == found.group(2) != "0"
+    assert found is not None
+    assert found.group(1) == found.group(2) != "0"
     loose = re.search(r"serial-only plantings found:\s+(\d+)/(\d+)", out)
-    assert loose is not None and loose.group(1) == loose.group(2)
-    assert "INVALID" not in out and "INCONSISTENT" not in out
+    assert loose is not None
+    assert loose.group(1) == loose.group(2)
+    assert "INVALID" not in out
+    assert "INCONSISTENT" not in out
     assert out.count("consistent") == 2  # DE outgoing against FR and against NL
     assert "all planted overlaps found, all audit logs valid" in out
     for country in ("de", "fr", "nl"):
