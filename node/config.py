@@ -21,6 +21,7 @@ from typing import Any
 from fedlookup.errors import ConfigError
 from node.config_fields import ENV_PREFIX, Fields, apply_env, country_code, host_port
 from node.policy import PeerPolicy, parse_peer_policy
+from registry_adapter.mapping import ColumnMapping
 
 __all__ = [
     "AuditConfig",
@@ -86,13 +87,13 @@ class RegistryConfig:
     Attributes:
         url: ``sqlite:///path`` (embedded store) or a PostgreSQL SQLAlchemy URL.
         aliases: optional manufacturer alias table (CSV) folded into identifiers.
-        mapping: optional column mapping onto an existing schema (``[registry.mapping]``),
-            passed unchanged to :mod:`registry_adapter`.
+        mapping: optional column mapping onto an existing schema (``[registry.mapping]``,
+            see :class:`registry_adapter.ColumnMapping`), validated at start-up.
     """
 
     url: str
     aliases: Path | None = None
-    mapping: Mapping[str, Any] | None = None
+    mapping: ColumnMapping | None = None
 
 
 @dataclass(frozen=True)
@@ -270,10 +271,11 @@ class NodeConfig:
         )
         if server.chunk_bytes > server.max_message_bytes // 2:
             raise ConfigError("server.chunk_bytes", "must be at most max_message_bytes / 2", source)
+        mapping = f.table("registry", "mapping")
         registry = RegistryConfig(
             url=_sqlite_relative(f.str_("registry", "url"), base),
             aliases=f.opt_path("registry", "aliases"),
-            mapping=f.table("registry", "mapping"),
+            mapping=ColumnMapping.from_dict(mapping, source=source) if mapping else None,
         )
         tls = TlsConfig(
             ca=f.path("tls", "ca"),

@@ -7,10 +7,9 @@ and the audit log, which only the serving process may open, is read without open
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any, cast
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -18,24 +17,19 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from audit.records import read_records
 from federation.index import NodeIndex
 from federation.keys import EpochKeyStore, load_or_create_reference_key
-from fedlookup.errors import FedlookupError, RegistryUnavailableError
+from fedlookup.errors import FedlookupError
 from node.config import NodeConfig
 from node.indexing import IndexReport, run_index
 from node.quotas import SqliteQuotaLedger
-from registry_adapter.aliases import MakeAliases
-from registry_adapter.source import RegistrySource
+from registry_adapter import MakeAliases, RegistrySource, open_registry
 
 __all__ = ["health_of", "index_node", "node_status", "rotate_epoch_key"]
 
 
 def _open_registry(cfg: NodeConfig) -> RegistrySource:
-    module = importlib.import_module("registry_adapter")
-    opener = getattr(module, "open_registry", None)
-    if opener is None:
-        raise RegistryUnavailableError("registry_adapter.open_registry is not available")
-    if cfg.registry.mapping is None:
-        return cast(RegistrySource, opener(cfg.registry.url))
-    return cast(RegistrySource, opener(cfg.registry.url, mapping=cfg.registry.mapping))
+    # A mapped foreign table has no change feed of its own: its snapshot lives with the node.
+    snapshot = cfg.node.data_dir / "registry-snapshot.sqlite3"
+    return open_registry(cfg.registry.url, cfg.registry.mapping, snapshot=snapshot)
 
 
 def _aliases(cfg: NodeConfig) -> MakeAliases | None:
@@ -120,13 +114,17 @@ def health_of(cfg: NodeConfig, address: str, timeout: float = 3.0) -> str:
     """Ask a node's health service over mutual TLS with this node's own certificate.
 
     Returns:
-        ``SERVING``, ``NOT_SERVING``, or ``unreachable (<code>)``.
+        ``SERVING``, ``NOT_SERVING``, ``unreachable (<code>)``, or ``unknown (<why>)``
+        when this node's TLS files cannot be read.
     """
-    creds = grpc.ssl_channel_credentials(
-        root_certificates=cfg.tls.ca.read_bytes(),
-        private_key=cfg.tls.key.read_bytes(),
-        certificate_chain=cfg.tls.cert.read_bytes(),
-    )
+    try:
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=cfg.tls.ca.read_bytes(),
+            private_key=cfg.tls.key.read_bytes(),
+            certificate_chain=cfg.tls.cert.read_bytes(),
+        )
+    except OSError as exc:
+        return f"unknown (cannot read {exc.filename}: {exc.strerror})"
     with grpc.secure_channel(address, creds) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:

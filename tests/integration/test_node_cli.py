@@ -245,3 +245,42 @@ def _wait_for(condition: Any, served: Served, attempts: int = 50) -> None:
             return
         time.sleep(0.1)
     pytest.fail("not in the node's log; refusals logged: " + "\n".join(served.refusals()))
+
+
+def test_index_from_the_registry_through_the_cli(tmp_path: Path) -> None:
+    from registry_adapter import RegistryStore
+
+    folder = tmp_path / "zz"
+    cli = fedlookup_command()
+    subprocess.run(
+        [*cli, "node", "init", "--country", "ZZ", "--dir", str(folder)],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    csv = tmp_path / "records.csv"
+    csv.write_text(
+        "record_id,make,model,caliber,serial,category,recorded_at\n"
+        "Z1,Glock,17,9mm,ABC123,stolen,2024-03-01\n"
+        "Z2,S&W,686,.357 Magnum,DHB-1234,lost,2024-03-02\n",
+        encoding="utf-8",
+    )
+    with RegistryStore(str(folder / "data" / "registry.db")) as store:
+        store.import_file(csv)
+    config = str(folder / "node.toml")
+    result = subprocess.run(
+        [*cli, "node", "index", "--config", config, "--json", "--workers", "1"],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    assert report["version"] == 1
+    assert report["size"] == 4  # two records, two identifiers each
+    status = subprocess.run(
+        [*cli, "node", "status", "--config", config, "--json"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(status.stdout)["index"]["size"] == 4
