@@ -31,14 +31,25 @@ def test_bad_fpr_is_refused(fpr: float) -> None:
         psi.server_setup(psi.new_key(), ITEMS, fpr=fpr, num_client_inputs=10)
 
 
-def test_unblinding_recovers_the_epoch_evaluation() -> None:
+@pytest.mark.parametrize("count", [1, 3, psi.SMALL_REQUEST, psi.SMALL_REQUEST + 1, 40])
+def test_unblinding_recovers_the_epoch_evaluation(count: int) -> None:
+    """Both blinding paths (re-randomised per-thread key, fresh object) unblind to x(H(y)^b)."""
     key = psi.new_key()
-    direct = psi.evaluate_points(key, ITEMS)
+    items = [f"v1|S|ITEM{i}".encode() for i in range(count)]
+    direct = psi.evaluate_points(key, items)
     blinder = psi.Blinder()
-    request = blinder.request(ITEMS)
-    response = psi.process_request(key, request, reveal=True, max_items=10)
-    points = psi.parse_response(response, expected=len(ITEMS))
+    request = blinder.request(items)
+    response = psi.process_request(key, request, reveal=True, max_items=100)
+    points = psi.parse_response(response, expected=len(items))
     assert blinder.unblind(points) == [p[1:] for p in direct]
+
+
+def test_requests_are_unlinkable() -> None:
+    """The same items blinded twice give unrelated points (a fresh key per request)."""
+    a, b = psi.Blinder(), psi.Blinder()
+    _, pa = psi.parse_request(a.request(ITEMS))
+    _, pb = psi.parse_request(b.request(ITEMS))
+    assert not set(pa) & set(pb)
 
 
 def _request(elements: list[bytes], reveal: bool = True) -> bytes:
