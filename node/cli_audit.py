@@ -9,6 +9,7 @@ artefact is INVALID (or a query is unmatched), 2 when the input cannot be used a
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,11 @@ def _policy(path: Path | None) -> Policy | None:
     return Policy.load(path) if path is not None else None
 
 
-def _line(name: str, finding: Finding) -> str:
-    verdict = "valid" if finding.valid else f"INVALID: {finding.reason}"
-    return f"  {name:<48} {verdict}"
+def _echo_findings(findings: list[Finding]) -> None:
+    width = max([40, *(len(f.artefact) for f in findings)])
+    for f in findings:
+        verdict = "valid" if f.valid else f"INVALID: {f.reason}"
+        typer.echo(f"  {f.artefact:<{width}}  {verdict}")
 
 
 def _summary(report: VerifyReport) -> str:
@@ -127,9 +130,9 @@ def verify_cmd(
         return
     typer.echo(f"Validating audit export {export}")
     typer.echo(f"Results requested for {report.origin}: {report.size} entries\n")
-    for f in report.findings:
-        if f.category != "entries" or not f.valid or verbose:
-            typer.echo(_line(f.artefact, f))
+    _echo_findings(
+        [f for f in report.findings if f.category != "entries" or not f.valid or verbose]
+    )
     typer.echo(f"\nResults found for {report.origin}:")
     typer.echo(_summary(report))
     _finish(report.ok)
@@ -209,9 +212,7 @@ def cross_check_cmd(
         f"Results requested for cross-check of {result.a} ({a}) and {result.b} ({b}), "
         f"skew tolerance {skew} s\n"
     )
-    for f in findings:
-        if not (f.category == "matched" and f.valid):
-            typer.echo(_line(f.artefact, f))
+    _echo_findings([f for f in findings if not (f.category == "matched" and f.valid)])
     bad = sum(not f.valid for f in findings)
     typer.echo(f"\n{result.matched} queries reconciled on both sides, {bad} finding(s)")
     _finish(ok)
@@ -232,6 +233,21 @@ def reveal_cmd(
     typer.echo(
         f"Wrote the opening of {request_id} ({len(opening.identifiers)} identifiers) to {out}"
     )
+
+
+@app.command("purge-openings")
+def purge_openings_cmd(
+    openings: Path = typer.Option(..., "--openings", help="The node's openings database."),
+    older_than_days: int = typer.Option(
+        730, "--older-than-days", min=0, help="Retention period in days (Pruem: two years)."
+    ),
+) -> None:
+    """Delete openings past the retention period; their commitments can never be opened again."""
+    if not openings.is_file():
+        raise InputError("no such openings database", file=str(openings))
+    with OpeningStore(openings) as store:
+        n = store.purge(timedelta(days=older_than_days))
+    typer.echo(f"Purged {n} opening(s) older than {older_than_days} days from {openings}")
 
 
 @app.command("check-reveal")
@@ -256,7 +272,7 @@ def check_reveal_cmd(
         if as_json:
             print_json({"request_id": parsed.request_id, "valid": False, "reason": str(exc)})
         else:
-            typer.echo(f"  opening of {parsed.request_id:<36} INVALID: {exc}")
+            typer.echo(f"  opening of {parsed.request_id}  INVALID: {exc}")
         raise typer.Exit(EXIT_FINDINGS) from exc
     if as_json:
         print_json(
@@ -269,7 +285,7 @@ def check_reveal_cmd(
         )
         return
     for index, kind in matched:
-        typer.echo(f"  entry {index} ({kind}) commitment{'':<20} valid")
+        typer.echo(f"  entry {index} ({kind}) commitment  valid")
     typer.echo(f"Request {parsed.request_id} queried {len(ids)} identifiers:")
     for ident in ids:
         typer.echo(f"  {ident}")
