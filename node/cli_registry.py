@@ -1,7 +1,179 @@
-"""``fedlookup registry``: commands (being built)."""
+"""``fedlookup registry``: load, inspect and generate registries.
+
+Exit codes: 0 success; 1 ``import`` finished but rejected rows (listed in the rejects file
+beside the input); 2 the command could not run (bad input, ``--strict`` refusal, database
+unreachable), with nothing written.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import Any, cast
+
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from node.cli_common import EXIT_FINDINGS, console, console_err, print_json
+from registry_adapter import (
+    ImportSummary,
+    MakeAliases,
+    RegistryStore,
+    generate_registry,
+)
+from registry_adapter.parse import FileFormat
 
 app = typer.Typer(no_args_is_help=True)
+
+_DB_HELP = "Registry database: SQLAlchemy URL or SQLite file path."
+_DB_ENV = "FEDLOOKUP_REGISTRY_URL"
+_DEFAULT_DB = "sqlite:///registry.db"
+
+
+def _db_option() -> Any:
+    return typer.Option(_DEFAULT_DB, "--db", envvar=_DB_ENV, help=_DB_HELP)
+
+
+def _summary_dict(s: ImportSummary) -> dict[str, Any]:
+    out = dataclasses.asdict(s)
+    out["first_rejects"] = [dataclasses.asdict(r) for r in s.first_rejects]
+    out["rows_per_second"] = round(s.rows_per_second)
+    out["seconds"] = round(s.seconds, 3)
+    return out
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="CSV or JSON Lines (.jsonl) registry file."),
+    db: str = _db_option(),
+    strict: bool = typer.Option(
+        False, "--strict", help="Refuse the whole file, writing nothing, if any row is rejected."
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help="csv or jsonl (default: from the file name)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import a registry file: upsert by record_id; bad rows go to FILE.rejects.csv."""
+    if fmt not in (None, "csv", "jsonl"):
+        raise typer.BadParameter("must be csv or jsonl", param_hint="--format")
+    kind = cast(FileFormat | None, fmt)
+    with RegistryStore(db) as store:
+        if as_json:
+            summary = store.import_file(file, strict=strict, fmt=kind)
+        else:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("[progress.description]{task.description}"),
+                TimeElapsedColumn(),
+                console=console_err,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(f"importing {file.name}", total=None)
+
+                def tick(n: int) -> None:
+                    bar.update(task, description=f"importing {file.name}: {n:,} rows")
+
+                summary = store.import_file(file, strict=strict, progress=tick, fmt=kind)
+    for w in summary.warnings:
+        console_err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if as_json:
+        print_json(_summary_dict(summary))
+    else:
+        console.print(
+            f"{summary.path}: {summary.rows:,} rows in {summary.seconds:.1f} s "
+            f"({summary.rows_per_second:,.0f}/s): {summary.inserted:,} inserted, "
+            f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
+            f"{summary.rejected:,} rejected",
+            highlight=False,
+        )
+        for r in summary.first_rejects:
+            console_err.print(f"  {summary.path}:{r.line}: {r.field}: {r.reason}", highlight=False)
+        if summary.rejects_path is not None:
+            console_err.print(f"all rejects: {summary.rejects_path}", highlight=False)
+    if summary.rejected:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def stats(
+    db: str = _db_option(),
+    aliases: Path | None = typer.Option(
+        None, "--aliases", help="Extra manufacturer alias CSV (canonical,alias)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Counts by category, last change, identifier collisions."""
+    table_aliases = MakeAliases.with_extra(aliases) if aliases else None
+    with RegistryStore(db) as store:
+        st = store.stats(table_aliases)
+    if as_json:
+        print_json(dataclasses.asdict(st))
+        return
+    table = Table(title="registry")
+    table.add_column("category")
+    table.add_column("records", justify="right")
+    for name, n in st.by_category.items():
+        table.add_row(name, f"{n:,}")
+    table.add_row("[bold]total[/]", f"[bold]{st.records:,}[/]")
+    console.print(table)
+    last = st.last_change_at.isoformat() if st.last_change_at else "never"
+    console.print(
+        f"last change: {last}; removed (tombstones): {st.removed:,}; watermark: {st.watermark}\n"
+        f"identifier collisions: {st.make_serial_collisions:,} make+serial "
+        f"({st.records_in_make_serial_collisions:,} records), "
+        f"{st.serial_only_collisions:,} serial-only; unusable: {st.unusable:,}",
+        highlight=False,
+    )
+
+
+@app.command()
+def generate(
+    country: str = typer.Option(..., "--country", help="Two-letter country code."),
+    records: int = typer.Option(..., "--records", min=0, help="Number of records."),
+    out: Path = typer.Option(..., "--out", help="Output file (.csv or .jsonl)."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same file."),
+    overlap_with: Path | None = typer.Option(
+        None, "--overlap-with", help="Another registry to plant firearms from."
+    ),
+    overlap: int = typer.Option(0, "--overlap", min=0, help="How many firearms to plant."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Write a realistic synthetic registry (planted overlaps listed in OUT.overlap.csv)."""
+    summary = generate_registry(
+        out,
+        country=country,
+        records=records,
+        seed=seed,
+        overlap_with=overlap_with,
+        overlap=overlap,
+    )
+    if as_json:
+        print_json(dataclasses.asdict(summary))
+        return
+    rate = summary.records / summary.seconds if summary.seconds else 0.0
+    planted = (
+        f"; {summary.planted:,} planted, listed in {summary.overlap_path}"
+        if summary.planted
+        else ""
+    )
+    console.print(
+        f"{summary.out}: {summary.records:,} records in {summary.seconds:.1f} s "
+        f"({rate:,.0f}/s){planted}",
+        highlight=False,
+    )
+
+
+@app.command()
+def migrate(
+    db: str = _db_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Create or upgrade the registry schema (back the database up first)."""
+    with RegistryStore(db) as store:
+        revision = store.migrate()
+    if as_json:
+        print_json({"revision": revision})
+    else:
+        console.print(f"registry schema at revision {revision}", highlight=False)

@@ -25,8 +25,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from fedlookup.errors import ConfigError
 from registry_adapter.generate import GenerateSummary, generate_registry
 from registry_adapter.identifiers import (
     IDENTIFIER_VERSION,
@@ -72,15 +75,21 @@ __all__ = [
 
 
 def open_registry(
-    url: str, mapping: ColumnMapping | None = None, *, snapshot: Path | None = None
+    url: str,
+    mapping: ColumnMapping | Mapping[str, Any] | None = None,
+    *,
+    snapshot: Path | None = None,
 ) -> RegistrySource:
     """Open the registry a node reads.
 
     Args:
         url: SQLAlchemy URL or SQLite path.
         mapping: read an existing table through this mapping; the embedded store when
-            ``None``.
-        snapshot: change-feed snapshot file for a mapped registry (ignored otherwise).
+            ``None``. A plain mapping is the node configuration's ``[registry.mapping]``
+            table, checked by :meth:`ColumnMapping.from_dict`; its optional ``snapshot`` key
+            names the change-feed snapshot file.
+        snapshot: change-feed snapshot file for a mapped registry (ignored otherwise);
+            a temporary one when neither this nor the ``snapshot`` key is given.
 
     Returns:
         A :class:`MappedRegistry` when ``mapping`` is given, else a :class:`RegistryStore`.
@@ -89,6 +98,14 @@ def open_registry(
         ConfigError: bad URL or mapping.
         RegistryUnavailableError: the database cannot be reached.
     """
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        fields = dict(mapping)
+        where = fields.pop("snapshot", None)
+        if where is not None and snapshot is None:
+            if not isinstance(where, str | Path) or not str(where).strip():
+                raise ConfigError("registry.mapping.snapshot", "must be a file path")
+            snapshot = Path(where)
+        mapping = ColumnMapping.from_dict(fields)
     if mapping is not None:
         return MappedRegistry(url, mapping, snapshot=snapshot)
     return RegistryStore(url)

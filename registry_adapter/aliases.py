@@ -59,6 +59,8 @@ def make_key(name: str) -> str:
     # free on import; ASCII names skip the Unicode passes.
     text = name if name.isascii() else _strip_accents(unicodedata.normalize("NFKC", name))
     text = text.upper()
+    if not any(ch.isalnum() for ch in text):
+        return ""
     text = text.replace("&", " AND ").replace("+", " AND ")
     # "S.p.A.", "O.F." and "Colt's" are one word each, not letters to spell out.
     text = text.replace("'", "").replace("\u2019", "").replace(".", "")

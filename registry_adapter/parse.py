@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,8 +30,6 @@ __all__ = [
     "detect_format",
     "read_file",
 ]
-
-log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("record_id", "make", "model", "caliber", "serial", "category", "recorded_at")
 OPTIONAL_COLUMNS = ("notes",)
@@ -284,5 +281,3 @@ def read_file(
             yield from _read_csv(path, fh, sink)
         else:
             yield from _read_jsonl(path, fh, sink)
-    for w in sink:
-        log.warning("%s", w)
