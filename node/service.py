@@ -41,6 +41,7 @@ from node.adapters import (
     EvaluatorAdapter,
     on_directory_change,
 )
+from node.compat import CompatSetups
 from node.config import NodeConfig
 from node.health import NodeHealth
 from node.identity import FEDERATION_SERVICE, IdentityInterceptor
@@ -105,13 +106,15 @@ class NodeService:
                 _log.warning("this node's country is not in the federation directory")
             self.verifier = ReloadingPeerVerifier([config.tls.ca], [config.tls.crl])
             directory = DirectoryAdapter(self.directory)
+            self.policy = DirectoryBoundPolicy(
+                ConfigPolicy(config.policy.default, config.policy.peers), self.directory
+            )
+            self.compat = CompatSetups(config, self.keys, self._served_version, self.policy)
             self.responder = Responder(
                 country=country,
                 index=self._ready_index,
                 evaluator_factory=lambda epoch: EvaluatorAdapter(self.keys.load(epoch)),
-                policy=DirectoryBoundPolicy(
-                    ConfigPolicy(config.policy.default, config.policy.peers), self.directory
-                ),
+                policy=self.policy,
                 quotas=self.quotas,
                 audit=AuditAdapter(self.audit_log, self.quotas),
                 directory=directory,
@@ -131,6 +134,10 @@ class NodeService:
             self.audit_log.append(LogEntry.key_rotation("epoch", epoch))
             _log.info("serving a new epoch", extra={"event": "epoch", "epoch_id": epoch})
         self._epoch = epoch
+
+    def _served_version(self) -> tuple[str, int] | None:
+        index = self._ready_index()
+        return (index.epoch_id, index.version) if index is not None else None
 
     def _ready_index(self) -> NodeIndex | None:
         return self.index if self.index.version > 0 else None
@@ -212,7 +219,10 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
         )
         pb_grpc.add_FederationServicer_to_server(
             FederationServicer(
-                service.responder, service.metrics, chunk_bytes=config.server.chunk_bytes
+                service.responder,
+                service.metrics,
+                chunk_bytes=config.server.chunk_bytes,
+                compat_setup=service.compat,
             ),
             server,
         )

@@ -41,6 +41,7 @@ from node.config import NodeConfig
 from node.service import RunningNode, audit_origin, serving
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
+from registry_adapter import RegistryStore
 from registry_adapter.identifiers import record_identifiers
 
 pytestmark = pytest.mark.integration
@@ -137,7 +138,14 @@ def statement(frm: str, to: str, items: int) -> QueryStatement:
 @pytest.fixture(scope="module")
 def de(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     """DE node, started before its index exists (health is checked in order)."""
-    cfg = write_config(tmp_path_factory.mktemp("de"), test_pki, "DE")
+    folder = tmp_path_factory.mktemp("de")
+    cfg = write_config(folder, test_pki, "DE")
+    csv = folder / "records.csv"
+    rows = [f"{rid},{make},m,9mm,{serial},{cat},2024-01-01" for rid, make, serial, cat in RECORDS]
+    header = "record_id,make,model,caliber,serial,category,recorded_at"
+    csv.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with RegistryStore(cfg.registry.url) as store:  # what CompatSetup reads
+        store.import_file(csv)
     with serving(cfg) as node:
         yield node
 
@@ -352,3 +360,37 @@ def test_renewed_certificate_is_served_without_restart(test_pki: TestPKI, tmp_pa
         _evaluate(node.port, test_pki, 1)  # and calls still work
     assert first != second
     assert second == x509.load_pem_x509_certificate(renewed.cert_path.read_bytes()).serial_number
+
+
+def test_stock_openmined_client_through_compat_calls(
+    indexed_de: RunningNode, test_pki: TestPKI
+) -> None:
+    from private_set_intersection.python import Response, ServerSetup, client
+
+    ids = record_identifiers("Glock", "ABC123")
+    asked = [b"v1|MS|NOBODY|1", ids.make_serial]
+    with _channel(indexed_de.port, test_pki, "FR") as ch:
+        stub = pb_grpc.FederationStub(ch)
+        chunks = list(stub.CompatSetup(pb.CompatSetupRequest(num_client_inputs=2), timeout=60))
+        stock = client.CreateWithNewKey(True)
+        st = statement("FR", "DE", len(asked))
+        data = st.canonical()
+        signed = pb.SignedStatement(statement=data, signature=sign(data, test_pki.audit_keys["FR"]))
+        request = stock.CreateRequest(asked).SerializeToString()
+        reply = stub.CompatEvaluate(
+            pb.EvaluateRequest(statement=signed, request=request), timeout=TIMEOUT
+        )
+    setup, response = ServerSetup(), Response()
+    setup.ParseFromString(b"".join(c.data for c in chunks))
+    response.ParseFromString(reply.response)
+    assert sorted(stock.GetIntersection(setup, response)) == [1]
+
+
+def test_compat_setup_refused_to_a_cardinality_peer(
+    indexed_de: RunningNode, test_pki: TestPKI
+) -> None:
+    with _channel(indexed_de.port, test_pki, "NL") as ch:
+        stub = pb_grpc.FederationStub(ch)
+        with pytest.raises(grpc.RpcError) as info:
+            list(stub.CompatSetup(pb.CompatSetupRequest(num_client_inputs=2), timeout=TIMEOUT))
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
