@@ -1,0 +1,43 @@
+"""Structured logs: JSON lines carry the extra fields; text lines stay readable."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from node.logs import configure_logging
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logger() -> Iterator[None]:
+    """configure_logging replaces the root handlers: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield None
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_json_lines_carry_extra_fields() -> None:
+    stream = io.StringIO()
+    configure_logging("json", "info", stream)
+    logging.getLogger("fedlookup.test").warning(
+        "refused caller", extra={"event": "refused", "reason": "RevokedError", "peer": None}
+    )
+    doc = json.loads(stream.getvalue().splitlines()[-1])
+    assert doc["message"] == "refused caller"
+    assert doc["reason"] == "RevokedError"
+    assert doc["level"] == "warning"
+    assert "peer" not in doc  # empty fields are left out
+
+
+def test_text_lines_show_key_values() -> None:
+    stream = io.StringIO()
+    configure_logging("text", "info", stream)
+    logging.getLogger("fedlookup.test").info("node serving", extra={"address": "127.0.0.1:1"})
+    line = stream.getvalue().splitlines()[-1]
+    assert "node serving address=127.0.0.1:1" in line
