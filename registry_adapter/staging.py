@@ -118,7 +118,11 @@ def _upsert_from(conn: sa.Connection, staging: sa.Table, base: int, now: datetim
         set_={n: stmt.excluded[n] for n in (*CONTENT_COLUMNS, "change_seq", "changed_at")},
         where=changed,
     )
-    return int(conn.execute(stmt).rowcount)
+    conn.execute(stmt)
+    # Not rowcount: drivers disagree on it for INSERT .. SELECT .. ON CONFLICT. Under the
+    # writer lock, the rows above ``base`` are exactly the ones this statement wrote.
+    written = sa.select(sa.func.count()).select_from(records).where(records.c.change_seq > base)
+    return int(conn.execute(written).scalar_one())
 
 
 def _duplicates(conn: sa.Connection, staging: sa.Table) -> Iterator[Reject]:
