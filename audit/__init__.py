@@ -3,7 +3,9 @@
 The node (answering side) appends ``LogEntry.query_received`` **before** it answers, then
 returns ``AuditLog.receipt``; the asker stores the opening of its commitment, appends
 ``LogEntry.query_sent`` before sending and ``LogEntry.receipt`` with the peer's receipt after.
-Peers cosign each other's checkpoints (``AuditLog.cosign`` / ``add_cosignature``). Auditors use
+Peers cosign each other's checkpoints (``AuditLog.cosign`` / ``add_cosignature``, carried over
+the wire by ``audit.witness``: ``request_cosignature`` on the log's side, ``handle_add_checkpoint``
+on the witness's, in the C2SP tlog-witness format). Auditors use
 ``audit.export`` / ``audit.verify`` offline (``fedlookup audit ...``).
 
 Example::
@@ -11,7 +13,7 @@ Example::
     >>> import tempfile
     >>> from pathlib import Path
     >>> from audit import AuditLog, LogEntry, OpeningStore, QueryStatement, generate_key
-    >>> from audit import verify_receipt, sign
+    >>> from audit import verify_receipt, sign, handle_add_checkpoint, request_cosignature
     >>> tmp = Path(tempfile.mkdtemp())
     >>> fr_key, de_key = generate_key(), generate_key()
     >>> openings = OpeningStore(tmp / "openings.db")
@@ -31,8 +33,10 @@ Example::
     >>> fr.append(LogEntry.receipt(rid, "FR", "DE", status="answered", no_hits=2,
     ...                            receipt=signed_receipt))
     1
-    >>> line = fr.cosign(de.checkpoint(), de.vkey)       # FR witnesses DE's log
-    >>> de.add_cosignature(line, fr.cosigner_vkey)
+    >>> def to_fr(body):                                  # in production: an RPC to FR
+    ...     return handle_add_checkpoint(fr, body, {de.origin: de.vkey})
+    >>> request_cosignature(de, to_fr, fr.cosigner_vkey)  # FR witnesses DE's log
+    1
     >>> for log in (de, fr): log.close()
     >>> openings.close()
 """
@@ -51,16 +55,18 @@ from audit.keys import (
     public_key_from_b64,
     save_private_key,
 )
-from audit.log import AuditLog
+from audit.log import AuditLog, CosignConflictError
 from audit.merkle import MerkleTree, hash_leaf, verify_consistency, verify_inclusion
 from audit.note import SignedNote, Verifier, sign_note
 from audit.receipts import verify_receipt
 from audit.statements import QueryStatement, Receipt, sign, verify
+from audit.witness import handle_add_checkpoint, request_cosignature, witness_request
 
 __all__ = [
     "KIND_FIELDS",
     "AuditLog",
     "Checkpoint",
+    "CosignConflictError",
     "Cosignature",
     "LogEntry",
     "MerkleTree",
@@ -75,6 +81,7 @@ __all__ = [
     "cosign",
     "cosigner_vkey",
     "generate_key",
+    "handle_add_checkpoint",
     "hash_leaf",
     "load_private_key",
     "log_vkey",
@@ -82,6 +89,7 @@ __all__ = [
     "parse_canonical",
     "public_key_b64",
     "public_key_from_b64",
+    "request_cosignature",
     "save_private_key",
     "sign",
     "sign_checkpoint",
@@ -91,4 +99,5 @@ __all__ = [
     "verify_cosignature",
     "verify_inclusion",
     "verify_receipt",
+    "witness_request",
 ]

@@ -39,7 +39,21 @@ from audit.statements import Receipt
 from audit.storage import atomic_write, read_meta
 from fedlookup.errors import AuditError, ConsistencyError, LogWriteError, VerificationError
 
-__all__ = ["AuditLog"]
+__all__ = ["AuditLog", "CosignConflictError"]
+
+
+class CosignConflictError(ConsistencyError):
+    """The peer's idea of the last checkpoint we cosigned is stale (tlog-witness 409).
+
+    Args:
+        origin: the peer log.
+        latest_size: the size we did cosign last; the peer retries from it.
+    """
+
+    def __init__(self, origin: str, latest_size: int) -> None:
+        self.origin = origin
+        self.latest_size = latest_size
+        super().__init__(f"{origin}: the last checkpoint we cosigned has size {latest_size}")
 
 
 @dataclass
@@ -300,16 +314,26 @@ class AuditLog:
 
     # Cosigning.
 
-    def cosign(self, checkpoint: bytes, peer_vkey: str, proof: Sequence[bytes] = ()) -> str:
+    def cosign(
+        self,
+        checkpoint: bytes,
+        peer_vkey: str,
+        proof: Sequence[bytes] = (),
+        *,
+        old_size: int | None = None,
+    ) -> str:
         """Cosign a peer's checkpoint; return the cosignature line to send back.
 
         Args:
             checkpoint: the peer's signed checkpoint note.
             peer_vkey: the peer log's note vkey (from the federation directory).
             proof: consistency proof from the last checkpoint of this peer we cosigned.
+            old_size: the size the peer believes we cosigned last (C2SP tlog-witness);
+                None skips that check.
 
         Raises:
             VerificationError: the peer's signature does not verify.
+            CosignConflictError: ``old_size`` is not the size we cosigned last.
             ConsistencyError: the checkpoint is smaller than, or inconsistent with, one we
                 cosigned before (a rewritten or truncated history). Nothing is signed.
         """
@@ -317,6 +341,9 @@ class AuditLog:
         cp, note = open_checkpoint(checkpoint, verifier)
         with self._lock:
             seen = self._peers.get(cp.origin)
+            seen_size = seen.size if seen else 0
+            if old_size is not None and old_size != seen_size:
+                raise CosignConflictError(cp.origin, seen_size)
             if seen is not None and cp.size < seen.size:
                 raise ConsistencyError(
                     f"{cp.origin}: checkpoint of size {cp.size} after we cosigned size {seen.size}"
