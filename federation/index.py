@@ -112,15 +112,18 @@ class NodeIndex:
         self.country = country.upper()
         self.store = IndexStore(Path(directory) / "index.sqlite3")
         self.last_update: UpdateStats | None = None
-        with self.store.write() as db:
-            meta = IndexStore.get_meta(db)
-            if not meta:
-                IndexStore.set_meta(
-                    db, epoch_id=key.epoch_id, version=0, epoch_start=0, size=0,
-                    country=self.country, watermark="",
-                )  # fmt: skip
-            elif meta["country"] != self.country:
-                raise ConfigError("country", f"index at {directory} is {meta['country']}")
+        # Read first: a serving process must not wait for an indexer's long write transaction.
+        meta = self._meta()
+        if not meta:
+            with self.store.write() as db:
+                if not IndexStore.get_meta(db):
+                    IndexStore.set_meta(
+                        db, epoch_id=key.epoch_id, version=0, epoch_start=0, size=0,
+                        country=self.country, watermark="",
+                    )  # fmt: skip
+            meta = self._meta()
+        if meta["country"] != self.country:
+            raise ConfigError("country", f"index at {directory} is {meta['country']}")
 
     def _meta(self) -> dict[str, str]:
         with self.store.read() as db:

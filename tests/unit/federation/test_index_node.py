@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,27 @@ def test_parallel_build_equals_in_process_build(
     assert parallel.export(since_version=None) == serial.export(since_version=None)
     assert seen[-1] == (600, 600)
     assert len(seen) == 5
+
+
+def test_readers_see_the_previous_version_during_an_update(tmp_path: Path) -> None:
+    """A serving process opens and exports the index while an indexer holds its write lock."""
+    records = [firearm(f"r{i}", "GLOCK", f"{i}00") for i in range(5)]
+    index, key, _ = make_index(tmp_path)
+    index.update(r.input() for r in records)
+    blob = index.export(since_version=None)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(done: int, total: int) -> None:  # called inside the write transaction
+        inside.set()
+        release.wait(10)
+
+    new = firearm("x", "SIG", "999").input()
+    writer = threading.Thread(target=lambda: index.update([new], progress=hold))
+    writer.start()
+    assert inside.wait(10)
+    reader = NodeIndex(tmp_path / "index", key=key, country="DE")
+    assert reader.version == 1
+    assert reader.export(since_version=None) == blob
+    release.set()
+    writer.join(10)
+    assert reader.version == 2
