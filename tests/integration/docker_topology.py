@@ -1,0 +1,344 @@
+"""The compose topology of ``docker/`` as processes on 127.0.0.1, for integration tests.
+
+Nothing here restates the topology: the countries, each node's configuration file and the
+files mounted as its secrets are read from ``docker/compose.yml``; the PKI comes from
+``docker/pki-init.sh`` (the compose ``pki`` job) run with loopback endpoints; each node runs
+``fedlookup node serve`` on its ``docker/config/<cc>.toml`` unchanged. What differs from the
+containers is rewritten through the node's own environment overrides
+(``FEDLOOKUP_<SECTION>_<FIELD>``), and only this:
+
+* container paths move under a temporary folder (``/var/lib/fedlookup`` to the node's state
+  folder, ``/etc/fedlookup/federation`` to the PKI's public folder, ``/run/secrets`` to a
+  folder holding the node's compose secrets);
+* listen addresses become ``127.0.0.1:<free port>``;
+* a registry URL naming the compose ``postgres`` service becomes the test's PostgreSQL URL.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = ROOT / "docker"
+COMPOSE = DOCKER / "compose.yml"
+HEALTHCHECK = DOCKER / "healthcheck.py"
+PKI_INIT = DOCKER / "pki-init.sh"
+
+#: Container paths and where they go on loopback (relative to the node's folder or the run).
+STATE_ROOT = "/var/lib/fedlookup"
+FEDERATION_ROOT = "/etc/fedlookup/federation"
+SECRETS_ROOT = "/run/secrets"
+LISTEN_FIELDS = (("node", "listen"), ("metrics", "listen"))
+#: The state folders the image creates (docker/Dockerfile) and compose mounts volumes on.
+STATE_DIRS = ("keys", "index", "mirrors", "audit", "audit-outgoing", "registry")
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+def bin_dir() -> Path:
+    """The folder of this interpreter's scripts (``fedlookup``, ``python``)."""
+    return Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now (bound then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env() -> dict[str, str]:
+    """The test's environment without inherited ``FEDLOOKUP_*`` settings, venv first on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDLOOKUP_")}
+    env["PATH"] = f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One node service of ``compose.yml``: its config file and mounted secrets."""
+
+    name: str
+    config: Path
+    secrets: Mapping[str, Path]  # target name in /run/secrets -> host file (may use ./pki)
+
+
+def compose_nodes() -> list[ServiceSpec]:
+    """The node services of ``compose.yml`` (those mounting a ``node.toml``), in file order."""
+    doc: dict[str, Any] = YAML(typ="safe").load(COMPOSE.read_text(encoding="utf-8"))
+    configs = {k: v["file"] for k, v in doc.get("configs", {}).items()}
+    secrets = {k: v["file"] for k, v in doc.get("secrets", {}).items()}
+    specs = []
+    for name, svc in doc["services"].items():
+        config = next(
+            (
+                configs[c["source"]]
+                for c in svc.get("configs", [])
+                if isinstance(c, dict) and c.get("target") == "/etc/fedlookup/node.toml"
+            ),
+            None,
+        )
+        if config is None:
+            continue
+        mounted = {}
+        for ref in svc.get("secrets", []):
+            source = ref if isinstance(ref, str) else ref["source"]
+            target = source if isinstance(ref, str) else ref.get("target", source)
+            mounted[target] = (DOCKER / secrets[source]).resolve()
+        specs.append(ServiceSpec(name, (DOCKER / config).resolve(), mounted))
+    return specs
+
+
+def loopback_env(
+    config: Path,
+    *,
+    state: Path,
+    federation: Path,
+    secrets: Path,
+    ports: Mapping[tuple[str, str], int],
+    postgres_url: str | None = None,
+) -> dict[str, str]:
+    """The ``FEDLOOKUP_*`` overrides that move a container configuration onto loopback.
+
+    Every string field starting with a container root is rebased onto the matching local
+    folder; ``ports`` gives the port of each listen field present in the file.
+    """
+    roots = {STATE_ROOT: state, FEDERATION_ROOT: federation, SECRETS_ROOT: secrets}
+    raw = tomllib.loads(config.read_text(encoding="utf-8"))
+    env: dict[str, str] = {}
+    for section, table in raw.items():
+        if not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            if not isinstance(value, str):
+                continue
+            name = f"FEDLOOKUP_{section.upper()}_{key.upper()}"
+            if (section, key) in LISTEN_FIELDS:
+                env[name] = f"127.0.0.1:{ports[(section, key)]}"
+            elif (section, key) == ("registry", "url") and "@postgres:" in value:
+                if postgres_url is None:
+                    raise ValueError(f"{config.name}: registry on PostgreSQL needs a URL")
+                env[name] = postgres_url
+            else:
+                for root, local in roots.items():
+                    if root in value:
+                        env[name] = value.replace(root, str(local))
+    return env
+
+
+@dataclass
+class LoopbackNode:
+    """One node of the topology on loopback: its files, environment and process."""
+
+    country: str
+    config: Path
+    folder: Path
+    env: dict[str, str]
+    port: int
+    metrics_port: int
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.folder / "node.log"
+
+    @property
+    def state(self) -> Path:
+        """The folder standing for ``/var/lib/fedlookup``."""
+        return self.folder / "state"
+
+    def run(self, *args: str, timeout: float = 60.0, check: bool = True) -> str:
+        """Run ``fedlookup ARGS`` in this node's environment; return stdout."""
+        proc = subprocess.run(
+            [str(bin_dir() / "fedlookup"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            command = " ".join(args)
+            raise AssertionError(
+                f"fedlookup {command} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc.stdout
+
+    def seed(self, folder: Path, records: int) -> list[dict[str, str]]:
+        """A synthetic registry imported through the CLI into the configured store, indexed.
+
+        Returns:
+            The generated records (CSV rows: ``make``, ``serial``, ...).
+        """
+        data = folder / f"{self.country.lower()}-registry.csv"
+        self.run(
+            "registry",
+            "generate",
+            "--country",
+            self.country,
+            "--records",
+            str(records),
+            "--out",
+            str(data),
+        )
+        self.run("registry", "import", str(data), "--db", self.env["FEDLOOKUP_REGISTRY_URL"])
+        self.run("node", "index", "--config", str(self.config), "--workers", "1", "--json")
+        with data.open(newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+
+    def healthcheck(self) -> subprocess.CompletedProcess[str]:
+        """Run the container's health check (``docker/healthcheck.py``) against this node."""
+        return subprocess.run(
+            [sys.executable, str(HEALTHCHECK), "--config", str(self.config), "--timeout", "3"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
+
+    def start(self) -> None:
+        """``fedlookup node serve`` in its own session; returns once the port file appears."""
+        port_file = self.folder / "node.port"
+        port_file.unlink(missing_ok=True)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    str(bin_dir() / "fedlookup"),
+                    "node",
+                    "serve",
+                    "--config",
+                    str(self.config),
+                    "--port-file",
+                    str(port_file),
+                ],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not (port_file.exists() and port_file.read_text().strip().isdigit()):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"{self.country} did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        assert int(port_file.read_text()) == self.port
+
+    def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> str:
+        """Poll the health check until SERVING; return its last output."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.healthcheck()
+            if result.returncode == 0:
+                return result.stdout.strip()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.country} not healthy: {result.stderr}")
+            time.sleep(0.2)
+
+    def stop(self) -> int | None:
+        """SIGTERM, a bounded graceful wait, then SIGKILL; returns the exit code."""
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        try:
+            return process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            return process.wait()
+
+
+def run_pki_init(pki: Path, endpoints: Mapping[str, int], countries: list[str]) -> None:
+    """Run the compose ``pki`` job's script with loopback endpoints into ``pki``."""
+    env = base_env() | {
+        "FEDLOOKUP_PKI": str(pki),
+        "FEDLOOKUP_COUNTRIES": " ".join(countries),
+        "FEDLOOKUP_ENDPOINTS": " ".join(f"{cc}=127.0.0.1:{p}" for cc, p in endpoints.items()),
+        "FEDLOOKUP_CHOWN": "0",
+    }
+    proc = subprocess.run(
+        ["/bin/sh", str(PKI_INIT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"pki-init.sh failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def lay_out(
+    tmp: Path, *, postgres_url: str | None, only: Collection[str] | None = None
+) -> dict[str, LoopbackNode]:
+    """PKI (for every compose node), folders and environments; nothing started yet.
+
+    Args:
+        tmp: an empty folder for everything.
+        postgres_url: where a registry on the compose ``postgres`` service goes.
+        only: lay out only these countries' nodes (the PKI still covers all).
+    """
+    specs = compose_nodes()
+    countries = [spec.name.upper() for spec in specs]
+    ports = {cc: free_port() for cc in countries}
+    pki = tmp / "pki"
+    run_pki_init(pki, ports, countries)
+    nodes = {}
+    for spec, cc in zip(specs, countries, strict=True):
+        if only is not None and cc not in only:
+            continue
+        folder = tmp / spec.name
+        secrets = folder / "secrets"
+        secrets.mkdir(parents=True)
+        for target, source in spec.secrets.items():
+            host_file = pki / source.relative_to((DOCKER / "pki").resolve())
+            (secrets / target).symlink_to(host_file)
+        for sub in STATE_DIRS:
+            (folder / "state" / sub).mkdir(parents=True, mode=0o700)
+        metrics_port = free_port()
+        env = base_env() | loopback_env(
+            spec.config,
+            state=folder / "state",
+            federation=pki / "federation",
+            secrets=secrets,
+            ports={("node", "listen"): ports[cc], ("metrics", "listen"): metrics_port},
+            postgres_url=postgres_url,
+        )
+        nodes[cc] = LoopbackNode(cc, spec.config, folder, env, ports[cc], metrics_port)
+    return nodes
+
+
+@contextmanager
+def running(nodes: Mapping[str, LoopbackNode]) -> Iterator[Mapping[str, LoopbackNode]]:
+    """Start every node; stop every one on the way out, whatever happened."""
+    try:
+        for node in nodes.values():
+            node.start()
+        yield nodes
+    finally:
+        for node in nodes.values():
+            if node.process is not None and node.process.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.killpg(node.process.pid, signal.SIGTERM)
+        for node in nodes.values():
+            node.stop()
