@@ -5,20 +5,25 @@ set -eu
 
 CONFIG="${FEDLOOKUP_CONFIG:-/etc/fedlookup/node.toml}"
 
-# Demo only: fill an empty registry with synthetic records (never set in production, where
-# the operator imports the country's registry or connects the node to it).
+# Demo only: fill an empty registry with synthetic records. Never set in production, where
+# the operator imports the country's registry or connects the node to it
+# (docs/operations.md, section 3).
 if [ -n "${FEDLOOKUP_DEMO_RECORDS:-}" ]; then
-    count="$(fedlookup registry stats --config "$CONFIG" --json \
+    read_config='import sys; from pathlib import Path; from node.config import NodeConfig
+c = NodeConfig.from_toml(Path(sys.argv[1])); print(c.node.country, c.registry.url)'
+    set -- $(python -c "$read_config" "$CONFIG")
+    country="$1" url="$2"
+    fedlookup registry migrate --db "$url"
+    count="$(fedlookup registry stats --db "$url" --json \
         | python -c 'import json, sys; print(json.load(sys.stdin)["records"])')"
     if [ "$count" = "0" ]; then
-        country="$(python -c 'import sys; from pathlib import Path; from node.config import NodeConfig; print(NodeConfig.from_toml(Path(sys.argv[1])).node.country)' "$CONFIG")"
         fedlookup registry generate --country "$country" --records "$FEDLOOKUP_DEMO_RECORDS" \
-            --out /tmp/seed.csv
-        fedlookup registry import /tmp/seed.csv --config "$CONFIG"
-        rm -f /tmp/seed.csv
+            --seed "$(date +%s)" --out /tmp/demo-registry.csv
+        fedlookup registry import /tmp/demo-registry.csv --db "$url"
+        rm -f /tmp/demo-registry.csv /tmp/demo-registry.csv.*
     fi
 fi
 
-# Incremental: only records changed since the last run are re-tagged.
+# Incremental: only records changed since the last run cost elliptic-curve work.
 fedlookup node index --config "$CONFIG"
 exec fedlookup node serve --config "$CONFIG"
