@@ -310,14 +310,17 @@ def report_cmd(
     verdict = "verifies" if report.ok else "DOES NOT VERIFY: " + _summary(report)
     typer.echo(f"  {summary.entries} entries from {summary.first} to {summary.last}; {verdict}")
     typer.echo("  entries by kind: " + json.dumps(doc["kinds"], sort_keys=True))
-    typer.echo(
-        f"\n  {'dir':<4} {'peer':<8} {'purpose':<28} {'day':<11} {'queries':>8} {'items':>8}"
-    )
-    for row in doc["queries"]:
-        typer.echo(
-            f"  {row['direction']:<4} {row['peer']:<8} {row['purpose']:<28} "
-            f"{row['day']:<11} {row['queries']:>8} {row['items']:>8}"
-        )
+    rows = [["dir", "peer", "purpose", "day", "queries", "items"]]
+    rows += [
+        [r["direction"], r["peer"], r["purpose"], r["day"], str(r["queries"]), str(r["items"])]
+        for r in doc["queries"]
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    typer.echo("")
+    for row in rows:
+        cells = [c.ljust(w) for c, w in zip(row[:4], widths, strict=False)]
+        cells += [c.rjust(w) for c, w in zip(row[4:], widths[4:], strict=True)]
+        typer.echo("  " + "  ".join(cells))
     if doc["outcomes"]:
         typer.echo(
             "\n  outcomes of outgoing queries: " + json.dumps(doc["outcomes"], sort_keys=True)
