@@ -77,7 +77,7 @@ def import_(
 
                 summary = store.import_file(file, strict=strict, progress=tick, fmt=kind)
     for w in summary.warnings:
-        console_err.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console_err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(_summary_dict(summary))
     else:
@@ -87,11 +87,16 @@ def import_(
             f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
             f"{summary.rejected:,} rejected",
             highlight=False,
+            soft_wrap=True,
         )
         for r in summary.first_rejects:
-            console_err.print(f"  {summary.path}:{r.line}: {r.field}: {r.reason}", highlight=False)
+            console_err.print(
+                f"  {summary.path}:{r.line}: {r.field}: {r.reason}", highlight=False, soft_wrap=True
+            )
         if summary.rejects_path is not None:
-            console_err.print(f"all rejects: {summary.rejects_path}", highlight=False)
+            console_err.print(
+                f"all rejects: {summary.rejects_path}", highlight=False, soft_wrap=True
+            )
     if summary.rejected:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -125,6 +130,7 @@ def stats(
         f"({st.records_in_make_serial_collisions:,} records), "
         f"{st.serial_only_collisions:,} serial-only; unusable: {st.unusable:,}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -162,6 +168,7 @@ def generate(
         f"{summary.out}: {summary.records:,} records in {summary.seconds:.1f} s "
         f"({rate:,.0f}/s){planted}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -176,4 +183,4 @@ def migrate(
     if as_json:
         print_json({"revision": revision})
     else:
-        console.print(f"registry schema at revision {revision}", highlight=False)
+        console.print(f"registry schema at revision {revision}", highlight=False, soft_wrap=True)
