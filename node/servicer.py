@@ -131,9 +131,16 @@ class FederationServicer(pb_grpc.FederationServicer):
         try:
             peer = current_peer().country
             since = request.since_version if request.HasField("since_version") else None
-            # Version and blob are read together so a resumed transfer can tell if it moved.
-            info = self._responder.node_info(peer)
-            blob = self._responder.sync_index(peer, since, request.epoch_id or None)
+            # The version sent with the chunks must be the blob's: read it on both sides of
+            # the export and retry if an index update landed in between.
+            for _ in range(3):
+                info = self._responder.node_info(peer)
+                blob = self._responder.sync_index(peer, since, request.epoch_id or None)
+                after = self._responder.node_info(peer)
+                if (after.index_version, after.epoch_id) == (info.index_version, info.epoch_id):
+                    break
+            else:
+                raise IndexVersionError("the index kept changing during the export")
             if request.offset and request.resume_version != info.index_version:
                 raise IndexVersionError(
                     f"resume of version {request.resume_version}, index is now {info.index_version}"
