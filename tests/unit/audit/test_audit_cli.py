@@ -11,7 +11,7 @@ from audit_helpers import cosign_both, run_queries
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from audit import AuditLog, OpeningStore
+from audit import AuditLog, OpeningStore, generate_key, log_vkey
 from fedlookup.errors import InputError
 from node.cli_audit import app
 
@@ -87,3 +87,29 @@ def test_reveal_and_check_reveal(exports: tuple[Path, Path, str], tmp_path: Path
     doc["identifiers"] = doc["identifiers"][:1]
     out.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n")
     assert runner.invoke(app, ["check-reveal", str(a), str(out)]).exit_code == 1
+
+
+def test_trusted_policy_file(exports: tuple[Path, Path, str], tmp_path: Path) -> None:
+    a, b, _ = exports
+    own = json.loads((b / "policy.json").read_text())
+    trusted = tmp_path / "trusted.json"
+    trusted.write_text(json.dumps({**own, "quorum": 1}, indent=2))
+    assert runner.invoke(app, ["verify", str(b), "--policy", str(trusted)]).exit_code == 0
+    other = json.loads((a / "policy.json").read_text())
+    wrong = {**own, "log_vkey": other["log_vkey"].replace(other["origin"], own["origin"])}
+    trusted.write_text(json.dumps(wrong))
+    result = runner.invoke(app, ["verify", str(b), "--policy", str(trusted)])
+    assert isinstance(result.exception, InputError)  # key ID no longer matches the key
+
+
+def test_policy_naming_another_key_fails_every_signature(
+    exports: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    _, b, _ = exports
+    own = json.loads((b / "policy.json").read_text())
+    impostor = log_vkey(own["origin"], generate_key().public_key())
+    trusted = tmp_path / "trusted.json"
+    trusted.write_text(json.dumps({**own, "log_vkey": impostor}))
+    result = runner.invoke(app, ["verify", str(b), "--policy", str(trusted)])
+    assert result.exit_code == 1
+    assert "INVALID: note is not signed by" in result.output
