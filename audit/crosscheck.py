@@ -106,6 +106,8 @@ def _check_receipt(report: CrossCheckReport, answerer: ExportView, label: str, e
         # A node signs receipts with the key that signs its checkpoints.
         log_verifier = answerer.policy.log_verifier()
         receipt = Receipt.open(unb64(e["receipt"], "receipt"), log_verifier.public_key)
+        if receipt.request_id != e["request_id"]:
+            raise VerificationError(f"receipt is for request {receipt.request_id}")
         cp, _ = open_checkpoint(receipt.checkpoint, log_verifier)
         tree = answerer.tree
         if cp.size > tree.size:

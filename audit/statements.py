@@ -142,6 +142,12 @@ class QueryStatement:
         )
 
 
+def _checkpoint_text(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 64 * 1024:
+        raise VerificationError("receipt: checkpoint must be the signed note text")
+    return value
+
+
 @dataclass(frozen=True)
 class Receipt:
     """An answering node's signed proof that it logged a query before answering."""
@@ -197,6 +203,6 @@ class Receipt:
             log_index=int_field(obj, "log_index", what),
             entry=unb64(obj["entry"], f"{what}: entry"),
             proof=tuple(unb64(p, f"{what}: proof") for p in obj["proof"]),
-            checkpoint=obj["checkpoint"] if isinstance(obj["checkpoint"], str) else "",
+            checkpoint=_checkpoint_text(obj["checkpoint"]),
             timestamp=parse_time(obj["time"], f"{what}: time"),
         )

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit import AuditLog, LogEntry, OpeningStore
+from audit.canonical import unb64
 from audit.commitment import Opening
 from audit.crosscheck import cross_check
 from audit.export import export_log
@@ -179,3 +180,22 @@ def test_report_counts_and_flags(network: Network) -> None:
     assert sum(r["queries"] for r in summary["queries"]) == 7
     assert summary["refusals"] == [{"peer": "FR", "reason": "QuotaExceededError", "count": 2}]
     assert any("enumeration" in flag for flag in summary["flags"])
+
+
+def test_cross_check_refuses_a_receipt_for_another_request(network: Network) -> None:
+    a = _export(network, network.fr, "FR")
+    entries = [LogEntry.parse(line) for line in (a / "entries.jsonl").read_bytes().splitlines()]
+    receipts = [e for e in entries if e.kind == "receipt" and e["receipt"]]
+    swapped = LogEntry.receipt(
+        receipts[0]["request_id"], "FR", "DE", status="answered",
+        receipt=unb64(receipts[1]["receipt"], "receipt"),
+    )  # fmt: skip
+    network.fr.append(swapped)
+    network.fr.checkpoint()
+    result = cross_check(
+        load_export(_export(network, network.fr, "FR2"))[0],
+        load_export(_export(network, network.de, "DE"))[0],
+    )
+    bad = [f for f in result.findings if not f.valid]
+    assert [f.category for f in bad] == ["receipts"]
+    assert "receipt is for request" in bad[0].reason
