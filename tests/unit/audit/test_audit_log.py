@@ -6,6 +6,7 @@ import dataclasses
 import errno
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,39 @@ def test_unusable_directory_refuses_to_open(tmp_path: Path, keys: Any) -> None:
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(LogWriteError):
         AuditLog.open(tmp_path / "file" / "log", "x/DE", keys["DE"])
+
+
+def test_concurrent_appends_from_threads(open_log: OpenLog) -> None:
+    log = open_log("DE")
+
+    def worker() -> list[int]:
+        return [log.append(LogEntry.heartbeat()) for _ in range(40)]
+
+    with ThreadPoolExecutor(4) as pool:
+        indexes = [i for batch in pool.map(lambda _: worker(), range(4)) for i in batch]
+    assert sorted(indexes) == list(range(160))
+    root = log.root()
+    log.close()
+    assert open_log("DE").root() == root
+
+
+def test_checkpoint_write_failure_raises_and_a_later_checkpoint_works(
+    open_log: OpenLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = open_log("DE")
+    fill(log, 1)
+    st = make_statement()
+    index = log.append(LogEntry.query_received(st, b"s" * 64))
+    real = os.fsync
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.raises(LogWriteError):
+        log.checkpoint()
+    with pytest.raises(LogWriteError):
+        log.receipt(index, st.request_id)
+    monkeypatch.setattr(os, "fsync", real)
+    assert open_checkpoint(log.checkpoint(), Verifier.parse(log.vkey))[0].size == 2
+    assert len(log.signed_checkpoints()) == 1
