@@ -27,10 +27,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pki_fixtures import TestPKI
 
 from certs import CAFiles, NodeCertFiles, issue_node_certificate, revoke
+from federation.directory import Directory, load_directory, write_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
-from fedlookup.errors import PeerUnavailableError
+from fedlookup.errors import PeerRejectedError, PeerUnavailableError
 from node.demo_network import NodeProcess, NodeProcesses, fedlookup_command
-from node.demo_setup import Network, create_network, index_records
+from node.demo_setup import Network, create_network, index_records, publish_directory
 
 pytestmark = pytest.mark.integration
 
@@ -82,6 +83,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = {"FEDLOOKUP_NODE_LOG_FORMAT": "json"}
     with NodeProcesses(env=env) as nodes:
         de = nodes.start("DE", net.nodes["DE"].config_path)
+        fr = nodes.start("FR", net.nodes["FR"].config_path)
+        publish_directory(net, {"DE": de.endpoint, "FR": fr.endpoint}, version=2)
         yield Served(net, nodes, de, bad)
 
 
@@ -90,6 +93,38 @@ def _transport(served: Served, files: NodeCertFiles) -> GrpcTransport:
         ca=served.network.ca_dir / "ca.pem", cert=files.cert_path, key=files.key_path
     )
     return GrpcTransport("DE", served.de.endpoint, creds)
+
+
+def test_two_cli_nodes_complete_a_check(served: Served) -> None:
+    config = served.network.nodes["FR"].config_path
+    command = [*fedlookup_command(), "check", "--config", str(config), "--json"]
+    command += ["--make", "GLOCK", "--serial", "abc-123", "--case", "C-1", "--purpose", "test"]
+    result = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    assert '"hit"' in result.stdout.decode()
+
+
+def test_directory_change_applies_without_restart(served: Served) -> None:
+    de_config = served.network.nodes["DE"].config()
+    held = load_directory(de_config.directory.path, de_config.directory.authority)
+    ca = CAFiles.open(served.network.ca_dir)
+    without_fr = Directory(
+        federation=held.federation,
+        version=held.version + 1,
+        issued_at=datetime.now(UTC),
+        members=tuple(m for m in held.members if m.country != "FR"),
+    )
+    fr = NodeCertFiles.in_dir(served.network.nodes["FR"].folder / "tls")
+    try:
+        write_directory(without_fr, ca, de_config.directory.path)
+        with _transport(served, fr) as t, pytest.raises(PeerRejectedError, match="PERMISSION"):
+            t.node_info(timeout=TIMEOUT)
+    finally:
+        back = Directory(held.federation, held.version + 2, datetime.now(UTC), held.members)
+        write_directory(back, ca, de_config.directory.path)
+    with _transport(served, fr) as t:
+        assert t.node_info(timeout=TIMEOUT).country == "DE"
+    assert any(r.startswith("UnlistedPeerError: ") for r in served.refusals())
 
 
 def test_valid_peer_is_served(served: Served) -> None:
