@@ -177,7 +177,12 @@ class GrpcTransport:
             r = self._stub.Evaluate(message, timeout=timeout)
         except grpc.RpcError as exc:
             raise translate_rpc_error(self._country, exc, "Evaluate") from exc
-        return Evaluation(response=r.response, receipt=r.receipt, epoch_id=r.epoch_id)
+        return Evaluation(
+            response=r.response,
+            receipt=r.receipt,
+            epoch_id=r.epoch_id,
+            index_version=r.index_version,
+        )
 
     def sync_index(
         self, since_version: int | None, epoch_id: str | None, *, timeout: float

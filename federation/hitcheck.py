@@ -1,10 +1,12 @@
 """The hit check: ask every permitted peer at once, merge per firearm per country.
 
-For each peer, in its own thread: refresh the mirror of its index
-(:class:`~federation.mirrors.MirrorStore`), then per chunk of at most the peer's
-``max_items_per_request`` items: sign a statement (committing to the items), blind the
-items with a fresh key, ``Evaluate``, unblind and look the tags up in the mirror, and log
-the query with the peer's receipt. A peer that is down, slow or refusing is reported as
+For each peer, in its own thread: make sure the mirror of its index is current
+(:class:`~federation.mirrors.MirrorStore`: ``NodeInfo`` when the last one is older than
+``info_max_age``), then per chunk of at most the peer's ``max_items_per_request`` items:
+sign a statement (committing to the items), blind the items with a fresh key,
+``Evaluate``, bring the mirror to the epoch and version the answer names (full resync after
+a rotation, delta when records were added), unblind and look the tags up in the mirror,
+and log the query with the peer's receipt. A peer that is down, slow or refusing is reported as
 such with its reason; it never holds up the others, and every call to it carries a
 deadline, so the check returns within ``timeout`` (plus ``sync_timeout`` when a mirror
 needs a download) whatever the peers do.
@@ -60,6 +62,7 @@ class _PeerRun:
     country: str
     answers: dict[int, CountryAnswer] = field(default_factory=dict)
     report: PeerReport | None = None
+    sync: str = ""
 
 
 class HitCheck:
@@ -72,6 +75,9 @@ class HitCheck:
         auditor: signs statements and logs each query with its receipt.
         timeout: seconds allowed for each ``NodeInfo`` and each ``Evaluate`` call.
         sync_timeout: seconds allowed for downloading an index (full or delta).
+        info_max_age: reuse a peer's ``NodeInfo`` (epoch, limits) for this many seconds
+            instead of asking again before each check; the answer itself names its epoch
+            and index version, so the mirror still catches up before it is read.
     """
 
     def __init__(
@@ -83,6 +89,7 @@ class HitCheck:
         auditor: QueryAuditor,
         timeout: float = 10.0,
         sync_timeout: float = 120.0,
+        info_max_age: float = 60.0,
     ) -> None:
         self.country = country
         self.peers = [p for p in peers if p.country != country]
@@ -90,6 +97,20 @@ class HitCheck:
         self.auditor = auditor
         self.timeout = timeout
         self.sync_timeout = sync_timeout
+        self.info_max_age = info_max_age
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Release the worker threads (a call still waiting on a peer is not awaited)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> HitCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def run(
         self,
@@ -110,18 +131,19 @@ class HitCheck:
         """
         started = time.monotonic()
         runs = {p.country: _PeerRun(p.country) for p in self.peers}
-        pool = ThreadPoolExecutor(max_workers=max(1, len(self.peers)), thread_name_prefix="peer")
-        try:
-            futures = {
-                pool.submit(self._ask_peer, p, items, context, runs[p.country], progress): p
-                for p in self.peers
-            }
-            # Every transport call carries its own deadline; this bound only guards
-            # against a transport that ignores it.
-            bound = self.timeout * (len(items) + 3) + 2 * self.sync_timeout + 5.0
-            wait(futures, timeout=bound)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is None:
+            # One thread per peer, kept across checks: starting threads is not free.
+            self._pool = ThreadPoolExecutor(
+                max_workers=max(1, len(self.peers)), thread_name_prefix="peer"
+            )
+        futures = [
+            self._pool.submit(self._ask_peer, p, items, context, runs[p.country], progress)
+            for p in self.peers
+        ]
+        # Every transport call carries its own deadline; this bound only guards against a
+        # transport that ignores it.
+        bound = self.timeout * (len(items) + 3) + 2 * self.sync_timeout + 5.0
+        wait(futures, timeout=bound)
         answers: list[dict[str, CountryAnswer]] = [{} for _ in items]
         peers: dict[str, PeerReport] = {}
         for country, run in runs.items():
@@ -152,12 +174,14 @@ class HitCheck:
         status, reason = "answered", ""
         version: int | None = None
         epoch: str | None = None
-        sync = ""
         try:
-            refreshed = self.mirrors.refresh(
-                peer, timeout=self.timeout, sync_timeout=self.sync_timeout
+            refreshed = self.mirrors.prepare(
+                peer,
+                timeout=self.timeout,
+                sync_timeout=self.sync_timeout,
+                max_info_age=self.info_max_age,
             )
-            version, epoch, sync = (
+            version, epoch, run.sync = (
                 refreshed.mirror.version,
                 refreshed.mirror.epoch_id,
                 refreshed.kind.value,
@@ -169,7 +193,7 @@ class HitCheck:
             for start in range(0, len(items), per_chunk):
                 chunk = items[start : start + per_chunk]
                 chunk_started = time.monotonic()
-                found, mirror, request_id = self._ask_chunk(peer, chunk, context, mirror)
+                found, mirror, request_id = self._ask_chunk(peer, chunk, context, mirror, run)
                 request_ids.append(request_id)
                 version, epoch = mirror.version, mirror.epoch_id
                 latency = (time.monotonic() - chunk_started) * 1000
@@ -195,7 +219,7 @@ class HitCheck:
             reason=reason,
             index_version=version,
             epoch_id=epoch,
-            sync=sync,
+            sync=run.sync,
             latency_ms=(time.monotonic() - started) * 1000,
             request_ids=tuple(request_ids),
         )
@@ -206,6 +230,7 @@ class HitCheck:
         chunk: Sequence[CheckItem],
         context: CheckContext,
         mirror: IndexMirror,
+        run: _PeerRun,
     ) -> tuple[list[_Found], IndexMirror, str]:
         flat = [b for item in chunk for b in (item.make_serial, item.serial_only)]
         reveal = mirror.has_labels
@@ -223,11 +248,21 @@ class HitCheck:
             raise
         epoch = evaluation.epoch_id or None
         if epoch is not None and epoch != mirror.epoch_id:
-            # The peer rotated its epoch key between our refresh and its answer: the
-            # answer is under the new key, so fetch the new index and read it there.
-            mirror = self.mirrors.refresh(
+            # The peer rotated its epoch key since our mirror was made: the answer is
+            # under the new key, so fetch the new index and read the answer there.
+            refreshed = self.mirrors.refresh(
                 peer, timeout=self.timeout, sync_timeout=self.sync_timeout
-            ).mirror
+            )
+            mirror, run.sync = refreshed.mirror, refreshed.kind.value
+        elif evaluation.index_version > mirror.version:
+            # Same epoch, newer records: the answer is valid, the mirror must catch up.
+            refreshed = self.mirrors.catch_up(
+                peer,
+                epoch_id=mirror.epoch_id or "",
+                version=evaluation.index_version,
+                sync_timeout=self.sync_timeout,
+            )
+            mirror, run.sync = refreshed.mirror, refreshed.kind.value
         try:
             if reveal:
                 per_item = query.finish(evaluation.response, mirror, epoch_id=epoch)

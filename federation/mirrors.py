@@ -5,7 +5,9 @@ is useless without the peer's epoch key, so holding it reveals nothing, and it l
 check cost one online round instead of a download. The store keeps one file per peer
 under a directory, so a restart does not download every index again.
 
-:meth:`MirrorStore.refresh` asks the peer for its epoch and version (``NodeInfo``) and then:
+:meth:`MirrorStore.refresh` asks the peer for its epoch and version (``NodeInfo``);
+:meth:`MirrorStore.catch_up` takes them from a peer's answer instead (an ``Evaluate``
+response names both), so a check needs no extra round trip. Either way:
 
 * same epoch and version: nothing to do;
 * same epoch, newer version: fetch a delta from the held version and apply it;
@@ -21,6 +23,7 @@ from __future__ import annotations
 import enum
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +82,7 @@ class MirrorStore:
         self._dir = Path(directory)
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._mirrors: dict[str, IndexMirror] = {}
+        self._info: dict[str, tuple[NodeInfo, float]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -115,7 +119,7 @@ class MirrorStore:
     def refresh(
         self, transport: PeerTransport, *, timeout: float, sync_timeout: float | None = None
     ) -> Refresh:
-        """Bring the mirror of ``transport``'s peer up to its current index.
+        """Ask the peer for its ``NodeInfo`` and bring its mirror up to that version.
 
         Args:
             transport: the peer.
@@ -131,27 +135,78 @@ class MirrorStore:
             PeerRejectedError: the peer refused.
         """
         country = transport.country
-        sync_timeout = timeout if sync_timeout is None else sync_timeout
         with self._lock(country):
             info = transport.node_info(timeout=timeout)
-            try:
-                mirror = self._get_locked(country)
-            except IndexFormatError:
-                # A damaged local file is not the peer's fault: start over from nothing.
-                mirror = IndexMirror()
-            if mirror.epoch_id == info.epoch_id and mirror.version >= info.index_version:
-                return Refresh(mirror, info, SyncKind.NONE)
+            self._info[country] = (info, time.monotonic())
+            return self._bring(transport, info, info.epoch_id, info.index_version,
+                               timeout if sync_timeout is None else sync_timeout)  # fmt: skip
+
+    def prepare(
+        self,
+        transport: PeerTransport,
+        *,
+        timeout: float,
+        sync_timeout: float | None = None,
+        max_info_age: float = 0.0,
+    ) -> Refresh:
+        """The mirror to read the next answer with: as held, without a call, when the
+        peer's ``NodeInfo`` is younger than ``max_info_age`` seconds (the answer itself says
+        whether the mirror must catch up: :meth:`catch_up`); otherwise :meth:`refresh`."""
+        country = transport.country
+        with self._lock(country):
+            cached = self._info.get(country)
+            mirror = self._mirrors.get(country)
+            if (
+                cached is not None
+                and mirror is not None
+                and time.monotonic() - cached[1] <= max_info_age
+                and mirror.epoch_id == cached[0].epoch_id
+            ):
+                return Refresh(mirror, cached[0], SyncKind.NONE)
+        return self.refresh(transport, timeout=timeout, sync_timeout=sync_timeout)
+
+    def catch_up(
+        self, transport: PeerTransport, *, epoch_id: str, version: int, sync_timeout: float
+    ) -> Refresh:
+        """Bring the mirror to at least ``version`` of epoch ``epoch_id`` (what a peer's
+        answer said it was made under), by delta, or in full after a rotation.
+
+        Raises:
+            PeerUnavailableError, PeerRejectedError: as :meth:`refresh`.
+        """
+        country = transport.country
+        with self._lock(country):
+            cached = self._info.get(country)
+            if cached is None:
+                info = transport.node_info(timeout=sync_timeout)
+                self._info[country] = (info, time.monotonic())
+            else:
+                info = cached[0]
+            return self._bring(transport, info, epoch_id, version, sync_timeout)
+
+    def _bring(
+        self, transport: PeerTransport, info: NodeInfo, epoch_id: str, version: int,
+        sync_timeout: float,
+    ) -> Refresh:  # fmt: skip
+        country = transport.country
+        try:
+            mirror = self._get_locked(country)
+        except IndexFormatError:
+            # A damaged local file is not the peer's fault: start over from nothing.
+            mirror = IndexMirror()
+        if mirror.epoch_id == epoch_id and mirror.version >= version:
+            return Refresh(mirror, info, SyncKind.NONE)
+        kind = SyncKind.FULL
+        updated: IndexMirror | None = None
+        if mirror.epoch_id == epoch_id and mirror.version > 0:
+            updated = self._try_delta(transport, mirror, sync_timeout)
+            kind = SyncKind.DELTA
+        if updated is None:
+            updated = self._full(transport, sync_timeout)
             kind = SyncKind.FULL
-            updated: IndexMirror | None = None
-            if mirror.epoch_id == info.epoch_id and mirror.version > 0:
-                updated = self._try_delta(transport, mirror, sync_timeout)
-                kind = SyncKind.DELTA
-            if updated is None:
-                updated = self._full(transport, sync_timeout)
-                kind = SyncKind.FULL
-            self._save(country, updated)
-            self._mirrors[country] = updated
-            return Refresh(updated, info, kind)
+        self._save(country, updated)
+        self._mirrors[country] = updated
+        return Refresh(updated, info, kind)
 
     def _try_delta(
         self, transport: PeerTransport, mirror: IndexMirror, timeout: float

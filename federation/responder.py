@@ -357,7 +357,12 @@ class Responder:
         receipt = self._audit.receipt(index_no, stmt)
         if self._on_evaluated is not None:
             self._on_evaluated(peer, counted)
-        return Evaluation(response=response, receipt=receipt, epoch_id=index.epoch_id)
+        return Evaluation(
+            response=response,
+            receipt=receipt,
+            epoch_id=index.epoch_id,
+            index_version=index.version,
+        )
 
     def _refused(
         self, peer: str, stmt: StatementLike | None, exc: FedlookupError, limit: int | None

@@ -72,11 +72,15 @@ class Evaluation:
             say). The asker reads the response against its mirror of that epoch, so a
             rotation between its ``NodeInfo`` and ``Evaluate`` calls cannot turn hits into
             silent misses.
+        index_version: the index version current when the peer answered (0 when it does
+            not say); an asker whose mirror is older fetches the delta before reading the
+            answer, so a check needs no ``NodeInfo`` round trip while the epoch holds.
     """
 
     response: bytes
     receipt: bytes
     epoch_id: str = ""
+    index_version: int = 0
 
 
 @runtime_checkable

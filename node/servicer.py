@@ -175,7 +175,10 @@ class FederationServicer(pb_grpc.FederationServicer):
         except Exception as exc:
             self._fail(context, exc, method)
         return pb.EvaluateResponse(
-            response=result.response, receipt=result.receipt, epoch_id=result.epoch_id
+            response=result.response,
+            receipt=result.receipt,
+            epoch_id=result.epoch_id,
+            index_version=result.index_version,
         )
 
     def Evaluate(

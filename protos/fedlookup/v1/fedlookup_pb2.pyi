@@ -220,6 +220,7 @@ class EvaluateResponse(google.protobuf.message.Message):
     RESPONSE_FIELD_NUMBER: builtins.int
     RECEIPT_FIELD_NUMBER: builtins.int
     EPOCH_ID_FIELD_NUMBER: builtins.int
+    INDEX_VERSION_FIELD_NUMBER: builtins.int
     response: builtins.bytes
     """Serialized openmined-psi Response."""
     receipt: builtins.bytes
@@ -230,14 +231,19 @@ class EvaluateResponse(google.protobuf.message.Message):
     """The epoch key the response was made under; an asker whose mirror is of another epoch
     resyncs before reading the answer.
     """
+    index_version: builtins.int
+    """The index version current when the node answered; an asker whose mirror is older
+    fetches the delta before reading the answer (no NodeInfo round trip per check).
+    """
     def __init__(
         self,
         *,
         response: builtins.bytes = ...,
         receipt: builtins.bytes = ...,
         epoch_id: builtins.str = ...,
+        index_version: builtins.int = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["epoch_id", b"epoch_id", "receipt", b"receipt", "response", b"response"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["epoch_id", b"epoch_id", "index_version", b"index_version", "receipt", b"receipt", "response", b"response"]) -> None: ...
 
 global___EvaluateResponse = EvaluateResponse
 

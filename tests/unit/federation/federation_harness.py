@@ -157,7 +157,7 @@ class Federation:
                 country=asker, log=log, openings=openings, key=key, directory=self.directory
             )
             self._auditors[asker] = auditor
-        return HitCheck(
+        check = HitCheck(
             country=asker,
             peers=peers if peers is not None else self.transports(asker),
             mirrors=MirrorStore(root / "mirrors"),
@@ -165,6 +165,8 @@ class Federation:
             timeout=timeout,
             sync_timeout=timeout,
         )
+        self._closers.append(check.close)
+        return check
 
     def close(self) -> None:
         """Close every log, store and service opened."""
