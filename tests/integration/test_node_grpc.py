@@ -13,6 +13,7 @@ import logging
 import shutil
 import socket
 import ssl
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -394,3 +395,53 @@ def test_compat_setup_refused_to_a_cardinality_peer(
         with pytest.raises(grpc.RpcError) as info:
             list(stub.CompatSetup(pb.CompatSetupRequest(num_client_inputs=2), timeout=TIMEOUT))
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_shutdown_lets_an_in_flight_call_finish(test_pki: TestPKI, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "de", test_pki, "DE")
+    fill_index(cfg)
+    entered, release = threading.Event(), threading.Event()
+    outcome: list[object] = []
+    context = serving(cfg)
+    node = context.__enter__()
+    try:
+        responder = node.service.responder
+        original = responder.evaluate
+
+        def held(*args: object) -> object:
+            entered.set()
+            release.wait(TIMEOUT)
+            return original(*args)  # type: ignore[arg-type]
+
+        responder.evaluate = held  # type: ignore[method-assign,assignment]
+
+        def call() -> None:
+            try:
+                _evaluate(node.port, test_pki, 1)
+                outcome.append("answered")
+            except Exception as exc:
+                outcome.append(exc)
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        assert entered.wait(TIMEOUT)
+        stopper = threading.Thread(target=context.__exit__, args=(None, None, None))
+        stopper.start()
+        assert _refuses_new_calls(node.port, test_pki)  # the server is stopping...
+        release.set()  # ...while the held call is still in flight
+        caller.join(TIMEOUT)
+        stopper.join(TIMEOUT)
+    finally:
+        release.set()
+    assert outcome == ["answered"]
+    assert not stopper.is_alive()
+
+
+def _refuses_new_calls(port: int, pki: TestPKI, attempts: int = 100) -> bool:
+    for _ in range(attempts):
+        with _channel(port, pki, "FR") as ch:
+            try:
+                health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=1)
+            except grpc.RpcError:
+                return True
+    return False
