@@ -1,0 +1,171 @@
+"""Registry generate + import throughput and memory, with baselines measured in the same run.
+
+Usage::
+
+    .venv/bin/python bench/bench_import.py [--records 1000000] [--small 100000]
+        [--orm-sample 50000] [--workdir DIR]
+
+Each measurement runs in a fresh child process so its peak RSS (``ru_maxrss``) is its own:
+comparing the small and the full import shows whether memory grows with the file.
+Baselines: ``csv.reader`` over the same file (the floor any CSV import pays) and SQLAlchemy
+ORM ``add_all`` on a sample (the obvious way to write such an importer).
+Prints a Markdown section for ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Rec(Base):
+    """The ORM baseline's table: the same columns, one object per row."""
+
+    __tablename__ = "records"
+    record_id: Mapped[str] = mapped_column(primary_key=True)
+    make: Mapped[str]
+    model: Mapped[str]
+    caliber: Mapped[str]
+    serial: Mapped[str]
+    category: Mapped[str]
+    recorded_at: Mapped[datetime]
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_generate(out: Path, records: int) -> dict[str, float]:
+    from registry_adapter import generate_registry
+
+    s = generate_registry(out, country="FR", records=records, seed=1)
+    return {"seconds": s.seconds, "rows": records, "rss_mib": _rss_mib()}
+
+
+def child_import(path: Path, db: Path) -> dict[str, float]:
+    from registry_adapter import RegistryStore
+
+    with RegistryStore(str(db)) as store:
+        s = store.import_file(path)
+    return {
+        "seconds": s.seconds,
+        "rows": s.rows,
+        "inserted": s.inserted,
+        "unchanged": s.unchanged,
+        "rejected": s.rejected,
+        "rss_mib": _rss_mib(),
+    }
+
+
+def child_csv(path: Path) -> dict[str, float]:
+    t = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = sum(1 for _ in csv.reader(fh)) - 1
+    return {"seconds": time.perf_counter() - t, "rows": rows, "rss_mib": _rss_mib()}
+
+
+def child_orm(path: Path, db: Path, sample: int) -> dict[str, float]:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    Base.metadata.create_all(engine)
+    t = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as fh, Session(engine) as session:
+        reader = csv.DictReader(fh)
+        objs = [
+            Rec(**{**r, "recorded_at": datetime.fromisoformat(r["recorded_at"])})
+            for r in itertools.islice(reader, sample)
+        ]
+        session.add_all(objs)
+        session.commit()
+    return {"seconds": time.perf_counter() - t, "rows": sample, "rss_mib": _rss_mib()}
+
+
+def run_child(*args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--small", type=int, default=100_000)
+    ap.add_argument("--orm-sample", type=int, default=50_000)
+    ap.add_argument("--workdir", type=Path)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        kind, *rest = a.child
+        if kind == "generate":
+            res = child_generate(Path(rest[0]), int(rest[1]))
+        elif kind == "import":
+            res = child_import(Path(rest[0]), Path(rest[1]))
+        elif kind == "csv":
+            res = child_csv(Path(rest[0]))
+        else:
+            res = child_orm(Path(rest[0]), Path(rest[1]), int(rest[2]))
+        print(json.dumps(res))
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench-import-", dir=a.workdir) as tmp:
+        d = Path(tmp)
+        big, small = d / "big.csv", d / "small.csv"
+        gen_big = run_child("generate", str(big), str(a.records))
+        gen_small = run_child("generate", str(small), str(a.small))
+        imp_small = run_child("import", str(small), str(d / "small.db"))
+        imp_big = run_child("import", str(big), str(d / "big.db"))
+        reimp_big = run_child("import", str(big), str(d / "big.db"))
+        base_csv = run_child("csv", str(big))
+        base_orm = run_child("orm", str(big), str(d / "orm.db"), str(a.orm_sample))
+        size_mib = big.stat().st_size / 2**20
+
+    def rate(r: dict[str, float]) -> str:
+        return f"{r['rows'] / r['seconds']:,.0f}"
+
+    cmd = "python bench/bench_import.py" + (
+        f" --records {a.records}" if a.records != 1_000_000 else ""
+    )
+    print(f"## Registry import ({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
+          f"Python {platform.python_version()}, SQLite file)\n")  # fmt: skip
+    print(f"Command: `{cmd}` (each row in a fresh process; CSV of {size_mib:,.0f} MiB)\n")
+    print("| step | rows | seconds | rows/s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in [
+        ("generate (synthetic, FR)", gen_big),
+        (f"generate {a.small:,}", gen_small),
+        (f"import {a.small:,} into empty store", imp_small),
+        (f"import {a.records:,} into empty store", imp_big),
+        (f"re-import same {a.records:,} (all unchanged)", reimp_big),
+        ("baseline: csv.reader only, same file", base_csv),
+        (f"baseline: ORM add_all, first {a.orm_sample:,} rows", base_orm),
+    ]:
+        print(
+            f"| {name} | {r['rows']:,.0f} | {r['seconds']:.2f} | {rate(r)} | {r['rss_mib']:.0f} |"
+        )
+    print(
+        f"\nImport {a.records:,}: {imp_big['inserted']:,.0f} inserted, {imp_big['rejected']:,.0f} "
+        f"rejected; re-import: {reimp_big['unchanged']:,.0f} unchanged. Peak RSS "
+        f"{imp_small['rss_mib']:.0f} MiB at {a.small:,} rows vs {imp_big['rss_mib']:.0f} MiB at "
+        f"{a.records:,}."
+    )
+
+
+if __name__ == "__main__":
+    main()
