@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import statistics
 import string
 import tempfile
@@ -48,6 +49,13 @@ def registry(n: int, seed: int = 7) -> list[IndexInput]:
         label = Label(rng.choice(CATEGORIES), make_reference(REF_KEY, "DE", f"r{i}"))
         out.append(IndexInput(f"r{i}", ids, label))
     return out
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its reaped children (the build's worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -98,7 +106,9 @@ def run(sizes: list[int], naive_max: int, workers: int, batch: int) -> dict[str,
     for n in sizes:
         records = registry(n)
         index = NodeIndex(tmp / f"index-{n}", key=key, country="DE")
+        cpu0 = cpu_seconds()
         build = timed(lambda: index.update(records, workers=workers))  # noqa: B023
+        build_cpu = cpu_seconds() - cpu0
         mirror = IndexMirror()
         blob = index.export(since_version=None)
         mirror.apply(blob)
@@ -109,7 +119,16 @@ def run(sizes: list[int], naive_max: int, workers: int, batch: int) -> dict[str,
             identifiers = [i for r in records for i in r.identifiers]
             reps = 5 if n <= 10_000 else 1
             naive = median_time(lambda: naive_query(key.secret, identifiers, hit), reps)  # noqa: B023
-        rows.append({"n": n, "build": build, "ours": ours, "naive": naive, "bytes": len(blob)})
+        rows.append(
+            {
+                "n": n,
+                "build": build,
+                "build_cpu": build_cpu,
+                "ours": ours,
+                "naive": naive,
+                "bytes": len(blob),
+            }
+        )
         print(f"n={n}: build {build:.1f}s ours {ours * 1e3:.2f}ms naive {naive}", flush=True)
         largest = (index, records)
     assert largest is not None
@@ -119,9 +138,14 @@ def run(sizes: list[int], naive_max: int, workers: int, batch: int) -> dict[str,
 
     # Single-process openmined CreateRequest, the raw rate the parallel build is compared to.
     sample = [i for r in records[: min(n, 50_000)] for i in r.identifiers]
+    cpu0 = cpu_seconds()
     single = timed(lambda: psi.evaluate_points(key.secret, sample))
+    single_cpu = cpu_seconds() - cpu0
     result["single_rate"] = len(sample) / single
+    result["single_cpu"] = single_cpu / len(sample)
     result["build_rate"] = 2 * n / rows[-1]["build"]  # type: ignore[operator]
+    result["build_cpu"] = rows[-1]["build_cpu"] / (2 * n)  # type: ignore[operator]
+    result["load"] = os.getloadavg()
 
     # Incremental: 1,000 changed records (new serials) in the largest index.
     rng = random.Random(99)
@@ -203,6 +227,12 @@ def table(result: dict[str, object], command: str, workers: int, batch: int) -> 
         f"| our full build, {workers} workers, {n:,} records (incl. SQLite) | "
         f"{result['build_rate']:,.0f} identifiers/s "
         f"({result['build_rate'] / result['single_rate']:.2f}x one process) |",
+        f"| CPU per identifier: one process / our build (all processes) | "
+        f"{result['single_cpu'] * 1e6:.0f} us / {result['build_cpu'] * 1e6:.0f} us: "
+        f"on {workers} idle cores the build would reach "
+        f"{workers * result['single_cpu'] / result['build_cpu']:.2f}x one process |",
+        f"| load average during the run (1, 5, 15 min) | "
+        f"{', '.join(f'{x:.1f}' for x in result['load'])} |",
         f"| incremental update, 1,000 changed records in {n:,} | "
         f"{result['incremental']:.2f} s (their crypto alone, one process: "
         f"{result['incremental_crypto']:.2f} s) |",

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from federation.index import MAX_SLOTS
 from federation.index_mirror import IndexMirror
 from federation.keys import EpochKey
-from federation.labels import Label, entry_prk, open_label, slot_stream, slot_tag
+from federation.labels import Label, entry_prk, open_label, slot_keys, slot_tag
 from federation.psi import Blinder, parse_response, process_request
 from fedlookup.errors import EpochMismatchError
 
@@ -121,10 +121,11 @@ class BlindedQuery:
         for prk in self._unblind(response, mirror, epoch_id):
             labels: list[Label] = []
             for slot in range(MAX_SLOTS):
-                sealed = mirror.lookup(slot_tag(prk, slot))
+                tag, stream = slot_keys(prk, slot)
+                sealed = mirror.lookup(tag)
                 if sealed is None:
                     break
-                label = open_label(slot_stream(prk, slot), sealed, country)
+                label = open_label(stream, sealed, country)
                 if label is not None:
                     labels.append(label)
             out.append(labels)

@@ -416,21 +416,24 @@ class _Update:
         rows: list[tuple[int, str, bytes, int, int, bytes, int]] = []
         records: list[tuple[str, bytes, int, bytes, bytes, int]] = []
         part = Evaluated([], [], [])
-        pos = 0
+        pos, version, new_tags = 0, self.version, self.new_tags
         for rid, items, cat, ref, digest in pending:
             tags = []
             plain = plain_label(cat, ref)
             for _ in items:
                 if pos == len(part.prks):
                     part, pos = next(chunks), 0
-                prk = part.prks[pos]
-                slot, tag = self._slot(rid, prk, part.tags0[pos])
-                stream = part.streams0[pos] if slot == 0 else slot_stream(prk, slot)
+                prk, tag = part.prks[pos], part.tags0[pos]
+                if tag in new_tags or (not self.fresh and self._taken(tag)):
+                    slot, tag = self._slot(rid, prk, tag)
+                    stream = slot_stream(prk, slot)
+                else:  # the common case: slot 0 is free
+                    slot, stream = 0, part.streams0[pos]
                 pos += 1
-                self.new_tags.add(tag)
+                new_tags.add(tag)
                 tags.append(tag)
-                rows.append((tag, rid, prk, slot, cat, seal_plain(stream, plain), self.version))
-            records.append((rid, digest, cat, ref, _pack(tags), self.version))
+                rows.append((tag, rid, prk, slot, cat, seal_plain(stream, plain), version))
+            records.append((rid, digest, cat, ref, _pack(tags), version))
             if len(rows) >= _BATCH:
                 self._flush(rows, records)
         self._flush(rows, records)

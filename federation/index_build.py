@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
-from federation.labels import entry_prk, slot_stream, slot_tag
+from federation.labels import entry_prk, slot_keys
 from federation.psi import evaluate_points
 
 __all__ = ["CHUNK", "Evaluated", "Progress", "evaluate_identifiers"]
@@ -38,7 +38,8 @@ class Evaluated(NamedTuple):
 
 def _chunk(secret: bytes, epoch_id: str, items: Sequence[bytes]) -> Evaluated:
     prks = [entry_prk(point[1:], epoch_id) for point in evaluate_points(secret, items)]
-    return Evaluated(prks, [slot_tag(p, 0) for p in prks], [slot_stream(p, 0) for p in prks])
+    keys = [slot_keys(p, 0) for p in prks]
+    return Evaluated(prks, [k[0] for k in keys], [k[1] for k in keys])
 
 
 def evaluate_identifiers(

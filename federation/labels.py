@@ -4,10 +4,11 @@ Every index entry derives from ``x``, the 32-byte x-coordinate of ``H(y)^b`` for
 ``y`` under the epoch key ``b``, and nothing else (HKDF-SHA256, RFC 5869, written out with
 ``hmac`` for speed)::
 
-    prk      = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
-    tag_j    = HKDF-Expand(prk, "tag"   + u32be(j), 8)       (as a signed little-endian int64)
-    stream_j = HKDF-Expand(prk, "label" + u32be(j), 9)
-    sealed_j = (category code || reference) XOR stream_j     (9 bytes)
+    prk               = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
+    tag_j || stream_j = HKDF-Expand(prk, "slot" + u32be(j), 17)   (8 + 9 bytes)
+    sealed_j          = (category code || reference) XOR stream_j  (9 bytes)
+
+``tag_j`` is read as a signed little-endian int64.
 
 ``j`` is the occurrence slot: the j-th record holding the same identifier (many records
 share a serial-only identifier) gets slot j, so equal identifiers never share a tag or a
@@ -44,6 +45,7 @@ __all__ = [
     "plain_label",
     "seal_label",
     "seal_plain",
+    "slot_keys",
     "slot_stream",
     "slot_tag",
 ]
@@ -130,16 +132,22 @@ def entry_prk(x: bytes, epoch_id: str) -> bytes:
     return hmac.digest(b"fedlookup/v1/index|" + epoch_id.encode("ascii"), x, "sha256")
 
 
+def slot_keys(prk: bytes, slot: int) -> tuple[int, bytes]:
+    """Tag and keystream of occurrence ``slot``: one HKDF-Expand block, split 8 + 9 bytes."""
+    block = hmac.digest(prk, b"slot" + slot.to_bytes(4, "big") + b"\x01", "sha256")
+    return int.from_bytes(block[:TAG_LENGTH], "little", signed=True), block[
+        TAG_LENGTH : TAG_LENGTH + LABEL_LENGTH
+    ]
+
+
 def slot_tag(prk: bytes, slot: int) -> int:
     """The tag of occurrence ``slot`` (a signed 64-bit integer; 8 bytes on the wire)."""
-    block = hmac.digest(prk, b"tag" + slot.to_bytes(4, "big") + b"\x01", "sha256")
-    return int.from_bytes(block[:TAG_LENGTH], "little", signed=True)
+    return slot_keys(prk, slot)[0]
 
 
 def slot_stream(prk: bytes, slot: int) -> bytes:
     """The 9-byte keystream sealing the label of occurrence ``slot``."""
-    block = hmac.digest(prk, b"label" + slot.to_bytes(4, "big") + b"\x01", "sha256")
-    return block[:LABEL_LENGTH]
+    return slot_keys(prk, slot)[1]
 
 
 def _xor(a: bytes, b: bytes) -> bytes:
