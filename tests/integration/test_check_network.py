@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from federation.hitcheck_types import CheckContext, CheckItem, Outcome
+from federation.keys import EpochKeyStore
 from node.asker import open_hit_check
 from node.demo_network import NodeProcesses, fedlookup_command
 from node.demo_setup import Network, create_network, index_records, pin_listen, publish_directory
@@ -184,3 +185,24 @@ def test_check_cli_exit_codes(running: Running, tmp_path: Path) -> None:
         running.restart("NL", port)
     assert partial.returncode == 1, partial.stderr
     assert json.loads(partial.stdout)["peers"]["NL"]["status"] == "unavailable"
+
+
+def test_index_updates_and_key_rotation_reach_a_running_asker(running: Running) -> None:
+    config = running.network.nodes["DE"].config()
+    fr_node = running.network.nodes["FR"]
+    new = ("FR-new", "Walther", "FRNEW12345", "lost")
+    with open_hit_check(config, timeout=10) as check:
+        before = check.run(_items([new, running.fr[0]]), CONTEXT)
+        assert before.answers[0]["FR"].outcome is Outcome.NO_HIT
+        running.fr.append(new)
+        index_records(fr_node, running.fr, workers=1)  # the FR node serves on meanwhile
+        added = check.run(_items([new]), CONTEXT)
+        assert added.peers["FR"].sync == "delta"
+        assert added.answers[0]["FR"].outcome is Outcome.HIT
+
+        EpochKeyStore(fr_node.config().epoch_key_dir).rotate()
+        index_records(fr_node, running.fr, workers=1)
+        rotated = check.run(_items([new, running.fr[0]]), CONTEXT)
+    assert rotated.peers["FR"].sync == "full"
+    assert rotated.peers["FR"].epoch_id != before.peers["FR"].epoch_id
+    assert [a["FR"].outcome for a in rotated.answers] == [Outcome.HIT, Outcome.HIT]
