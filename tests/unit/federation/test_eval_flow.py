@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,16 @@ def test_label_does_not_open_without_the_hit(setup) -> None:
     wrong = bytes(a ^ b for a, b in zip(sealed, slot_stream(miss, 0), strict=True))
     assert opened[0] == 2  # "stolen"
     assert wrong != opened
+
+
+def test_one_evaluator_serves_many_threads(setup) -> None:
+    """openmined objects crash when shared; the evaluator gives each thread its own."""
+    key, mirror = setup
+    evaluator = Evaluator(key)
+    queries = [BlindedQuery.create([b"v1|S|111", b"v1|S|404"]) for _ in range(40)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda q: evaluator.evaluate(q.request), queries))
+    for q, response in zip(queries, responses, strict=True):
+        hit, miss = q.finish(response, mirror)
+        assert len(hit) == 2
+        assert miss == []
