@@ -246,6 +246,8 @@ def open_hit_check(
             transports.append(transport)
         log = _open_log(outgoing_log_dir(config), log_origin(country), key, country)
         stack.callback(log.close)
+        # A signed checkpoint covering this check's entries, so an export needs no key.
+        stack.callback(log.checkpoint)
         openings = OpeningStore(_wal(openings_path(config)))
         stack.callback(openings.close)
         auditor = AuditedQueries(
