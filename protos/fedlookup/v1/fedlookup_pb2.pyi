@@ -294,3 +294,46 @@ class SetupChunk(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["data", b"data", "final", b"final", "offset", b"offset", "sha256", b"sha256", "total_size", b"total_size"]) -> None: ...
 
 global___SetupChunk = SetupChunk
+
+@typing.final
+class AddCheckpointRequest(google.protobuf.message.Message):
+    """A C2SP tlog-witness add-checkpoint request (audit.witness): "old <size>", consistency proof
+    lines (base64), an empty line, then the signed checkpoint note. The log's origin must be
+    one of the caller's own (its node log or its outgoing-query log).
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    BODY_FIELD_NUMBER: builtins.int
+    body: builtins.bytes
+    def __init__(
+        self,
+        *,
+        body: builtins.bytes = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["body", b"body"]) -> None: ...
+
+global___AddCheckpointRequest = AddCheckpointRequest
+
+@typing.final
+class AddCheckpointResponse(google.protobuf.message.Message):
+    """The witness's answer, with the statuses of the tlog-witness specification: 200 and the
+    cosignature line(s); 409 and the size it cosigned last (the caller retries from there);
+    400 malformed, 403 bad signature, 404 not a log of the caller, 422 proof does not verify.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: builtins.int
+    BODY_FIELD_NUMBER: builtins.int
+    status: builtins.int
+    body: builtins.bytes
+    def __init__(
+        self,
+        *,
+        status: builtins.int = ...,
+        body: builtins.bytes = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["body", b"body", "status", b"status"]) -> None: ...
+
+global___AddCheckpointResponse = AddCheckpointResponse

@@ -60,6 +60,11 @@ class FederationStub(object):
                 request_serializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.EvaluateRequest.SerializeToString,
                 response_deserializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.EvaluateResponse.FromString,
                 _registered_method=True)
+        self.AddCheckpoint = channel.unary_unary(
+                '/fedlookup.v1.Federation/AddCheckpoint',
+                request_serializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.AddCheckpointRequest.SerializeToString,
+                response_deserializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.AddCheckpointResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServicer(object):
@@ -102,6 +107,15 @@ class FederationServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddCheckpoint(self, request, context):
+        """Witness a checkpoint of one of the caller's own audit logs (C2SP tlog-witness
+        add-checkpoint): the node checks the log's signature and a consistency proof from the
+        last checkpoint of that log it cosigned, and answers with its cosignature.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +143,11 @@ def add_FederationServicer_to_server(servicer, server):
                     servicer.CompatEvaluate,
                     request_deserializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.EvaluateRequest.FromString,
                     response_serializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.EvaluateResponse.SerializeToString,
+            ),
+            'AddCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCheckpoint,
+                    request_deserializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.AddCheckpointRequest.FromString,
+                    response_serializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.AddCheckpointResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +286,33 @@ class Federation(object):
             '/fedlookup.v1.Federation/CompatEvaluate',
             protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.EvaluateRequest.SerializeToString,
             protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.EvaluateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedlookup.v1.Federation/AddCheckpoint',
+            protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.AddCheckpointRequest.SerializeToString,
+            protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.AddCheckpointResponse.FromString,
             options,
             channel_credentials,
             insecure,

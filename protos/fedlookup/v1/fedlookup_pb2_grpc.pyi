@@ -60,6 +60,15 @@ class FederationStub:
     ]
     """A stock openmined-psi evaluation, under the same statement, policy, quota and audit."""
 
+    AddCheckpoint: grpc.UnaryUnaryMultiCallable[
+        protos.fedlookup.v1.fedlookup_pb2.AddCheckpointRequest,
+        protos.fedlookup.v1.fedlookup_pb2.AddCheckpointResponse,
+    ]
+    """Witness a checkpoint of one of the caller's own audit logs (C2SP tlog-witness
+    add-checkpoint): the node checks the log's signature and a consistency proof from the
+    last checkpoint of that log it cosigned, and answers with its cosignature.
+    """
+
 class FederationAsyncStub:
     """The federation service every node serves to its peers over mutual TLS."""
 
@@ -94,6 +103,15 @@ class FederationAsyncStub:
         protos.fedlookup.v1.fedlookup_pb2.EvaluateResponse,
     ]
     """A stock openmined-psi evaluation, under the same statement, policy, quota and audit."""
+
+    AddCheckpoint: grpc.aio.UnaryUnaryMultiCallable[
+        protos.fedlookup.v1.fedlookup_pb2.AddCheckpointRequest,
+        protos.fedlookup.v1.fedlookup_pb2.AddCheckpointResponse,
+    ]
+    """Witness a checkpoint of one of the caller's own audit logs (C2SP tlog-witness
+    add-checkpoint): the node checks the log's signature and a consistency proof from the
+    last checkpoint of that log it cosigned, and answers with its cosignature.
+    """
 
 class FederationServicer(metaclass=abc.ABCMeta):
     """The federation service every node serves to its peers over mutual TLS."""
@@ -139,5 +157,16 @@ class FederationServicer(metaclass=abc.ABCMeta):
         context: _ServicerContext,
     ) -> typing.Union[protos.fedlookup.v1.fedlookup_pb2.EvaluateResponse, collections.abc.Awaitable[protos.fedlookup.v1.fedlookup_pb2.EvaluateResponse]]:
         """A stock openmined-psi evaluation, under the same statement, policy, quota and audit."""
+
+    @abc.abstractmethod
+    def AddCheckpoint(
+        self,
+        request: protos.fedlookup.v1.fedlookup_pb2.AddCheckpointRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[protos.fedlookup.v1.fedlookup_pb2.AddCheckpointResponse, collections.abc.Awaitable[protos.fedlookup.v1.fedlookup_pb2.AddCheckpointResponse]]:
+        """Witness a checkpoint of one of the caller's own audit logs (C2SP tlog-witness
+        add-checkpoint): the node checks the log's signature and a consistency proof from the
+        last checkpoint of that log it cosigned, and answers with its cosignature.
+        """
 
 def add_FederationServicer_to_server(servicer: FederationServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...
