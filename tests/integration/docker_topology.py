@@ -151,6 +151,8 @@ class LoopbackNode:
     env: dict[str, str]
     port: int
     metrics_port: int
+    pki: Path
+    endpoints: Mapping[str, int]
     process: subprocess.Popen[bytes] | None = None
     log: Path = field(init=False)
 
@@ -162,8 +164,16 @@ class LoopbackNode:
         """The folder standing for ``/var/lib/fedlookup``."""
         return self.folder / "state"
 
+    def republish_pki(self) -> None:
+        """Run the ``pki`` job again: CRL and (if members.toml changed) directory published."""
+        run_pki_init(self.pki, self.endpoints, list(self.endpoints))
+
     def run(self, *args: str, timeout: float = 60.0, check: bool = True) -> str:
         """Run ``fedlookup ARGS`` in this node's environment; return stdout."""
+        return self.run_status(*args, timeout=timeout, check=check)[1]
+
+    def run_status(self, *args: str, timeout: float = 60.0, check: bool = True) -> tuple[int, str]:
+        """Run ``fedlookup ARGS`` in this node's environment; return exit code and stdout."""
         proc = subprocess.run(
             [str(bin_dir() / "fedlookup"), *args],
             env=self.env,
@@ -177,7 +187,7 @@ class LoopbackNode:
             raise AssertionError(
                 f"fedlookup {command} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
             )
-        return proc.stdout
+        return proc.returncode, proc.stdout
 
     def seed(self, folder: Path, records: int) -> list[dict[str, str]]:
         """A synthetic registry imported through the CLI into the configured store, indexed.
@@ -324,7 +334,9 @@ def lay_out(
             ports={("node", "listen"): ports[cc], ("metrics", "listen"): metrics_port},
             postgres_url=postgres_url,
         )
-        nodes[cc] = LoopbackNode(cc, spec.config, folder, env, ports[cc], metrics_port)
+        nodes[cc] = LoopbackNode(
+            cc, spec.config, folder, env, ports[cc], metrics_port, pki=pki, endpoints=ports
+        )
     return nodes
 
 

@@ -2,7 +2,9 @@
 
 Same configuration files, same PKI job, same health check as the containers
 (see ``docker_topology``): every node starts, reports SERVING through the container health
-check, answers a hit check from DE over mutual TLS, and exposes its metrics.
+check, answers a hit check from DE over mutual TLS and exposes its metrics; then the
+runbook's revocation procedure (docs/operations.md, section 10) cuts NL off while every
+node keeps running.
 """
 
 from __future__ import annotations
@@ -43,40 +45,61 @@ def test_the_topology_is_the_compose_file() -> None:
         assert spec.config == (DOCKER / "config" / f"{spec.name}.toml").resolve()
 
 
+def _check(asker: LoopbackNode, record: dict[str, str], *options: str) -> tuple[int, dict]:
+    """``fedlookup check --json`` from ``asker`` for one firearm; exit code and report."""
+    code, out = asker.run_status(
+        "check", "--config", str(asker.config), "--make", record["make"],
+        "--serial", record["serial"], "--case", "CASE-TOPOLOGY",
+        "--purpose", "loopback topology test", "--json", *options,
+        check=False,
+    )  # fmt: skip
+    return code, dict(json.loads(out))
+
+
+def _metrics(node: LoopbackNode) -> str:
+    url = f"http://127.0.0.1:{node.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return str(reply.read().decode())
+
+
 @pytest.mark.postgres
-def test_three_nodes_serve_and_answer_a_check_from_de(topology: Topology) -> None:
-    for node in topology.nodes.values():
+def test_the_topology_serves_answers_and_cuts_off_a_revoked_peer(topology: Topology) -> None:
+    nodes = topology.nodes
+    de, nl = nodes["DE"], nodes["NL"]
+    for node in nodes.values():
         assert node.wait_healthy() == "SERVING"
 
-    fr_record = topology.records["FR"][0]
-    de = topology.nodes["DE"]
-    out = de.run(
-        "check",
-        "--config",
-        str(de.config),
-        "--make",
-        fr_record["make"],
-        "--serial",
-        fr_record["serial"],
-        "--case",
-        "CASE-TOPOLOGY",
-        "--purpose",
-        "loopback topology test",
-        "--json",
-        timeout=60,
-    )
-    report = json.loads(out)
+    # A check from DE reaches FR (PostgreSQL) and NL (SQLite) over mutual TLS.
+    code, report = _check(de, topology.records["FR"][0])
+    assert code == 0
     assert report["complete"] is True
     assert set(report["peers"]) == {"FR", "NL"}
     assert all(p["status"] == "answered" for p in report["peers"].values())
     countries = report["results"][0]["countries"]
     assert countries["FR"]["outcome"] == "hit"
     assert countries["NL"]["outcome"] == "no-hit"
-
-    # Every node still healthy after the check; FR counted what it evaluated for DE.
-    for node in topology.nodes.values():
+    for node in nodes.values():
         assert node.healthcheck().returncode == 0
-    fr = topology.nodes["FR"]
-    with urllib.request.urlopen(f"http://127.0.0.1:{fr.metrics_port}/metrics", timeout=5) as r:
-        metrics = r.read().decode()
-    assert 'fedlookup_items_evaluated_total{peer="DE"}' in metrics
+    assert 'fedlookup_items_evaluated_total{peer="DE"}' in _metrics(nodes["FR"])
+
+    # docs/operations.md, section 10, step 2: revoke NL and republish the CRL; DE refuses
+    # NL's next call without a restart.
+    de_record = topology.records["DE"][0]
+    assert _check(nl, de_record, "--peer", "DE")[0] == 0
+    pki = de.pki
+    de.run("ca", "revoke", "--dir", str(pki / "ca"), "--cert",
+           str(pki / "nodes" / "NL" / "tls" / "node.pem"), "--reason", "keyCompromise")  # fmt: skip
+    de.republish_pki()
+    code, report = _check(nl, de_record, "--peer", "DE")
+    assert code == 1
+    assert report["peers"]["DE"]["status"] in {"refused", "unavailable"}
+    assert 'fedlookup_refusals_total{reason="RevokedError"}' in _metrics(de)
+
+    # Step 3: NL leaves the directory; DE's checks no longer go to it.
+    members = pki / "members.toml"
+    text = members.read_text()
+    members.write_text(text[: text.index('[[members]]\ncountry = "NL"')])  # NL was written last
+    de.republish_pki()
+    code, report = _check(de, topology.records["FR"][0])
+    assert code == 0
+    assert set(report["peers"]) == {"FR"}
