@@ -184,6 +184,14 @@ class GrpcTransport:
             index_version=r.index_version,
         )
 
+    def add_checkpoint(self, body: bytes, *, timeout: float) -> tuple[int, bytes]:
+        """See :meth:`WitnessTransport.add_checkpoint`."""
+        try:
+            r = self._stub.AddCheckpoint(pb.AddCheckpointRequest(body=body), timeout=timeout)
+        except grpc.RpcError as exc:
+            raise translate_rpc_error(self._country, exc, "AddCheckpoint") from exc
+        return int(r.status), bytes(r.body)
+
     def sync_index(
         self, since_version: int | None, epoch_id: str | None, *, timeout: float
     ) -> bytes:

@@ -54,13 +54,22 @@ class InProcessTransport:
         responder: the peer's responder.
         as_country: the calling node's country (what its certificate would say).
         country: the peer's country; read from ``responder.node_info`` when omitted.
+        witness: the peer's checkpoint witness, ``(caller, body) -> (status, body)``
+            (``federation.cosign.CheckpointWitness.add_checkpoint``); ``None`` answers
+            :meth:`add_checkpoint` as a node that does not witness.
     """
 
     def __init__(
-        self, responder: ResponderLike, as_country: str, *, country: str | None = None
+        self,
+        responder: ResponderLike,
+        as_country: str,
+        *,
+        country: str | None = None,
+        witness: Callable[[str, bytes], tuple[int, bytes]] | None = None,
     ) -> None:
         self.responder = responder
         self.as_country = as_country
+        self.witness = witness
         self._country = country or responder.node_info(as_country).country
 
     @property
@@ -91,6 +100,13 @@ class InProcessTransport:
             timeout,
             lambda: self.responder.evaluate(self.as_country, statement, signature, request),
         )
+
+    def add_checkpoint(self, body: bytes, *, timeout: float) -> tuple[int, bytes]:
+        """See :meth:`federation.transport.WitnessTransport.add_checkpoint`."""
+        witness = self.witness
+        if witness is None:
+            raise PeerUnavailableError(self._country, "AddCheckpoint: not a witness")
+        return self._call("AddCheckpoint", timeout, lambda: witness(self.as_country, body))
 
     def _call(self, action: str, timeout: float, fn: Callable[[], T]) -> T:
         box: list[T] = []

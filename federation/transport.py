@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Evaluation", "Limits", "NodeInfo", "PeerTransport"]
+__all__ = ["Evaluation", "Limits", "NodeInfo", "PeerTransport", "WitnessTransport"]
 
 
 @dataclass(frozen=True)
@@ -125,5 +125,29 @@ class PeerTransport(Protocol):
         Raises:
             PeerUnavailableError: unreachable or too slow.
             PeerRejectedError: refused by policy, quota or identity checks.
+        """
+        ...
+
+
+@runtime_checkable
+class WitnessTransport(Protocol):
+    """One peer node as a witness of this node's audit logs (``federation.cosign``).
+
+    Kept apart from :class:`PeerTransport` so a transport that only answers hit checks
+    still fits there; both real transports implement both.
+    """
+
+    @property
+    def country(self) -> str:
+        """The peer's country code."""
+        ...
+
+    def add_checkpoint(self, body: bytes, *, timeout: float) -> tuple[int, bytes]:
+        """Send a C2SP tlog-witness add-checkpoint request; return the witness's
+        ``(status, body)`` as it answered (200 with cosignature lines, 409, 4xx).
+
+        Raises:
+            PeerUnavailableError: unreachable, too slow, or the peer does not witness.
+            PeerRejectedError: the peer refused the caller (identity, membership).
         """
         ...
