@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -82,6 +82,16 @@ def translate_rpc_error(country: str, exc: grpc.RpcError, action: str) -> Except
     if code in _UNAVAILABLE_CODES:
         return PeerUnavailableError(country, reason)
     return PeerRejectedError(country, reason)
+
+
+@dataclass
+class _Transfer:
+    """An index transfer in progress (kept across resumed streams)."""
+
+    buf: bytearray = field(default_factory=bytearray)
+    digest: bytes | None = None
+    total: int = -1
+    version: int = 0
 
 
 class GrpcTransport:
@@ -202,54 +212,57 @@ class GrpcTransport:
             PeerRejectedError: the peer refused.
         """
         deadline = time.monotonic() + timeout
-        buf = bytearray()
-        version = 0
+        transfer = _Transfer()
         resumes = 0
         while True:
-            request = pb.SyncIndexRequest(epoch_id=epoch_id or "", offset=len(buf))
+            request = pb.SyncIndexRequest(epoch_id=epoch_id or "", offset=len(transfer.buf))
             if since_version is not None:
                 request.since_version = since_version
-            if buf:
-                request.resume_version = version
+            if transfer.buf:
+                request.resume_version = transfer.version
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise PeerUnavailableError(self._country, "SyncIndex: no answer before deadline")
             try:
-                done, version = self._receive(request, buf, remaining)
+                if self._receive(request, transfer, remaining):
+                    return bytes(transfer.buf)
             except grpc.RpcError as exc:
                 code = exc.code() if isinstance(exc, grpc.Call) else None
-                if code == grpc.StatusCode.ABORTED and buf:
-                    buf.clear()  # the index moved on while we were away: start over
-                elif code == grpc.StatusCode.UNAVAILABLE and buf and resumes < _MAX_RESUMES:
+                if code == grpc.StatusCode.ABORTED and transfer.buf:
+                    transfer = _Transfer()  # the index moved on while we were away: restart
+                elif (
+                    code == grpc.StatusCode.UNAVAILABLE and transfer.buf and resumes < _MAX_RESUMES
+                ):
                     pass  # the stream broke: resume from the last byte held
                 else:
                     raise translate_rpc_error(self._country, exc, "SyncIndex") from exc
                 resumes += 1
-                continue
             except IndexIntegrityError as exc:
                 raise PeerUnavailableError(self._country, f"SyncIndex: {exc}") from exc
-            if done:
-                return bytes(buf)
 
-    def _receive(
-        self, request: pb.SyncIndexRequest, buf: bytearray, timeout: float
-    ) -> tuple[bool, int]:
-        version = request.resume_version
-        digest: bytes | None = None
-        total = -1
+    def _receive(self, request: pb.SyncIndexRequest, transfer: _Transfer, timeout: float) -> bool:
+        buf = transfer.buf
         for chunk in self._stub.SyncIndex(request, timeout=timeout):
             if chunk.offset != len(buf):
                 raise IndexIntegrityError(f"chunk at offset {chunk.offset}, expected {len(buf)}")
-            if digest is not None and (chunk.sha256 != digest or chunk.total_size != total):
-                raise IndexIntegrityError("chunks disagree on the index checksum or size")
-            digest, total, version = chunk.sha256, chunk.total_size, chunk.index_version
+            if transfer.digest is not None and (
+                chunk.sha256 != transfer.digest
+                or chunk.total_size != transfer.total
+                or chunk.index_version != transfer.version
+            ):
+                # Across resumes too: every piece must belong to one and the same blob.
+                raise IndexIntegrityError("chunks disagree on the index checksum, size or version")
+            transfer.digest, transfer.total = chunk.sha256, chunk.total_size
+            transfer.version = chunk.index_version
             buf.extend(chunk.data)
-            if len(buf) > total:
+            if len(buf) > transfer.total:
                 raise IndexIntegrityError("more bytes than announced")
             if chunk.final:
-                if len(buf) != total:
-                    raise IndexIntegrityError(f"{len(buf)} bytes received, {total} announced")
-                if hashlib.sha256(buf).digest() != digest:
+                if len(buf) != transfer.total:
+                    raise IndexIntegrityError(
+                        f"{len(buf)} bytes received, {transfer.total} announced"
+                    )
+                if hashlib.sha256(buf).digest() != transfer.digest:
                     raise IndexIntegrityError("index checksum mismatch")
-                return True, version
+                return True
         raise IndexIntegrityError("stream ended without its final chunk")
