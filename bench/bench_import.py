@@ -18,6 +18,7 @@ import argparse
 import csv
 import itertools
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -136,6 +137,8 @@ def main() -> None:
         base_orm = run_child("orm", str(big), str(d / "orm.db"), str(a.orm_sample))
         size_mib = big.stat().st_size / 2**20
 
+    load = os.getloadavg()
+
     def rate(r: dict[str, float]) -> str:
         return f"{r['rows'] / r['seconds']:,.0f}"
 
@@ -144,7 +147,8 @@ def main() -> None:
     )
     print(f"## Registry import ({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
           f"Python {platform.python_version()}, SQLite file)\n")  # fmt: skip
-    print(f"Command: `{cmd}` (each row in a fresh process; CSV of {size_mib:,.0f} MiB)\n")
+    print(f"Command: `{cmd}` (each row in a fresh process; CSV of {size_mib:,.0f} MiB; "
+          f"{os.cpu_count()} CPUs, load average {load[0]:.1f} at the end)\n")  # fmt: skip
     print("| step | rows | seconds | rows/s | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|")
     for name, r in [

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from fedlookup.errors import ImportRejectedError
+from fedlookup.errors import ImportRejectedError, InputError
 from registry_adapter.db import translate_errors
 from registry_adapter.parse import FileFormat, Reject, detect_format, read_file
 from registry_adapter.staging import drop_staging, new_staging_table, stage_and_apply
@@ -89,7 +89,15 @@ class _RejectSink:
 
     def __call__(self, reject: Reject) -> None:
         if self._fh is None:
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=self.target.parent)
+            try:
+                fd, self._tmp = tempfile.mkstemp(
+                    prefix=f".{self.target.name}.", dir=self.target.parent
+                )
+            except OSError as exc:
+                raise InputError(
+                    f"cannot write the rejects file beside the input: {exc.strerror}",
+                    file=str(self.target),
+                ) from exc
             self._fh = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="")
             self._writer = csv.writer(self._fh)
             self._writer.writerow(REJECTS_HEADER)
