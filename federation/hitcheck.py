@@ -22,6 +22,7 @@ Example (with transports, a mirror store and an auditor at hand)::
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -51,6 +52,8 @@ from fedlookup.errors import (
 
 __all__ = ["HitCheck", "Progress"]
 
+_log = logging.getLogger("fedlookup.hitcheck")
+
 #: ``progress(country, items_done)``: called from worker threads after each chunk.
 Progress = Callable[[str, int], None]
 
@@ -63,6 +66,8 @@ class _PeerRun:
     answers: dict[int, CountryAnswer] = field(default_factory=dict)
     report: PeerReport | None = None
     sync: str = ""
+    #: The outcome of the items left unanswered when the exchange fails.
+    failure: Outcome = Outcome.UNAVAILABLE
 
 
 class HitCheck:
@@ -151,8 +156,7 @@ class HitCheck:
             peers[country] = report
             for i in range(len(items)):
                 answers[i][country] = run.answers.get(i) or CountryAnswer(
-                    Outcome.REFUSED if report.status == "refused" else Outcome.UNAVAILABLE,
-                    reason=report.reason or "not checked",
+                    run.failure, reason=report.reason or "not checked"
                 )
         return CheckResult(
             items=tuple(items),
@@ -206,11 +210,14 @@ class HitCheck:
                 if progress is not None:
                     progress(peer.country, start + len(chunk))
         except (PeerRejectedError, PolicyError) as exc:
-            status, reason = "refused", _reason(exc)
+            status, reason, run.failure = "refused", _reason(exc), Outcome.REFUSED
         except PeerUnavailableError as exc:
             status, reason = "unavailable", _reason(exc)
         except FedlookupError as exc:
             status, reason = "unavailable", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a bug must not pass for a silent peer
+            _log.exception("hit check against %s failed", peer.country)
+            status, reason = "unavailable", f"internal error: {type(exc).__name__}: {exc}"
         if status != "answered" and run.answers:
             status = "partial"
         run.report = PeerReport(

@@ -113,3 +113,17 @@ def test_both_logs_hold_the_query_and_the_asker_holds_the_receipt(fed: Federatio
     received = [LogEntry.parse(fr_log.entry(i)) for i in range(fr_log.size)]
     assert any(e.kind == "query_received" and e["request_id"] == request_id for e in received)
     assert all(b"XK4471Z" not in fr_log.entry(i) for i in range(fr_log.size))
+
+
+def test_a_quota_running_out_mid_batch_refuses_the_rest(fed: Federation) -> None:
+    fr = random_registry("FR", 8, seed=1)
+    fed.add_country("DE", random_registry("DE", 5, seed=3))
+    policy = {"peers": {"DE": {"max_items_per_request": 4, "items_per_day": 10}}}
+    fed.add_country("FR", fr, policy=policy)
+    fed.add_country("NL", random_registry("NL", 5, seed=2))
+    result = fed.hit_check("DE").run(items([(r.make, r.serial) for r in fr]), CONTEXT)
+    assert result.peers["FR"].status == "partial"
+    assert "quota" in result.peers["FR"].reason
+    outcomes = [per["FR"].outcome for per in result.answers]
+    assert outcomes == [Outcome.HIT] * 4 + [Outcome.REFUSED] * 4
+    assert result.peers["NL"].status == "answered"
