@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fedlookup.errors import ImportRejectedError, InputError
 from registry_adapter import Category, RegistryStore
@@ -241,3 +243,33 @@ def test_progress_is_reported(store: RegistryStore, tmp_path: Path) -> None:
     store.import_file(write(tmp_path / "r.csv", GOOD), progress=seen.append)
     assert seen
     assert seen[-1] == 3
+
+
+field_text = st.one_of(
+    st.text(alphabet="AB01 -,\"'\nxé", max_size=8),
+    st.sampled_from(["registered", "stolen", "2020-01-01", "Glock", "ABC123", "A1"]),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.lists(field_text, min_size=5, max_size=8), max_size=12))
+def test_every_row_is_either_stored_or_rejected(tmp_path: Path, table: list[list[str]]) -> None:
+    """No row is ever silently dropped: stored + rejected = rows read."""
+    path = tmp_path / "prop.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER.split(","))
+        w.writerows(table)
+    with RegistryStore(f"sqlite:///{tmp_path / 'prop.db'}") as store:
+        summary = store.import_file(path)
+        stored = summary.inserted + summary.updated + summary.unchanged
+        assert stored + summary.rejected == summary.rows
+        assert summary.rows == len(table)
+        if summary.rejected:
+            assert len(read_rejects(path)) == summary.rejected
+    path.unlink()
+    (tmp_path / "prop.db").unlink()
+    for extra in tmp_path.glob("prop.*"):
+        extra.unlink()
