@@ -14,6 +14,8 @@ Checks, in order, and prints each one with its verdict:
    pki job, so it is exempt).
 5. The node configurations under ``docker/config`` load through ``NodeConfig.from_toml``,
    the same validation a node runs at start-up.
+6. ``docker/constraints.txt`` pins every runtime dependency of ``pyproject.toml`` (a missing
+   line would let the image float to whatever version is newest on the day it is built).
 
 Exit status: 0 when every check passes, 1 when any finds something, 2 when a tool is missing.
 
@@ -33,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 COMPOSE = ROOT / "docker" / "compose.yml"
 CONFIG_DIR = ROOT / "docker" / "config"
+CONSTRAINTS = ROOT / "docker" / "constraints.txt"
+PYPROJECT = ROOT / "pyproject.toml"
 
 # Files that must reach a container only as mounted secrets, never through COPY/ADD.
 _SECRET_SUFFIXES = (".key", ".pem", ".crt", ".p12", ".pfx", ".seed")
@@ -194,6 +198,34 @@ def _check_configs() -> bool:
     return ok
 
 
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def unpinned(dependencies: list[str], constraints: str) -> list[str]:
+    """Dependencies (PEP 508 strings) with no ``name==version`` line in ``constraints``."""
+    pinned = {
+        _canonical(line.split("==", 1)[0])
+        for line in constraints.splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    }
+    names = [_canonical(re.split(r"[\s\[<>=!~;]", dep, maxsplit=1)[0]) for dep in dependencies]
+    return [name for name in names if name not in pinned]
+
+
+def _check_constraints() -> bool:
+    print(f"== pinned dependencies: {CONSTRAINTS.relative_to(ROOT)}")
+    import tomllib
+
+    deps = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["dependencies"]
+    text = CONSTRAINTS.read_text(encoding="utf-8") if CONSTRAINTS.exists() else ""
+    missing = unpinned(deps, text)
+    for name in missing:
+        print(f"   {name}: a runtime dependency with no exact pin")
+    print(f"   {'ok' if not missing else 'FAILED'}")
+    return not missing
+
+
 def main() -> int:
     """Run every check; return the exit status."""
     for required in (DOCKERFILE, COMPOSE):
@@ -215,6 +247,7 @@ def main() -> int:
         ),
         _check_compose_references(),
         _check_configs(),
+        _check_constraints(),
     ]
     failed = results.count(False)
     print(f"docker lint: {len(results) - failed} of {len(results)} checks passed")

@@ -135,3 +135,16 @@ def test_the_project_compose_file_has_no_dangling_reference() -> None:
     compose = ROOT / "docker" / "compose.yml"
     doc = YAML(typ="safe").load(compose.read_text())
     assert lint.compose_references(doc, compose.parent) == []
+
+
+def test_every_runtime_dependency_is_pinned_for_the_image() -> None:
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert lint.unpinned(deps, (ROOT / "docker" / "constraints.txt").read_text()) == []
+
+
+def test_an_unpinned_dependency_is_reported() -> None:
+    constraints = "# header\nopenmined_psi==2.0.6\npsycopg==3.3.9\n# typer==0.29.2\n"
+    deps = ["openmined-psi==2.0.6", "psycopg[binary]>=3.1", "typer>=0.12", "Rich >= 13"]
+    assert lint.unpinned(deps, constraints) == ["typer", "rich"]
