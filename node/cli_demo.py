@@ -6,7 +6,9 @@ something did not hold (the output says what), 2 when the demo could not run.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from types import FrameType
 
 import typer
 
@@ -46,9 +48,15 @@ def demo(
         keep=keep,
         workers=workers,
     )
+    # SIGTERM (a closed terminal, a CI timeout) unwinds like Ctrl-C: the nodes are stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     report = run_demo(options, console)
     ok = report.audit_ok and report.recall is not None and report.recall.complete
     raise typer.Exit(EXIT_OK if ok else EXIT_FINDINGS)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def register(app: typer.Typer) -> None:

@@ -134,6 +134,10 @@ def run_demo(options: DemoOptions, console: Console) -> DemoReport:
         with _step(report, console, "9. Audit logs: export, verify, cross-check"):
             report.audit_ok = verify_logs(net, asker, root / "audit-exports", console)
         finished = True
+    except KeyboardInterrupt:
+        finished = True  # the user stopped it: nothing to inspect
+        console.print("[yellow]Interrupted[/]: the nodes are stopped.")
+        raise
     finally:
         report.total_s = time.perf_counter() - started
         if options.keep is None and finished:
