@@ -79,12 +79,9 @@ def new_staging_table() -> sa.Table:
 
 
 def _sqlite_params(row: Row) -> tuple[object, ...]:
-    # The text form SQLAlchemy's SQLite DateTime type stores and parses back (UTC, naive).
-    d = row.recorded_at
-    stamp = (
-        f"{d.year:04d}-{d.month:02d}-{d.day:02d} "
-        f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}.{d.microsecond:06d}"
-    )
+    # The text SQLAlchemy's SQLite DateTime type stores and parses back: UTC, no offset,
+    # always six fractional digits ("2001-02-21 01:01:25.000000").
+    stamp = row.recorded_at.isoformat(sep=" ", timespec="microseconds")[:26]
     return (*row[:7], stamp, row.notes)
 
 
