@@ -166,3 +166,34 @@ def status(
         return
     for key, value in doc.items():
         console.print(f"[bold]{key:<12}[/] {value}")
+
+
+@app.command()
+def cosign(
+    config: Path = _CONFIG,
+    wait: float = typer.Option(
+        60.0, "--wait", min=1.0, help="Seconds to wait for the serving node to run the round."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Ask every peer to cosign this node's latest audit checkpoints, now (one round).
+
+    The serving node runs the round (it holds the log); when the node is stopped, this
+    command does. Exit status 1 when a peer did not cosign (down, or refusing).
+    """
+    from node.cosign_timer import cosign_now
+
+    cfg = _load(config)
+    results = cosign_now(cfg, wait=wait)
+    if as_json:
+        print_json({"results": [r.__dict__ for r in results], "ok": all(r.ok for r in results)})
+    else:
+        from rich.table import Table
+
+        table = Table("log", "peer", "status", "size", "reason")
+        for r in results:
+            style = "green" if r.ok else "red"
+            table.add_row(r.origin, r.witness, f"[{style}]{r.status}[/]", str(r.size), r.reason)
+        console.print(table)
+    if not all(r.ok for r in results):
+        raise typer.Exit(EXIT_FINDINGS)

@@ -138,11 +138,16 @@ class AuditConfig:
         key: Ed25519 private key signing checkpoints and receipts (0600).
         checkpoint_interval_s: how often a new signed checkpoint is published.
         heartbeat_interval_s: how often an empty heartbeat entry proves liveness.
+        cosign_interval_s: how often the serving node asks every peer to cosign its logs'
+            latest checkpoints; 0 turns the timer off (``fedlookup node cosign`` still works).
+        cosign_timeout_s: deadline of each add-checkpoint call to a peer.
     """
 
     key: Path
     checkpoint_interval_s: float = 60.0
     heartbeat_interval_s: float = 300.0
+    cosign_interval_s: float = 300.0
+    cosign_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -291,6 +296,8 @@ class NodeConfig:
             key=f.path("audit", "key"),
             checkpoint_interval_s=f.float_("audit", "checkpoint_interval_s", 60.0, lo=0.1),
             heartbeat_interval_s=f.float_("audit", "heartbeat_interval_s", 300.0, lo=0.1),
+            cosign_interval_s=f.float_("audit", "cosign_interval_s", 300.0, lo=0.0),
+            cosign_timeout_s=f.float_("audit", "cosign_timeout_s", 10.0, lo=0.1),
         )
         metrics_listen = f.opt_str("metrics", "listen")
         metrics = MetricsConfig(

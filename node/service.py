@@ -43,6 +43,8 @@ from node.adapters import (
 )
 from node.compat import CompatSetups
 from node.config import NodeConfig
+from node.cosign_timer import CosignTimer
+from node.cosigning import node_witness
 from node.health import NodeHealth
 from node.identity import FEDERATION_SERVICE, IdentityInterceptor
 from node.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics, serve_metrics
@@ -120,6 +122,7 @@ class NodeService:
                 directory=directory,
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
             )
+            self.witness = node_witness(self.audit_log, lambda: self.directory.current)
             self.identity = IdentityInterceptor(
                 self.verifier, directory, on_refusal=self.metrics.refused
             )
@@ -223,6 +226,7 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
                 service.metrics,
                 chunk_bytes=config.server.chunk_bytes,
                 compat_setup=service.compat,
+                witness=service.witness.add_checkpoint,
             ),
             server,
         )
@@ -245,6 +249,8 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
             target=_housekeeping, args=(service, stop_housekeeping), daemon=True
         )
         keeper.start()
+        cosigner = CosignTimer(config, service.audit_log, lambda: service.directory.current)
+        cosigner.start()
         host = config.node.listen.rpartition(":")[0]
         _log.info(
             "node serving",
@@ -262,6 +268,7 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
         finally:
             _log.info("node stopping", extra={"event": "stopping"})
             service.health.shutting_down()
+            cosigner.stop()
             server.stop(config.server.shutdown_grace_s).wait()
             stop_housekeeping.set()
             keeper.join(timeout=5)

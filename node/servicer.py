@@ -24,7 +24,7 @@ from node.metrics import NodeMetrics
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
-__all__ = ["CompatSetup", "FederationServicer", "ResponderPort", "chunks"]
+__all__ = ["CompatSetup", "FederationServicer", "ResponderPort", "Witness", "chunks"]
 
 _log = logging.getLogger("fedlookup.node.servicer")
 
@@ -41,6 +41,9 @@ class ResponderPort(Protocol):
 
 #: Builds the stock openmined ServerSetup for a caller: (peer, client inputs, fpr) -> bytes.
 CompatSetup = Callable[[str, int, float], bytes]
+
+#: Witnesses a caller's checkpoint: (peer, add-checkpoint body) -> (status, body).
+Witness = Callable[[str, bytes], tuple[int, bytes]]
 
 
 def chunks(blob: bytes, size: int, offset: int = 0) -> Iterator[tuple[int, bytes, bool]]:
@@ -67,6 +70,9 @@ class FederationServicer(pb_grpc.FederationServicer):
         metrics: the node's metrics.
         chunk_bytes: size of streamed chunks.
         compat_setup: builds stock openmined setups; ``None`` answers UNIMPLEMENTED.
+        witness: witnesses the caller's checkpoints, ``(caller, body) -> (status, body)``
+            (:meth:`federation.cosign.CheckpointWitness.add_checkpoint`); ``None`` answers
+            UNIMPLEMENTED.
     """
 
     def __init__(
@@ -76,11 +82,13 @@ class FederationServicer(pb_grpc.FederationServicer):
         *,
         chunk_bytes: int,
         compat_setup: CompatSetup | None = None,
+        witness: Witness | None = None,
     ) -> None:
         self._responder = responder
         self._metrics = metrics
         self._chunk = chunk_bytes
         self._compat = compat_setup
+        self._witness = witness
 
     def _fail(self, context: grpc.ServicerContext, exc: BaseException, method: str) -> NoReturn:
         public = public_error(exc)
@@ -211,6 +219,19 @@ class FederationServicer(pb_grpc.FederationServicer):
             yield pb.SetupChunk(
                 data=data, offset=offset, total_size=len(blob), sha256=digest, final=final
             )
+
+    def AddCheckpoint(
+        self, request: pb.AddCheckpointRequest, context: grpc.ServicerContext
+    ) -> pb.AddCheckpointResponse:
+        """See the proto: the caller's country comes from its certificate, and only its
+        own logs are witnessed; the tlog-witness status travels in the answer."""
+        if self._witness is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node does not witness")
+        try:
+            status, body = self._witness(current_peer().country, request.body)
+        except Exception as exc:
+            self._fail(context, exc, "AddCheckpoint")
+        return pb.AddCheckpointResponse(status=status, body=body)
 
 
 def _peer_or_none() -> str | None:

@@ -1,0 +1,207 @@
+"""The node's part in cosigning: its logs as witnessed logs, its peers as witnesses.
+
+Every member witnesses the other members' two logs, the node log (``fedlookup/CC``) and the
+outgoing-query log (``fedlookup/CC/outgoing``), both signed with the member's audit key as
+the signed directory lists it. A node cosigns as its node log's origin, with its audit key,
+so a log's cosigners are ``cosigner_vkey("fedlookup/PEER", peer audit key)`` for every peer.
+
+The witness side (:func:`node_witness`) checks a caller's checkpoint against the
+caller's own logs only, and keeps its cosigning state in this node's log directory
+(``cosigned.rec``). The log side (:func:`run_round`) asks every peer, over the gRPC
+transport, to cosign the latest checkpoint of each log; the outgoing log is witnessed only
+when no check holds it at that moment (it is retried at the next round).
+
+:func:`trusted_policy` builds the policy an auditor verifies an export against, from the
+signed directory: the log's key, every peer as a cosigner, and a quorum.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, MutableMapping
+from contextlib import ExitStack
+
+from audit.keys import cosigner_vkey, load_private_key, log_vkey
+from audit.log import AuditLog
+from audit.note import SignedNote, Verifier
+from audit.policy import Policy
+from audit.storage import read_meta
+from audit.witness import handle_add_checkpoint, request_cosignature
+from federation.cosign import (
+    CheckpointWitness,
+    CosignResult,
+    Send,
+    Witness,
+    cosign_round,
+)
+from federation.directory import Directory
+from federation.grpc_transport import ClientCredentials, GrpcTransport
+from fedlookup.errors import AuditError, ConfigError
+from node.asker import log_origin, outgoing_log_dir
+from node.config import NodeConfig
+
+__all__ = [
+    "WitnessedAuditLog",
+    "log_origins",
+    "node_witness",
+    "peer_cosigner",
+    "peer_logs",
+    "run_round",
+    "trusted_policy",
+]
+
+
+def log_origins(country: str) -> tuple[str, str]:
+    """Origins of a country's node log and outgoing-query log."""
+    from node.service import audit_origin  # node.service wires this module: import late
+
+    return audit_origin(country), log_origin(country)
+
+
+def peer_logs(directory: Directory, country: str) -> dict[str, str]:
+    """``origin -> log vkey`` of both logs of ``country``.
+
+    Raises:
+        UnlistedPeerError: ``country`` is not in the directory.
+    """
+    key = directory.member(country).audit_key()
+    return {origin: log_vkey(origin, key) for origin in log_origins(country)}
+
+
+def peer_cosigner(directory: Directory, country: str) -> str:
+    """The cosigner vkey (type 0x04) ``country`` cosigns with.
+
+    Raises:
+        UnlistedPeerError: ``country`` is not in the directory.
+    """
+    return cosigner_vkey(log_origins(country)[0], directory.member(country).audit_key())
+
+
+def node_witness(log: AuditLog, directory: Callable[[], Directory]) -> CheckpointWitness:
+    """The witness a node serves: cosigns with ``log``'s key, trusts the current directory."""
+    return CheckpointWitness(
+        functools.partial(handle_add_checkpoint, log),
+        lambda peer: peer_logs(directory(), peer),
+    )
+
+
+class WitnessedAuditLog:
+    """An :class:`~audit.log.AuditLog` as a :class:`federation.cosign.WitnessedLog`."""
+
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+
+    @property
+    def origin(self) -> str:
+        """The log's origin."""
+        return self.log.origin
+
+    def cosigned_latest(self, witness_vkey: str) -> int | None:
+        """See :meth:`federation.cosign.WitnessedLog.cosigned_latest` (signs a new
+        checkpoint first when entries were added)."""
+        note = SignedNote.parse(self.log.checkpoint())
+        if note.by(Verifier.parse(witness_vkey)) is None:
+            return None
+        return int(note.text.split("\n")[1])
+
+    def request_cosignature(self, send: Send, witness_vkey: str, *, old_size: int) -> int:
+        """See :meth:`federation.cosign.WitnessedLog.request_cosignature`."""
+        return request_cosignature(self.log, send, witness_vkey, old_size=old_size)
+
+
+def _open_outgoing(config: NodeConfig) -> AuditLog | None:
+    """The outgoing log, or ``None`` when there is none yet or a check holds it."""
+    folder = outgoing_log_dir(config)
+    if read_meta(folder) is None:
+        return None
+    country = config.node.country
+    key = load_private_key(config.audit.key)
+    try:
+        return AuditLog.open(folder, log_origin(country), key, country=country)
+    except AuditError as exc:
+        if "another process" in str(exc):
+            return None
+        raise
+
+
+def run_round(
+    config: NodeConfig,
+    node_log: AuditLog,
+    directory: Directory,
+    *,
+    known: MutableMapping[tuple[str, str], int] | None = None,
+) -> list[CosignResult]:
+    """One cosigning round of this node's logs by every other member of ``directory``.
+
+    Args:
+        config: the node's configuration (TLS files, audit key, timeouts).
+        node_log: the node log, held open by the caller.
+        directory: the current federation directory (peers, endpoints, keys).
+        known: sizes cosigned in earlier rounds (see :func:`federation.cosign.cosign_round`).
+
+    Returns:
+        One result per log and peer; the outgoing log, when a check holds it, gets a
+        ``busy`` result per peer.
+
+    Raises:
+        ConfigError: this node is not in the directory.
+        KeyFileError: the audit key cannot be read.
+    """
+    country = config.node.country
+    if country not in directory.countries:
+        raise ConfigError("node.country", f"{country} is not in directory v{directory.version}")
+    credentials = ClientCredentials.from_files(
+        ca=config.tls.ca, cert=config.tls.cert, key=config.tls.key
+    )
+    with ExitStack() as stack:
+        witnesses = []
+        for member in directory.members:
+            if member.country == country:
+                continue
+            transport = GrpcTransport(
+                member.country,
+                member.endpoint,
+                credentials,
+                max_message_bytes=config.server.max_message_bytes,
+            )
+            stack.callback(transport.close)
+            witnesses.append(
+                Witness(member.country, peer_cosigner(directory, member.country), transport)
+            )
+        logs = [WitnessedAuditLog(node_log)]
+        busy: list[CosignResult] = []
+        outgoing = _open_outgoing(config)
+        if outgoing is not None:
+            stack.callback(outgoing.close)
+            logs.append(WitnessedAuditLog(outgoing))
+        elif read_meta(outgoing_log_dir(config)) is not None:
+            origin = log_origin(country)
+            reason = "a check holds the log; retried next round"
+            busy = [CosignResult(origin, w.country, "busy", reason=reason) for w in witnesses]
+        timeout = config.audit.cosign_timeout_s
+        return cosign_round(logs, witnesses, timeout=timeout, known=known) + busy
+
+
+def trusted_policy(
+    directory: Directory, country: str, *, outgoing: bool = False, quorum: int | None = None
+) -> Policy:
+    """The policy to verify an export of ``country``'s log against, from the directory.
+
+    Args:
+        directory: a verified federation directory.
+        country: whose log.
+        outgoing: the outgoing-query log instead of the node log.
+        quorum: cosignatures the latest checkpoint needs (default: every other member).
+
+    Raises:
+        UnlistedPeerError: ``country`` is not in the directory.
+        ConfigError: ``quorum`` is negative or above the number of other members.
+    """
+    origin = log_origins(country)[1 if outgoing else 0]
+    key = directory.member(country).audit_key()
+    peers = [c for c in directory.countries if c != country]
+    cosigners = tuple(sorted(peer_cosigner(directory, c) for c in peers))
+    need = len(cosigners) if quorum is None else quorum
+    if not 0 <= need <= len(cosigners):
+        raise ConfigError("--quorum", f"must be between 0 and {len(cosigners)}")
+    return Policy(origin, country, log_vkey(origin, key), cosigners, need)
