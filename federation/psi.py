@@ -216,7 +216,7 @@ def server_setup(
     server = _cached("server", key, True)
     try:
         setup = server.CreateSetupMessage(fpr, num_client_inputs, list(items))
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # ValueError: fpr too small for a GCS
         raise PSIProtocolError(f"server setup failed: {exc}") from exc
     return bytes(setup.SerializeToString())
 
