@@ -81,7 +81,9 @@ def read_items(path: Path | None, make: str | None, serial: str | None) -> list[
         try:
             ids = record_identifiers(row_make, row_serial)
         except InputError as exc:
-            raise InputError(exc.reason, file=str(path), line=line, field="serial") from exc
+            raise InputError(
+                exc.reason, file=str(path), line=line, field=exc.field or "serial"
+            ) from exc
         items.append(CheckItem(row_make, row_serial, ids.make_serial, ids.serial_only))
     if not items:
         raise InputError("no firearms in the file", file=str(path))

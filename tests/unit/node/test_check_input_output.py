@@ -1,0 +1,98 @@
+"""``fedlookup check``: reading the firearms to check, and writing results for scripts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from federation.hitcheck_types import CheckItem, CheckResult, CountryAnswer, Outcome, PeerReport
+from federation.labels import Label
+from fedlookup.errors import InputError
+from node.check_render import CSV_COLUMNS, render_csv, render_table
+from node.cli_check import read_items
+
+
+def _csv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "list.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_single_firearm_from_the_options() -> None:
+    [item] = read_items(None, "S&W", "ab-12345")
+    assert (item.make, item.serial) == ("S&W", "ab-12345")
+    assert item.make_serial.startswith(b"v1|")
+
+
+def test_a_csv_in_any_column_order_with_a_bom_and_blank_lines(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "\ufeffSerial,notes,Make\nAB12345,x,Glock\n,,\nCD67890,,Beretta\n")
+    items = read_items(path, None, None)
+    assert [(i.make, i.serial) for i in items] == [("Glock", "AB12345"), ("Beretta", "CD67890")]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field"),
+    [
+        ("make,model\nGlock,17\n", 1, "serial"),
+        ("make,serial\nGlock,AB12345\nGlock,\n", 3, "serial"),
+        ("make,serial\n,AB12345\n", 2, "make"),
+        ("make,serial\nGlock,N/A\n", 2, "serial"),
+    ],
+)
+def test_bad_rows_are_refused_naming_file_line_and_field(
+    tmp_path: Path, text: str, line: int, field: str
+) -> None:
+    path = _csv(tmp_path, text)
+    with pytest.raises(InputError) as caught:
+        read_items(path, None, None)
+    assert (caught.value.file, caught.value.line, caught.value.field) == (str(path), line, field)
+
+
+def test_options_and_file_together_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not both"):
+        read_items(_csv(tmp_path, "make,serial\nGlock,AB12345\n"), "Glock", None)
+
+
+def _result() -> CheckResult:
+    item = CheckItem("Glock", "AB12345", b"v1|MS|GLOCK|AB12345", b"v1|S|AB12345")
+    hit = CountryAnswer(Outcome.HIT, (Label("stolen", "FR-0000-0000-0000-0001"),), 3, 41.0)
+    down = CountryAnswer(Outcome.UNAVAILABLE, reason="NodeInfo: no answer before the deadline")
+    return CheckResult(
+        items=(item,),
+        answers=({"FR": hit, "NL": down},),
+        peers={
+            "FR": PeerReport("FR", "answered", index_version=3, latency_ms=41.0),
+            "NL": PeerReport("NL", "unavailable", "NodeInfo: no answer before the deadline"),
+        },
+        elapsed_ms=42.0,
+    )
+
+
+def test_json_follows_the_documented_schema() -> None:
+    doc = json.loads(json.dumps(_result().to_json()))
+    assert doc["schema"] == "fedlookup.check/v1"
+    assert doc["complete"] is False
+    assert doc["summary"] == {"hit": 1, "possible": 0, "no-hit": 0, "unavailable": 1, "refused": 0}
+    fr = doc["results"][0]["countries"]["FR"]
+    assert fr["matches"] == [{"category": "stolen", "reference": "FR-0000-0000-0000-0001"}]
+    assert doc["peers"]["NL"]["status"] == "unavailable"
+
+
+def test_csv_has_one_row_per_firearm_per_country() -> None:
+    rows = list(csv.DictReader(io.StringIO(render_csv(_result()))))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert [(r["country"], r["outcome"]) for r in rows] == [("FR", "hit"), ("NL", "unavailable")]
+    assert rows[1]["reason"].endswith("deadline")
+
+
+def test_the_table_says_when_a_check_is_incomplete() -> None:
+    out = io.StringIO()
+    render_table(_result(), Console(file=out, width=120), show_all=True)
+    text = out.getvalue()
+    assert "FR-0000-0000-0000-0001" in text
+    assert "INCOMPLETE" in text
