@@ -15,12 +15,16 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fedlookup.errors import ConfigError
 from node.cli_common import EXIT_FINDINGS, console, console_err, print_json
+from node.config import NodeConfig, RegistryConfig
 from registry_adapter import (
     ImportSummary,
     MakeAliases,
     RegistryStore,
+    compute_stats,
     generate_registry,
+    open_registry,
 )
 from registry_adapter.parse import FileFormat
 
@@ -32,7 +36,29 @@ _DEFAULT_DB = "sqlite:///registry.db"
 
 
 def _db_option() -> Any:
-    return typer.Option(_DEFAULT_DB, "--db", envvar=_DB_ENV, help=_DB_HELP)
+    return typer.Option(None, "--db", envvar=_DB_ENV, help=f"{_DB_HELP} [default: {_DEFAULT_DB}]")
+
+
+def _config_option() -> Any:
+    return typer.Option(
+        None, "--config", "-c", help="Take the registry from this node configuration file."
+    )
+
+
+def _node_registry(config: Path | None) -> RegistryConfig | None:
+    return NodeConfig.from_toml(config).registry if config is not None else None
+
+
+def _store_url(db: str | None, reg: RegistryConfig | None) -> str:
+    """The embedded store's URL: --config, else --db / $FEDLOOKUP_REGISTRY_URL, else default."""
+    if reg is None:
+        return db or _DEFAULT_DB
+    if reg.mapping is not None:
+        raise ConfigError(
+            "registry.mapping",
+            "this node reads an existing table (read-only); only the embedded store is written",
+        )
+    return reg.url
 
 
 def _summary_dict(s: ImportSummary) -> dict[str, Any]:
@@ -46,7 +72,8 @@ def _summary_dict(s: ImportSummary) -> dict[str, Any]:
 @app.command("import")
 def import_(
     file: Path = typer.Argument(..., help="CSV or JSON Lines (.jsonl) registry file."),
-    db: str = _db_option(),
+    db: str | None = _db_option(),
+    config: Path | None = _config_option(),
     strict: bool = typer.Option(
         False, "--strict", help="Refuse the whole file, writing nothing, if any row is rejected."
     ),
@@ -59,7 +86,7 @@ def import_(
     if fmt not in (None, "csv", "jsonl"):
         raise typer.BadParameter("must be csv or jsonl", param_hint="--format")
     kind = cast(FileFormat | None, fmt)
-    with RegistryStore(db) as store:
+    with RegistryStore(_store_url(db, _node_registry(config))) as store:
         if as_json:
             summary = store.import_file(file, strict=strict, fmt=kind)
         else:
@@ -103,16 +130,23 @@ def import_(
 
 @app.command()
 def stats(
-    db: str = _db_option(),
+    db: str | None = _db_option(),
+    config: Path | None = _config_option(),
     aliases: Path | None = typer.Option(
         None, "--aliases", help="Extra manufacturer alias CSV (canonical,alias)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Counts by category, last change, identifier collisions."""
-    table_aliases = MakeAliases.with_extra(aliases) if aliases else None
-    with RegistryStore(db) as store:
-        st = store.stats(table_aliases)
+    reg = _node_registry(config)
+    extra = aliases or (reg.aliases if reg is not None else None)
+    table_aliases = MakeAliases.with_extra(extra) if extra else None
+    if reg is not None and reg.mapping is not None:
+        with open_registry(reg.url, reg.mapping) as source:
+            st = compute_stats(source, table_aliases)
+    else:
+        with RegistryStore(_store_url(db, reg)) as store:
+            st = store.stats(table_aliases)
     if as_json:
         print_json(dataclasses.asdict(st))
         return
@@ -123,9 +157,10 @@ def stats(
         table.add_row(name, f"{n:,}")
     table.add_row("[bold]total[/]", f"[bold]{st.records:,}[/]")
     console.print(table)
-    last = st.last_change_at.isoformat() if st.last_change_at else "never"
+    last = st.last_change_at.isoformat() if st.last_change_at else "unknown"
+    removed = f"{st.removed:,}" if st.removed is not None else "unknown"
     console.print(
-        f"last change: {last}; removed (tombstones): {st.removed:,}; watermark: {st.watermark}\n"
+        f"last change: {last}; removed (tombstones): {removed}; watermark: {st.watermark}\n"
         f"identifier collisions: {st.make_serial_collisions:,} make+serial "
         f"({st.records_in_make_serial_collisions:,} records), "
         f"{st.serial_only_collisions:,} serial-only; unusable: {st.unusable:,}",
@@ -174,11 +209,12 @@ def generate(
 
 @app.command()
 def migrate(
-    db: str = _db_option(),
+    db: str | None = _db_option(),
+    config: Path | None = _config_option(),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Create or upgrade the registry schema (back the database up first)."""
-    with RegistryStore(db) as store:
+    with RegistryStore(_store_url(db, _node_registry(config))) as store:
         revision = store.migrate()
     if as_json:
         print_json({"revision": revision})

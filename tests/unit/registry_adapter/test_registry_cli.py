@@ -68,3 +68,19 @@ def test_generate_env_default_db(tmp_path: Path, monkeypatch) -> None:
     assert run("generate", "--country", "PL", "--records", "20", "--out", str(out))[0] == 0
     assert run("import", str(out))[0] == 0
     assert (tmp_path / "env.db").exists()
+
+
+def test_registry_taken_from_the_node_configuration(tmp_path: Path) -> None:
+    from node.bootstrap import render_config
+
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(render_config("LU", listen="127.0.0.1:7443", registry_url="sqlite:///data/r.db"))
+    (tmp_path / "data").mkdir()
+    out = tmp_path / "lu.csv"
+    assert run("generate", "--country", "LU", "--records", "30", "--out", str(out))[0] == 0
+    code, _, exc = run("import", str(out), "--config", str(cfg))
+    assert (code, exc) == (0, None)
+    assert (tmp_path / "data" / "r.db").exists()
+    code, text, _ = run("stats", "--config", str(cfg), "--json")
+    assert code == 0
+    assert json.loads(text)["records"] == 30
