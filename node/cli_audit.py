@@ -177,6 +177,34 @@ def proof_cmd(
     typer.echo("  valid (RFC 9162 section 2.1.3.2 against the root of the latest checkpoint)")
 
 
+@app.command("policy")
+def policy_cmd(
+    directory: Path = typer.Option(..., "--directory", help="The signed federation directory."),
+    authority: Path = typer.Option(
+        ..., "--authority", help="Certificate of the directory's signer (the federation CA)."
+    ),
+    country: str = typer.Option(..., "--country", help="Whose log the policy is for."),
+    outgoing: bool = typer.Option(False, "--outgoing", help="Its outgoing-query log."),
+    quorum: int | None = typer.Option(
+        None, "--quorum", min=0, help="Cosignatures required (default: every other member)."
+    ),
+    out: Path = typer.Option(..., "--out", help="Policy file to write."),
+) -> None:
+    """Write a trusted policy for one node's log from the signed federation directory:
+    the log's key, every other member as a cosigner, and a quorum of them."""
+    from federation.directory import load_directory
+    from node.cosigning import trusted_policy
+
+    trusted = trusted_policy(
+        load_directory(directory, authority), country.upper(), outgoing=outgoing, quorum=quorum
+    )
+    atomic_write(out, trusted.to_bytes())
+    typer.echo(
+        f"Wrote the policy for {trusted.origin}: {len(trusted.cosigners)} cosigners, "
+        f"quorum {trusted.quorum} -> {out}"
+    )
+
+
 @app.command("cross-check")
 def cross_check_cmd(
     a: Path = typer.Argument(..., help="First export."),
