@@ -5,7 +5,8 @@ the peers' registries holding firearms of the asking country under other spellin
 node folders and encrypted indexes; the nodes as separate processes on 127.0.0.1 and the
 signed directory listing them; the asking node's mirrors of the others' indexes; a few
 single checks and one batch check, shown as the investigator sees them, with recall against
-the plantings; the nodes stopped; every audit log exported, verified and cross-checked.
+the plantings; each node's logs cosigned by its peers; the nodes stopped; every audit log
+exported, verified (every peer's cosignature required) and cross-checked.
 
 Nodes are always stopped, on success, failure or Ctrl-C. With ``keep`` the whole network
 stays on disk, with the commands to run it again.
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from node.asker import open_hit_check
-from node.demo_audit import verify_logs
+from node.demo_audit import cosign_logs, verify_logs
 from node.demo_network import NodeProcesses
 from node.demo_scenario import Planted, Recall, read_planted
 from node.demo_setup import Network, create_network, pin_listen, publish_directory
@@ -128,11 +129,14 @@ def run_demo(options: DemoOptions, console: Console) -> DemoReport:
                     show_singles(check, planted, asker, net, console)
                 with _step(report, console, f"7. Batch check: a seizure list of {options.batch}"):
                     report.recall = show_batch(check, planted, net, asker, options.batch, console)
-            with _step(report, console, "8. Stopping the nodes"):
+            with _step(report, console, "8. Peers cosign each other's audit checkpoints"):
+                cosigned = cosign_logs(net, console)
+            with _step(report, console, "9. Stopping the nodes"):
                 codes = nodes.stop_all()
                 console.print(", ".join(f"{c} exited {code}" for c, code in codes.items()))
-        with _step(report, console, "9. Audit logs: export, verify, cross-check"):
+        with _step(report, console, "10. Audit logs: export, verify, cross-check"):
             report.audit_ok = verify_logs(net, asker, root / "audit-exports", console)
+            report.audit_ok &= cosigned
         finished = True
     except KeyboardInterrupt:
         finished = True  # the user stopped it: nothing to inspect

@@ -1,8 +1,10 @@
 """The demo's audit step: export every log, verify it offline, cross-check asker and peers.
 
-What an auditor does with ``fedlookup audit export``, ``audit verify`` and ``audit
-cross-check``, through the same library calls, once the nodes are stopped (exporting with
-the audit key signs a final checkpoint, so every entry is covered).
+Before the nodes stop, each one collects its peers' cosignatures (``fedlookup node
+cosign``). Then what an auditor does with ``fedlookup audit export``, ``audit policy``,
+``audit verify`` and ``audit cross-check``, through the same library calls, once the nodes
+are stopped (exporting with the audit key signs a final checkpoint only when entries came
+after the cosigned one).
 """
 
 from __future__ import annotations
@@ -16,10 +18,31 @@ from audit.crosscheck import cross_check
 from audit.export import export_log
 from audit.keys import load_private_key
 from audit.verify import ExportView, load_export, verify_export
+from federation.directory import load_directory
 from node.asker import outgoing_log_dir
+from node.cosign_timer import cosign_now
+from node.cosigning import trusted_policy
 from node.demo_setup import Network
 
-__all__ = ["verify_logs"]
+__all__ = ["cosign_logs", "verify_logs"]
+
+
+def cosign_logs(network: Network, console: Console) -> bool:
+    """Have every running node collect its peers' cosignatures on its logs (what the node's
+    timer does every ``audit.cosign_interval_s``). Returns whether every peer cosigned."""
+    table = Table("log", "cosigned by", "tree size")
+    ok = True
+    for node in network.nodes.values():
+        results = cosign_now(node.config(), wait=60)
+        ok &= all(r.ok for r in results)
+        for origin in dict.fromkeys(r.origin for r in results):
+            mine = [r for r in results if r.origin == origin]
+            signed = ", ".join(
+                r.witness if r.ok else f"[red]{r.witness}: {r.status}[/]" for r in mine
+            )
+            table.add_row(origin, signed, str(max(r.size for r in mine)))
+    console.print(table)
+    return ok
 
 
 def verify_logs(network: Network, asker: str, out: Path, console: Console) -> bool:
@@ -36,7 +59,12 @@ def verify_logs(network: Network, asker: str, out: Path, console: Console) -> bo
         country = name.split()[0]
         key = load_private_key(network.nodes[country].config().audit.key)
         summary = export_log(log_dir, out / folder, signing_key=key)
-        report = verify_export(summary.path)
+        # Verified as an auditor would: keys from the signed directory, every peer's
+        # cosignature required on the latest checkpoint.
+        config = network.nodes[country].config()
+        directory = load_directory(config.directory.path, config.directory.authority)
+        trusted = trusted_policy(directory, country, outgoing=name.endswith("outgoing"))
+        report = verify_export(summary.path, policy=trusted)
         ok &= report.ok
         bad = [f for f in report.findings if not f.valid]
         verdict = "[green]valid[/]" if report.ok else f"[red]INVALID[/] {bad[0].reason}"
