@@ -18,6 +18,9 @@ class RegistrySource(ABC):
     Implementations: :class:`registry_adapter.store.RegistryStore` (embedded, read-write)
     and :class:`registry_adapter.mapped.MappedRegistry` (read-only onto a foreign table).
     Use as a context manager, or call :meth:`close`.
+
+    Every record yielded has a usable make and serial: ``record_identifiers`` succeeds on it
+    (the store rejects other rows at import; the mapped adapter skips and logs them).
     """
 
     @abstractmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +145,41 @@ def test_unreachable_database_is_registry_unavailable(tmp_path: Path) -> None:
         pytest.raises(RegistryUnavailableError),
     ):
         store.migrate()
+
+
+def test_concurrent_imports_serialise_and_keep_every_change(tmp_path: Path) -> None:
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    header = "record_id,make,model,caliber,serial,category,recorded_at\n"
+    files = []
+    for n in range(3):
+        path = tmp_path / f"part{n}.csv"
+        rows = [f"P{n}-{i},Glock,17,9mm,S{n}X{i:05d},registered,2020-01-01" for i in range(3000)]
+        path.write_text(header + "\n".join(rows) + "\n")
+        files.append(path)
+    with RegistryStore(url) as store:
+        store.migrate()
+        start = store.watermark()
+    errors: list[BaseException] = []
+
+    def run(path: Path) -> None:
+        try:
+            with RegistryStore(url) as s:
+                s.import_file(path)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    with RegistryStore(url) as store:
+        assert store.count() == 9000
+        feed = list(store.changes_since(start))
+    assert len({c.record_id for c in feed}) == 9000
+    # Each import's rows are contiguous in the feed: writers did not interleave.
+    prefixes = [c.record_id.split("-")[0] for c in feed]
+    assert sum(1 for a, b in itertools.pairwise(prefixes) if a != b) == 2
