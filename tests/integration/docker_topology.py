@@ -25,6 +25,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,22 +302,20 @@ def run_pki_init(pki: Path, endpoints: Mapping[str, int], countries: list[str]) 
 def lay_out(
     tmp: Path, *, postgres_url: str | None, only: Collection[str] | None = None
 ) -> dict[str, LoopbackNode]:
-    """PKI (for every compose node), folders and environments; nothing started yet.
+    """PKI, folders and environments of the compose nodes; nothing started yet.
 
     Args:
         tmp: an empty folder for everything.
         postgres_url: where a registry on the compose ``postgres`` service goes.
-        only: lay out only these countries' nodes (the PKI still covers all).
+        only: a federation of only these countries' nodes (default: every compose node).
     """
-    specs = compose_nodes()
+    specs = [s for s in compose_nodes() if only is None or s.name.upper() in only]
     countries = [spec.name.upper() for spec in specs]
     ports = {cc: free_port() for cc in countries}
     pki = tmp / "pki"
     run_pki_init(pki, ports, countries)
     nodes = {}
     for spec, cc in zip(specs, countries, strict=True):
-        if only is not None and cc not in only:
-            continue
         folder = tmp / spec.name
         secrets = folder / "secrets"
         secrets.mkdir(parents=True)
@@ -338,6 +337,15 @@ def lay_out(
             cc, spec.config, folder, env, ports[cc], metrics_port, pki=pki, endpoints=ports
         )
     return nodes
+
+
+def seed_all(
+    nodes: Mapping[str, LoopbackNode], folder: Path, records: int
+) -> dict[str, list[dict[str, str]]]:
+    """:meth:`LoopbackNode.seed` every node, concurrently (each is its own processes)."""
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        futures = {cc: pool.submit(node.seed, folder, records) for cc, node in nodes.items()}
+        return {cc: future.result() for cc, future in futures.items()}
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from docker_topology import DOCKER, LoopbackNode, compose_nodes, lay_out, running
+from docker_topology import DOCKER, LoopbackNode, compose_nodes, lay_out, running, seed_all
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ class Topology:
 @pytest.fixture
 def topology(tmp_path: Path, postgres_schema: str) -> Iterator[Topology]:
     nodes = lay_out(tmp_path, postgres_url=postgres_schema)
-    records = {cc: node.seed(tmp_path, RECORDS) for cc, node in nodes.items()}
+    records = seed_all(nodes, tmp_path, RECORDS)
     with running(nodes):
         yield Topology(nodes, records)
 
