@@ -66,11 +66,12 @@ class CosignTimer:
         """Start the timer thread."""
         self._thread.start()
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the timer; a round under way finishes first (each call has a deadline)."""
+    def stop(self) -> None:
+        """Stop the timer; a round under way finishes first (each call has a deadline and
+        the peers are asked in parallel, one log after the other)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout)
+            self._thread.join(2 * self._config.audit.cosign_timeout_s + 5)
 
     def round(self) -> list[CosignResult]:
         """Run one round now; a failure is logged and gives no results."""

@@ -5,7 +5,9 @@ directory watcher, peer verifier, metrics, health) and adapts them to the
 :class:`~federation.responder.Responder`'s ports (:mod:`node.adapters`). A housekeeping
 thread, once a second, reports SERVING as soon as the index holds a version, refreshes the
 index gauges, picks up a new directory and lets the audit log sign checkpoints and
-heartbeats.
+heartbeats. A cosigning thread (:class:`node.cosign_timer.CosignTimer`) asks the peers to
+cosign the logs' latest checkpoints every ``audit.cosign_interval_s`` and on request, and
+the servicer witnesses the peers' own checkpoints (``AddCheckpoint``).
 
 Example::
 
