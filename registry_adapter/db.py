@@ -12,7 +12,7 @@ from sqlalchemy import event, exc
 
 from fedlookup.errors import ConfigError, RegistryError, RegistryUnavailableError
 
-__all__ = ["as_utc", "create_engine", "normalise_url", "translate_errors"]
+__all__ = ["as_utc", "create_engine", "normalise_url", "redact_url", "translate_errors"]
 
 #: Seconds a writer waits for another writer's lock on SQLite before giving up.
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -41,7 +41,7 @@ def create_engine(url: str) -> sa.Engine:
     try:
         engine = sa.create_engine(full)
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as err:
-        raise ConfigError("registry.url", f"cannot use {_redact(full)!r}: {err}") from err
+        raise ConfigError("registry.url", f"cannot use {redact_url(full)!r}: {err}") from err
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     elif engine.dialect.name != "postgresql":
@@ -50,9 +50,10 @@ def create_engine(url: str) -> sa.Engine:
     return engine
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
+        return sa.make_url(normalise_url(url)).render_as_string(hide_password=True)
     except exc.ArgumentError:
         return "<malformed url>"
 

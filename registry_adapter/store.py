@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from fedlookup.errors import InputError, RegistryError
 from registry_adapter import migrate as migrations
-from registry_adapter.db import as_utc, create_engine, translate_errors
+from registry_adapter.db import as_utc, create_engine, redact_url, translate_errors
 from registry_adapter.identifiers import MakeAliases
 from registry_adapter.importer import ImportSummary, import_file
 from registry_adapter.models import Category, Change, Record
@@ -87,7 +88,11 @@ class RegistryStore(RegistrySource):
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine = create_engine(url)
+        self._label = redact_url(url)
         self._checked = False
+
+    def _errors(self, what: str) -> AbstractContextManager[None]:
+        return translate_errors(f"{self._label}: {what}")
 
     # -- schema -------------------------------------------------------------------------
 
@@ -97,7 +102,7 @@ class RegistryStore(RegistrySource):
         Raises:
             RegistryUnavailableError: the database cannot be reached.
         """
-        with translate_errors("migrating the registry schema"):
+        with self._errors("migrating the registry schema"):
             migrations.upgrade(self._engine)
         self._checked = True
         return migrations.head_revision()
@@ -105,7 +110,7 @@ class RegistryStore(RegistrySource):
     def _require_schema(self, *, create: bool = False) -> None:
         if self._checked:
             return
-        with translate_errors("reading the registry schema"), self._engine.connect() as conn:
+        with self._errors("reading the registry schema"), self._engine.connect() as conn:
             current = migrations.current_revision(conn)
         head = migrations.head_revision()
         if current is None and create:
@@ -126,14 +131,14 @@ class RegistryStore(RegistrySource):
 
     def count(self) -> int:
         self._require_schema()
-        with translate_errors("counting records"), self._engine.connect() as conn:
+        with self._errors("counting records"), self._engine.connect() as conn:
             query = sa.select(sa.func.count()).select_from(records).where(~records.c.deleted)
             return int(conn.execute(query).scalar_one())
 
     def iter_records(self) -> Iterator[Record]:
         self._require_schema()
         query = sa.select(*_RECORD_COLS).where(~records.c.deleted).order_by(records.c.record_id)
-        with translate_errors("reading records"), self._engine.connect() as conn:
+        with self._errors("reading records"), self._engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=_READ_BATCH).execute(
                 query
             )
@@ -145,13 +150,13 @@ class RegistryStore(RegistrySource):
 
     def watermark(self) -> str:
         self._require_schema()
-        with translate_errors("reading the change feed"), self._engine.connect() as conn:
+        with self._errors("reading the change feed"), self._engine.connect() as conn:
             st = self._state(conn)
         return format_watermark(st.store_id, int(st.last_seq))
 
     def changes_since(self, watermark: str | None) -> Iterator[Change]:
         self._require_schema()
-        with translate_errors("reading the change feed"), self._engine.connect() as conn:
+        with self._errors("reading the change feed"), self._engine.connect() as conn:
             st = self._state(conn)
             since = -1
             if watermark is not None:
@@ -172,14 +177,14 @@ class RegistryStore(RegistrySource):
     def last_change_at(self) -> datetime | None:
         """When the store's content last changed, ``None`` if never."""
         self._require_schema()
-        with translate_errors("reading the change feed"), self._engine.connect() as conn:
+        with self._errors("reading the change feed"), self._engine.connect() as conn:
             value = self._state(conn).last_change_at
         return as_utc(value) if value is not None else None
 
     def removed_count(self) -> int:
         """Number of tombstones the change feed still holds."""
         self._require_schema()
-        with translate_errors("counting records"), self._engine.connect() as conn:
+        with self._errors("counting records"), self._engine.connect() as conn:
             query = sa.select(sa.func.count()).select_from(records).where(records.c.deleted)
             return int(conn.execute(query).scalar_one())
 
@@ -227,7 +232,7 @@ class RegistryStore(RegistrySource):
             raise InputError(reject.reason, line=reject.line, field=reject.field)
 
         staging = new_staging_table()
-        with translate_errors("writing records"), self._engine.connect() as conn:
+        with self._errors("writing records"), self._engine.connect() as conn:
             try:
                 with conn.begin():
                     return stage_and_apply(conn, staging, rows(), fail)
@@ -241,7 +246,7 @@ class RegistryStore(RegistrySource):
         """
         self._require_schema(create=True)
         cleared = dict.fromkeys(("make", "model", "caliber", "serial", "category"))
-        with translate_errors("removing records"), self._engine.begin() as conn:
+        with self._errors("removing records"), self._engine.begin() as conn:
             _, seq = lock_state(conn)
             now = datetime.now(UTC)
             removed = 0
@@ -276,7 +281,7 @@ class RegistryStore(RegistrySource):
             WatermarkError: the watermark is not valid for this store.
         """
         self._require_schema()
-        with translate_errors("purging tombstones"), self._engine.begin() as conn:
+        with self._errors("purging tombstones"), self._engine.begin() as conn:
             store_id, last_seq = lock_state(conn)
             horizon = int(conn.execute(sa.select(state.c.horizon)).scalar_one())
             seq = check_watermark(watermark, store_id, last_seq, horizon)
