@@ -77,6 +77,11 @@ def import_(
     strict: bool = typer.Option(
         False, "--strict", help="Refuse the whole file, writing nothing, if any row is rejected."
     ),
+    replace: bool = typer.Option(
+        False,
+        "--replace",
+        help="The file is the whole registry: remove records it does not hold (implies --strict).",
+    ),
     fmt: str | None = typer.Option(
         None, "--format", help="csv or jsonl (default: from the file name)."
     ),
@@ -88,7 +93,7 @@ def import_(
     kind = cast(FileFormat | None, fmt)
     with RegistryStore(_store_url(db, _node_registry(config))) as store:
         if as_json:
-            summary = store.import_file(file, strict=strict, fmt=kind)
+            summary = store.import_file(file, strict=strict, fmt=kind, replace=replace)
         else:
             with Progress(
                 SpinnerColumn(),
@@ -102,7 +107,9 @@ def import_(
                 def tick(n: int) -> None:
                     bar.update(task, description=f"importing {file.name}: {n:,} rows")
 
-                summary = store.import_file(file, strict=strict, progress=tick, fmt=kind)
+                summary = store.import_file(
+                    file, strict=strict, progress=tick, fmt=kind, replace=replace
+                )
     for w in summary.warnings:
         console_err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if as_json:
@@ -112,6 +119,7 @@ def import_(
             f"{summary.path}: {summary.rows:,} rows in {summary.seconds:.1f} s "
             f"({summary.rows_per_second:,.0f}/s): {summary.inserted:,} inserted, "
             f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
+            f"{summary.removed:,} removed, "
             f"{summary.rejected:,} rejected",
             highlight=False,
             soft_wrap=True,

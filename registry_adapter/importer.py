@@ -43,6 +43,7 @@ class ImportSummary:
         inserted: records new to the store (or revived after removal).
         updated: records whose content changed.
         unchanged: records already stored with identical content.
+        removed: records removed because a ``replace`` import did not hold them.
         rejected: rows not imported (see ``rejects_path``).
         rejects_path: the rejects file, ``None`` when nothing was rejected.
         first_rejects: up to ten rejects, for a quick look without opening the file.
@@ -57,6 +58,7 @@ class ImportSummary:
     inserted: int
     updated: int
     unchanged: int
+    removed: int
     rejected: int
     rejects_path: Path | None
     first_rejects: tuple[Reject, ...]
@@ -148,6 +150,7 @@ def import_file(
     strict: bool = False,
     fmt: FileFormat | None = None,
     progress: Callable[[int], None] | None = None,
+    replace: bool = False,
 ) -> ImportSummary:
     """Import a CSV or JSON Lines file into the store behind ``engine`` (already migrated).
 
@@ -157,6 +160,8 @@ def import_file(
         strict: refuse the whole file, writing nothing, if any row is rejected.
         fmt: ``"csv"`` or ``"jsonl"``; from the file name when ``None``.
         progress: called with the number of rows read, every few thousand rows.
+        replace: the file is the whole registry: live records it does not hold are removed
+            (tombstoned). Implies ``strict``: a bad row must not remove its record.
 
     Returns:
         What was inserted, updated, left unchanged and rejected.
@@ -169,6 +174,7 @@ def import_file(
         RegistryUnavailableError: the database cannot be reached.
     """
     started = time.perf_counter()
+    strict = strict or replace
     kind = fmt or detect_format(path)
     warnings: list[str] = []
     rows = 0
@@ -182,6 +188,11 @@ def import_file(
     with _sink(rejects_path_for(path)) as sink:
 
         def refuse_if_strict() -> None:
+            if replace and rows == 0:
+                raise InputError(
+                    "holds no records: replacing the registry with it would remove every record",
+                    file=str(path),
+                )
             if strict and sink.count:
                 first = sink.first[0]
                 published = sink.finish()
@@ -204,6 +215,7 @@ def import_file(
                         sink,
                         progress=count,
                         before_apply=refuse_if_strict,
+                        replace=replace,
                     )
             finally:
                 drop_staging(conn, staging)
@@ -215,6 +227,7 @@ def import_file(
         inserted=counts.inserted,
         updated=counts.updated,
         unchanged=counts.unchanged,
+        removed=counts.removed,
         rejected=sink.count,
         rejects_path=published,
         first_rejects=tuple(sink.first),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["CONTENT_COLUMNS", "METADATA", "records", "state"]
+__all__ = ["CONTENT_COLUMNS", "METADATA", "TOMBSTONE", "records", "state"]
 
 METADATA = sa.MetaData()
 
@@ -53,3 +53,9 @@ CONTENT_COLUMNS = (
     "notes",
     "deleted",
 )
+
+#: What a removed record keeps: nothing but its id, the removed flag and its sequence.
+TOMBSTONE: dict[str, object] = {
+    **dict.fromkeys(c for c in CONTENT_COLUMNS if c != "deleted"),
+    "deleted": True,
+}

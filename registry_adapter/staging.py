@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from registry_adapter.parse import Reject, Row
-from registry_adapter.schema import CONTENT_COLUMNS, records, state
+from registry_adapter.schema import CONTENT_COLUMNS, TOMBSTONE, records, state
 
 __all__ = [
     "BATCH_ROWS",
@@ -57,6 +57,7 @@ class ApplyCounts:
     unchanged: int
     duplicates: int
     last_seq: int
+    removed: int = 0
 
 
 def new_staging_table() -> sa.Table:
@@ -151,6 +152,7 @@ def stage_and_apply(
     *,
     progress: Callable[[int], None] | None = None,
     before_apply: Callable[[], None] | None = None,
+    replace: bool = False,
 ) -> ApplyCounts:
     """Stage rows, reject duplicates, then upsert the rest into ``registry_records``.
 
@@ -162,6 +164,8 @@ def stage_and_apply(
         progress: called with the number of rows read after each batch.
         before_apply: called once staging is complete and before anything is written to the
             store (strict imports raise from here to abort with nothing written).
+        replace: the rows are the whole registry: live records not among them are removed
+            (tombstoned, all with one new sequence number).
 
     Returns:
         Counts of the upsert; ``last_seq`` is the store's sequence afterwards.
@@ -213,6 +217,17 @@ def stage_and_apply(
     if written:
         top = conn.execute(sa.select(sa.func.max(staging.c.line))).scalar_one()
         last_seq = base + int(top)
+    removed = 0
+    if replace:
+        absent = records.c.record_id.not_in(sa.select(staging.c.record_id))
+        removed = conn.execute(
+            sa.update(records)
+            .where(~records.c.deleted, absent)
+            .values(**TOMBSTONE, change_seq=last_seq + 1, changed_at=now)
+        ).rowcount
+        if removed:
+            last_seq += 1
+    if written or removed:
         conn.execute(
             sa.update(state).where(state.c.id == 1).values(last_seq=last_seq, last_change_at=now)
         )
@@ -223,6 +238,7 @@ def stage_and_apply(
         unchanged=staged - dups - written,
         duplicates=dups,
         last_seq=last_seq,
+        removed=int(removed),
     )
 
 

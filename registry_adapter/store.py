@@ -24,7 +24,7 @@ from registry_adapter.identifiers import MakeAliases
 from registry_adapter.importer import ImportSummary, import_file
 from registry_adapter.models import Category, Change, Record
 from registry_adapter.parse import FileFormat, Reject, Row, validate
-from registry_adapter.schema import records, state
+from registry_adapter.schema import TOMBSTONE, records, state
 from registry_adapter.source import RegistrySource
 from registry_adapter.staging import (
     ApplyCounts,
@@ -197,13 +197,16 @@ class RegistryStore(RegistrySource):
         progress: Callable[[int], None] | None = None,
         *,
         fmt: FileFormat | None = None,
+        replace: bool = False,
     ) -> ImportSummary:
         """Import a CSV or JSON Lines file (see :func:`registry_adapter.importer.import_file`).
 
-        Creates the schema on first use.
+        Creates the schema on first use. ``replace`` takes the file as the whole registry.
         """
         self._require_schema(create=True)
-        return import_file(self._engine, path, strict=strict, fmt=fmt, progress=progress)
+        return import_file(
+            self._engine, path, strict=strict, fmt=fmt, progress=progress, replace=replace
+        )
 
     def upsert(self, items: Iterable[Record]) -> ApplyCounts:
         """Insert or update records in one transaction; identical content changes nothing.
@@ -245,7 +248,6 @@ class RegistryStore(RegistrySource):
         Unknown or already removed ids are ignored.
         """
         self._require_schema(create=True)
-        cleared = dict.fromkeys(("make", "model", "caliber", "serial", "category"))
         with self._errors("removing records"), self._engine.begin() as conn:
             _, seq = lock_state(conn)
             now = datetime.now(UTC)
@@ -254,14 +256,7 @@ class RegistryStore(RegistrySource):
                 stmt = (
                     sa.update(records)
                     .where(records.c.record_id == rid, ~records.c.deleted)
-                    .values(
-                        **cleared,
-                        recorded_at=None,
-                        notes=None,
-                        deleted=True,
-                        change_seq=seq + 1,
-                        changed_at=now,
-                    )
+                    .values(**TOMBSTONE, change_seq=seq + 1, changed_at=now)
                 )
                 if conn.execute(stmt).rowcount:
                     seq += 1

@@ -273,3 +273,37 @@ def test_every_row_is_either_stored_or_rejected(tmp_path: Path, table: list[list
     (tmp_path / "prop.db").unlink()
     for extra in tmp_path.glob("prop.*"):
         extra.unlink()
+
+
+def test_replace_removes_records_the_file_no_longer_holds(
+    store: RegistryStore, tmp_path: Path
+) -> None:
+    store.import_file(write(tmp_path / "r.csv", GOOD))
+    mark = store.watermark()
+    snapshot = [GOOD[0], GOOD[1].replace("Stolen", "found")]  # A3 gone, A2 changed
+    summary = store.import_file(write(tmp_path / "r2.csv", snapshot), replace=True)
+    assert (summary.updated, summary.unchanged, summary.removed) == (1, 1, 1)
+    changes = {c.record_id: c.record for c in store.changes_since(mark)}
+    assert set(changes) == {"A2", "A3"}
+    assert changes["A3"] is None
+    assert store.count() == 2
+    again = store.import_file(tmp_path / "r2.csv", replace=True)
+    assert (again.updated, again.removed) == (0, 0)
+
+
+def test_replace_with_a_bad_row_removes_nothing(store: RegistryStore, tmp_path: Path) -> None:
+    store.import_file(write(tmp_path / "r.csv", GOOD))
+    mark = store.watermark()
+    # A2's row is malformed: a replace must not read that as "A2 was removed".
+    bad = write(tmp_path / "r2.csv", [GOOD[0], GOOD[1].replace("Stolen", "gone")])
+    with pytest.raises(ImportRejectedError):
+        store.import_file(bad, replace=True)
+    assert store.watermark() == mark
+    assert store.count() == 3
+
+
+def test_replace_with_an_empty_file_is_refused(store: RegistryStore, tmp_path: Path) -> None:
+    store.import_file(write(tmp_path / "r.csv", GOOD))
+    with pytest.raises(InputError, match="every record"):
+        store.import_file(write(tmp_path / "empty.csv", []), replace=True)
+    assert store.count() == 3
