@@ -58,6 +58,7 @@ CATALOG: tuple[tuple[type[BaseException], grpc.StatusCode, str, bool], ...] = (
     (e.InputError, _S.INVALID_ARGUMENT, "invalid request", False),
     (e.LogWriteError, _S.UNAVAILABLE, "node cannot record queries right now", False),
     (e.RegistryUnavailableError, _S.UNAVAILABLE, _NOT_READY, False),
+    (e.RegistryError, _S.UNAVAILABLE, _NOT_READY, False),  # unreadable or unmigrated registry
     (e.DirectoryError, _S.UNAVAILABLE, _NOT_READY, False),
 )
 

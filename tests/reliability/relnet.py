@@ -32,7 +32,15 @@ from node.demo_setup import Network, create_network, pin_listen, publish_directo
 from node.operations import index_node
 from registry_adapter import RegistryStore
 
-__all__ = ["NODE_ENV", "Rec", "RelNet", "audit_kinds", "load_registry", "registry_records"]
+__all__ = [
+    "NODE_ENV",
+    "Rec",
+    "RelNet",
+    "audit_kinds",
+    "export_and_verify",
+    "load_registry",
+    "registry_records",
+]
 
 #: (record_id, make, serial, category)
 Rec = tuple[str, str, str, str]
@@ -63,6 +71,24 @@ def load_registry(config: NodeConfig, records: Sequence[Rec]) -> None:
     with RegistryStore(config.registry.url) as store:
         summary = store.import_file(path)
     assert summary.rejected == 0, summary
+
+
+def export_and_verify(config: NodeConfig, log_dir: Path, out: Path) -> int:
+    """Export a log that no process holds (signing a fresh checkpoint with the node's audit
+    key, as ``fedlookup audit export --key`` does), verify the export offline, and return
+    its number of entries.
+
+    Raises:
+        AssertionError: the export does not verify (the findings are in the message).
+    """
+    from audit.export import export_log
+    from audit.keys import load_private_key
+    from audit.verify import verify_export
+
+    summary = export_log(log_dir, out, signing_key=load_private_key(config.audit.key))
+    report = verify_export(out)
+    assert report.ok, [f for f in report.findings if not f.valid]
+    return summary.size
 
 
 def audit_kinds(log_dir: Path) -> list[str]:

@@ -1,0 +1,111 @@
+"""SIGKILL during ``fedlookup node index``, then a rerun: the index equals a fresh build.
+
+A reference node folder (same keys) builds the index of the final registry from scratch,
+timing the whole command (about half of it is interpreter start-up); the victim's ``node
+index`` process is killed at a fraction of that time (0.75 in CI: about half-way through
+the elliptic-curve work; 0.55 to 0.95 in the slow run), once during the first full build
+and once during an incremental update (records added, changed and removed), and is simply
+run again. Afterwards the victim's exported index, tags and
+sealed labels byte for byte, equals the reference's, and the registry is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from relnet import load_registry, registry_records
+
+from federation.index import NodeIndex
+from federation.index_format import decode
+from federation.keys import EpochKeyStore
+from node.config import NodeConfig
+from node.demo_network import fedlookup_command
+from node.demo_setup import create_network
+from registry_adapter import RegistryStore
+
+pytestmark = pytest.mark.integration
+
+RECORDS = 2000
+
+
+def run_index(config: Path, *, kill_after: float | None = None) -> subprocess.Popen[bytes]:
+    command = [*fedlookup_command(), "node", "index", "--config", str(config)]
+    proc = subprocess.Popen(
+        [*command, "--workers", "1", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    if kill_after is None:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+        json.loads(out)
+        return proc
+    time.sleep(kill_after)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    return proc
+
+
+def exported(cfg: NodeConfig) -> tuple[int, list[int], bytes | None]:
+    index = NodeIndex(cfg.index_dir, key=EpochKeyStore(cfg.epoch_key_dir).current(), country="DE")
+    try:
+        blob = decode(index.export(since_version=None))
+        return index.size, list(blob.tags), blob.labels
+    finally:
+        index.close()
+
+
+def timed_build(cfg: NodeConfig) -> float:
+    shutil.rmtree(cfg.index_dir, ignore_errors=True)
+    started = time.monotonic()
+    run_index(cfg.node.data_dir.parent / "node.toml")
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("fraction", [0.75])
+def test_killed_index_runs_end_consistent(tmp_path: Path, fraction: float) -> None:
+    killed_index_runs_end_consistent(tmp_path, fraction)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fraction", [0.55, 0.65, 0.85, 0.95])
+def test_killed_index_runs_end_consistent_long(tmp_path: Path, fraction: float) -> None:
+    killed_index_runs_end_consistent(tmp_path, fraction)
+
+
+def killed_index_runs_end_consistent(tmp_path: Path, fraction: float) -> None:
+    net = create_network(tmp_path / "net", ["DE"])
+    victim = net.nodes["DE"].config()
+    first = registry_records("DE", RECORDS)
+    load_registry(victim, first)
+    # The reference: same keys and registry, its own index.
+    shutil.copytree(net.nodes["DE"].folder, tmp_path / "ref")
+    ref = NodeConfig.from_toml(tmp_path / "ref" / "node.toml", env={})
+    took = timed_build(ref)
+
+    killed = run_index(net.nodes["DE"].config_path, kill_after=took * fraction)
+    assert killed.returncode == -signal.SIGKILL
+    run_index(net.nodes["DE"].config_path)
+    assert exported(victim) == exported(ref)
+
+    # An incremental update killed half-way: 500 new records, 200 changed, 100 removed.
+    more = registry_records("DE", RECORDS + 500)[RECORDS:]
+    changed = [(rid, make, serial, "stolen") for rid, make, serial, _ in first[:200]]
+    for cfg in (victim, ref):
+        load_registry(cfg, more + changed)
+        with RegistryStore(cfg.registry.url) as store:
+            store.delete(rid for rid, *_ in first[-100:])
+    took = timed_build(ref)
+    killed = run_index(net.nodes["DE"].config_path, kill_after=took * fraction)
+    run_index(net.nodes["DE"].config_path)
+    size, tags, labels = exported(victim)
+    assert (size, tags, labels) == exported(ref)
+    assert size == 2 * (RECORDS + 500 - 100)
+    with RegistryStore(victim.registry.url) as store:
+        assert store.count() == RECORDS + 400
