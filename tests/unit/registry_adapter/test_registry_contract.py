@@ -100,10 +100,10 @@ def test_removed_then_restored_record_comes_back(harness: Harness) -> None:
     assert change.record == record(1, "AAA111", Category.FOUND)
 
 
-@pytest.mark.parametrize("bad", ["", "nonsense", "abc:", "abc:-1", "abc:1.5"])
-def test_malformed_watermark_is_refused(harness: Harness, bad: str) -> None:
-    with pytest.raises(WatermarkError):
-        list(harness.source.changes_since(bad))
+def test_malformed_watermarks_are_refused(harness: Harness) -> None:
+    for bad in ["", "nonsense", "abc:", "abc:-1", "abc:1.5"]:
+        with pytest.raises(WatermarkError):
+            list(harness.source.changes_since(bad))
 
 
 def test_watermark_of_another_feed_or_from_the_future_is_refused(harness: Harness) -> None:

@@ -252,7 +252,7 @@ field_text = st.one_of(
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.lists(st.lists(field_text, min_size=5, max_size=8), max_size=12))
 def test_every_row_is_either_stored_or_rejected(tmp_path: Path, table: list[list[str]]) -> None:
