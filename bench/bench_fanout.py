@@ -93,6 +93,7 @@ def naive_baseline(records: list[tuple[str, str, str, str]]) -> float:
 
 def run(records: int, iterations: int) -> dict[str, object]:
     results: dict[str, object] = {"records": records, "iterations": iterations}
+    results["load_before"] = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="fedlookup-bench-") as tmp:
         started = time.perf_counter()
         net, regs = build(Path(tmp), records)
@@ -136,6 +137,7 @@ def run(records: int, iterations: int) -> dict[str, object]:
                 runs = [timed(lambda: check.run(batch, CONTEXT)) for _ in range(3)]
             results["batch_1000_5_ms"] = statistics.median(runs)
             print(f"  batch: {runs}")
+        results["load_after"] = os.getloadavg()[0]
         results["naive_setup_ms"] = naive_baseline(regs[PEERS[0]])
     return results
 
@@ -165,6 +167,9 @@ def table(r: dict[str, object]) -> str:
             f"{r['records']:,} records per peer (each index built, none copied; "
             f"set-up {float(r['build_s']):.0f} s), mirrors synced first "  # type: ignore[arg-type]
             f"({float(r['mirror_sync_ms']) / 1000:.1f} s for all ten).",  # type: ignore[arg-type]
+            f"Load average (1 min): {float(r['load_before']):.1f} at the start, "  # type: ignore[arg-type]
+            f"{float(r['load_after']):.1f} after the timed part; on 2 cores, other work "  # type: ignore[arg-type]
+            "on the machine inflates every figure.",
             "",
             "| peers | warm p50 ms | warm p95 ms | p50 vs 1 peer | cold p50 ms | cold p95 ms |",
             "|---|---|---|---|---|---|",
