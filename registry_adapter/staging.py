@@ -65,7 +65,8 @@ def new_staging_table() -> sa.Table:
     return sa.Table(
         f"registry_staging_{uuid.uuid4().hex[:12]}",
         sa.MetaData(),
-        sa.Column("line", sa.BigInteger, primary_key=True),
+        # INTEGER PRIMARY KEY: the rowid itself on SQLite, no separate index to maintain.
+        sa.Column("line", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("record_id", sa.String(128), nullable=False),
         sa.Column("make", sa.String(200), nullable=False),
         sa.Column("model", sa.String(200), nullable=False),
