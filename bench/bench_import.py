@@ -87,6 +87,29 @@ def child_import(path: Path, db: Path) -> dict[str, float]:
     return _result(t0, c0, s.rows, inserted=s.inserted, unchanged=s.unchanged, rejected=s.rejected)
 
 
+def child_import_pg(path: Path, url: str) -> dict[str, float]:
+    """Import into a fresh schema of a PostgreSQL server, dropped afterwards."""
+    import uuid
+
+    from registry_adapter import RegistryStore
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        with RegistryStore(f"{url}{sep}options=-csearch_path%3D{schema}") as store:
+            store.migrate()
+            t0, c0 = time.perf_counter(), _cpu_s()
+            s = store.import_file(path)
+        return _result(t0, c0, s.rows, inserted=s.inserted, rejected=s.rejected)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def child_csv(path: Path) -> dict[str, float]:
     t0, c0 = time.perf_counter(), _cpu_s()
     with path.open(newline="", encoding="utf-8") as fh:
@@ -122,6 +145,7 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=100_000)
     ap.add_argument("--orm-sample", type=int, default=50_000)
     ap.add_argument("--workdir", type=Path)
+    ap.add_argument("--postgres", help="also import the small file into this PostgreSQL URL")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -130,6 +154,8 @@ def main() -> None:
             res = child_generate(Path(rest[0]), int(rest[1]))
         elif kind == "import":
             res = child_import(Path(rest[0]), Path(rest[1]))
+        elif kind == "import-pg":
+            res = child_import_pg(Path(rest[0]), rest[1])
         elif kind == "csv":
             res = child_csv(Path(rest[0]))
         else:
@@ -147,6 +173,7 @@ def main() -> None:
         reimp_big = run_child("import", str(big), str(d / "big.db"))
         base_csv = run_child("csv", str(big))
         base_orm = run_child("orm", str(big), str(d / "orm.db"), str(a.orm_sample))
+        imp_pg = run_child("import-pg", str(small), a.postgres) if a.postgres else None
         size_mib = big.stat().st_size / 2**20
 
     load = os.getloadavg()
@@ -157,13 +184,15 @@ def main() -> None:
     cmd = "python bench/bench_import.py" + (
         f" --records {a.records}" if a.records != 1_000_000 else ""
     )
+    if a.postgres:
+        cmd += " --postgres postgresql+psycopg://.../test"
     print(f"## Registry import ({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
           f"Python {platform.python_version()}, SQLite file)\n")  # fmt: skip
     print(f"Command: `{cmd}` (each row in a fresh process; CSV of {size_mib:,.0f} MiB; "
           f"{os.cpu_count()} CPUs, load average {load[0]:.1f} at the end)\n")  # fmt: skip
     print("| step | rows | wall s | rows/s (wall) | CPU s | rows/CPU-s | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, r in [
+    rows = [
         ("generate (synthetic, FR)", gen_big),
         (f"generate {a.small:,}", gen_small),
         (f"import {a.small:,} into empty store", imp_small),
@@ -171,7 +200,10 @@ def main() -> None:
         (f"re-import same {a.records:,} (all unchanged)", reimp_big),
         ("baseline: csv.reader only, same file", base_csv),
         (f"baseline: ORM add_all, first {a.orm_sample:,} rows", base_orm),
-    ]:
+    ]
+    if imp_pg is not None:
+        rows.insert(5, (f"import {a.small:,} into empty PostgreSQL store (local)", imp_pg))
+    for name, r in rows:
         print(
             f"| {name} | {r['rows']:,.0f} | {r['seconds']:.2f} | {rate(r)} | {r['cpu_s']:.1f} "
             f"| {r['rows'] / r['cpu_s']:,.0f} | {r['rss_mib']:.0f} |"
