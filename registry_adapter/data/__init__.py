@@ -1,0 +1,1 @@
+"""Data files of the registry adapter (the manufacturer alias table)."""
