@@ -100,8 +100,7 @@ def run(records: int, iterations: int) -> dict[str, object]:
         results["build_s"] = time.perf_counter() - started
         config = net.nodes[ASKER].config()
         with NodeProcesses() as nodes:
-            for country, node in net.nodes.items():
-                nodes.start(country, node.config_path)
+            nodes.start_all({c: n.config_path for c, n in net.nodes.items()})
             publish_directory(net, {c: p.endpoint for c, p in nodes.nodes.items()}, version=2)
             rng = random.Random(1)
             with open_hit_check(config, timeout=30, sync_timeout=300) as check:

@@ -203,8 +203,9 @@ def _indexes(net: Network, options: DemoOptions, console: Console) -> None:
 
 def _start(net: Network, nodes: NodeProcesses, console: Console) -> None:
     table = Table("country", "endpoint", "pid", "log")
+    started = nodes.start_all({c: n.config_path for c, n in net.nodes.items()})
     for country, node in net.nodes.items():
-        running = nodes.start(country, node.config_path)
+        running = started[country]
         pin_listen(node, running.port)  # a restart (--keep) comes back on the same port
         table.add_row(country, running.endpoint, str(running.process.pid), str(running.log))
     publish_directory(net, {c: p.endpoint for c, p in nodes.nodes.items()}, version=2)

@@ -98,6 +98,16 @@ class NodeProcesses:
             FedlookupError: the node exited or did not listen within a minute (the error
                 quotes the end of its log).
         """
+        self._launch(country, config, log)
+        return self._await(country)
+
+    def start_all(self, configs: dict[str, Path]) -> dict[str, NodeProcess]:
+        """Start several nodes at once and wait until every one listens (see :meth:`start`)."""
+        for country, config in configs.items():
+            self._launch(country, config, None)
+        return {country: self._await(country) for country in configs}
+
+    def _launch(self, country: str, config: Path, log: Path | None) -> None:
         log = log or config.with_name("node.log")
         port_file = config.with_name("node.port")
         port_file.unlink(missing_ok=True)
@@ -112,8 +122,11 @@ class NodeProcesses:
                 env=self._env,
                 start_new_session=True,
             )
-        node = NodeProcess(country, config, 0, log, process)
-        self.nodes[country] = node
+        self.nodes[country] = NodeProcess(country, config, 0, log, process)
+
+    def _await(self, country: str) -> NodeProcess:
+        node = self.nodes[country]
+        port_file = node.config.with_name("node.port")
         deadline = time.monotonic() + _START_TIMEOUT_S
         while True:
             text = port_file.read_text(encoding="ascii").strip() if port_file.exists() else ""
@@ -122,7 +135,7 @@ class NodeProcesses:
                 return node
             if not node.alive() or time.monotonic() > deadline:
                 self.stop(country)
-                tail = log.read_text(encoding="utf-8", errors="replace").strip()[-2000:]
+                tail = node.log.read_text(encoding="utf-8", errors="replace").strip()[-2000:]
                 raise FedlookupError(f"the {country} node did not start:\n{tail}")
             time.sleep(0.05)
 

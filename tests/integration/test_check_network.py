@@ -66,8 +66,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     for country, records in regs.items():
         index_records(net.nodes[country], records, workers=1)
     with NodeProcesses() as nodes:
-        for country, node in net.nodes.items():
-            nodes.start(country, node.config_path)
+        nodes.start_all({c: n.config_path for c, n in net.nodes.items()})
         endpoints = {c: p.endpoint for c, p in nodes.nodes.items()}
         publish_directory(net, endpoints, version=2)
         yield Running(net, nodes, regs["FR"], regs["NL"])

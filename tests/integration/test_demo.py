@@ -50,8 +50,7 @@ def test_demo_finds_every_planted_overlap_and_verifies_every_log(tmp_path: Path)
     with (kept / "registries" / "fr.csv.overlap.csv").open(encoding="utf-8") as fh:
         planted = next(r for r in csv.DictReader(fh) if r["kind"] == "make_serial")
     with NodeProcesses() as nodes:
-        for country in ("DE", "FR", "NL"):
-            nodes.start(country, kept / country.lower() / "node.toml")
+        nodes.start_all({c: kept / c.lower() / "node.toml" for c in ("DE", "FR", "NL")})
         again = _run(
             "check", "--config", "de/node.toml", "--make", planted["source_make"],
             "--serial", planted["source_serial"], "--case", "C-9", "--purpose", "rerun",
