@@ -17,13 +17,16 @@ c = NodeConfig.from_toml(Path(sys.argv[1])); print(c.node.country, c.registry.ur
     count="$(fedlookup registry stats --db "$url" --json \
         | python -c 'import json, sys; print(json.load(sys.stdin)["records"])')"
     if [ "$count" = "0" ]; then
+        seed_dir="$(mktemp -d)"
         fedlookup registry generate --country "$country" --records "$FEDLOOKUP_DEMO_RECORDS" \
-            --seed "$(date +%s)" --out /tmp/demo-registry.csv
-        fedlookup registry import /tmp/demo-registry.csv --db "$url"
-        rm -f /tmp/demo-registry.csv /tmp/demo-registry.csv.*
+            --seed "$(date +%s)" --out "$seed_dir/registry.csv"
+        fedlookup registry import "$seed_dir/registry.csv" --db "$url"
+        rm -rf "$seed_dir"
     fi
 fi
 
 # Incremental: only records changed since the last run cost elliptic-curve work.
 fedlookup node index --config "$CONFIG"
-exec fedlookup node serve --config "$CONFIG"
+# FEDLOOKUP_PORT_FILE: for supervisors that want the bound port in a file (the loopback
+# topology test starts nodes through this script too).
+exec fedlookup node serve --config "$CONFIG" ${FEDLOOKUP_PORT_FILE:+--port-file "$FEDLOOKUP_PORT_FILE"}

@@ -38,6 +38,7 @@ DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "compose.yml"
 HEALTHCHECK = DOCKER / "healthcheck.py"
 PKI_INIT = DOCKER / "pki-init.sh"
+NODE_START = DOCKER / "node-start.sh"
 
 #: Container paths and where they go on loopback (relative to the node's folder or the run).
 STATE_ROOT = "/var/lib/fedlookup"
@@ -48,6 +49,7 @@ LISTEN_FIELDS = (("node", "listen"), ("metrics", "listen"))
 STATE_DIRS = ("keys", "index", "mirrors", "audit", "audit-outgoing", "registry")
 
 START_TIMEOUT_S = 30.0
+START_SCRIPT_TIMEOUT_S = 90.0  # the start script seeds and indexes before it serves
 STOP_TIMEOUT_S = 10.0
 
 
@@ -223,34 +225,58 @@ class LoopbackNode:
             check=False,
         )
 
-    def start(self) -> None:
-        """``fedlookup node serve`` in its own session; returns once the port file appears."""
-        port_file = self.folder / "node.port"
-        port_file.unlink(missing_ok=True)
+    @property
+    def port_file(self) -> Path:
+        """Where the serving node writes its bound port."""
+        return self.folder / "node.port"
+
+    def spawn(self, *, start_script: bool = False, demo_records: int | None = None) -> None:
+        """Start the node in its own session without waiting for it.
+
+        Args:
+            start_script: start it the way its container does, through
+                ``docker/node-start.sh`` (demo registry, index, serve) instead of
+                ``fedlookup node serve`` alone.
+            demo_records: with ``start_script``, ``FEDLOOKUP_DEMO_RECORDS``.
+        """
+        self.port_file.unlink(missing_ok=True)
+        env = dict(self.env)
+        if start_script:
+            command = ["/bin/sh", str(NODE_START)]
+            env |= {
+                "FEDLOOKUP_CONFIG": str(self.config),
+                "FEDLOOKUP_PORT_FILE": str(self.port_file),
+            }
+            if demo_records is not None:
+                env["FEDLOOKUP_DEMO_RECORDS"] = str(demo_records)
+        else:
+            command = [str(bin_dir() / "fedlookup"), "node", "serve", "--config", str(self.config),
+                       "--port-file", str(self.port_file)]  # fmt: skip
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [
-                    str(bin_dir() / "fedlookup"),
-                    "node",
-                    "serve",
-                    "--config",
-                    str(self.config),
-                    "--port-file",
-                    str(port_file),
-                ],
-                env=self.env,
+                command,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not (port_file.exists() and port_file.read_text().strip().isdigit()):
+
+    def wait_listening(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Return once the port file names the configured port; stop the node on failure."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while not (self.port_file.exists() and self.port_file.read_text().strip().isdigit()):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise AssertionError(f"{self.country} did not start:\n{self.log.read_text()}")
             time.sleep(0.05)
-        assert int(port_file.read_text()) == self.port
+        assert int(self.port_file.read_text()) == self.port
+
+    def start(self) -> None:
+        """``fedlookup node serve`` in its own session; returns once it listens."""
+        self.spawn()
+        self.wait_listening()
 
     def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> str:
         """Poll the health check until SERVING; return its last output."""
@@ -349,11 +375,24 @@ def seed_all(
 
 
 @contextmanager
-def running(nodes: Mapping[str, LoopbackNode]) -> Iterator[Mapping[str, LoopbackNode]]:
-    """Start every node; stop every one on the way out, whatever happened."""
+def running(
+    nodes: Mapping[str, LoopbackNode],
+    *,
+    start_script: bool = False,
+    demo_records: int | None = None,
+) -> Iterator[Mapping[str, LoopbackNode]]:
+    """Start every node (all at once, then wait for each); stop every one on the way out.
+
+    Args:
+        nodes: the nodes.
+        start_script: start them through ``docker/node-start.sh``, as their containers do.
+        demo_records: ``FEDLOOKUP_DEMO_RECORDS`` for the start script.
+    """
     try:
         for node in nodes.values():
-            node.start()
+            node.spawn(start_script=start_script, demo_records=demo_records)
+        for node in nodes.values():
+            node.wait_listening(START_SCRIPT_TIMEOUT_S if start_script else START_TIMEOUT_S)
         yield nodes
     finally:
         for node in nodes.values():

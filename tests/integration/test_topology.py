@@ -1,10 +1,10 @@
 """The compose topology of docker/ (DE, FR, NL; FR on PostgreSQL) as processes on loopback.
 
-Same configuration files, same PKI job, same health check as the containers
-(see ``docker_topology``): every node starts, reports SERVING through the container health
-check, answers a hit check from DE over mutual TLS and exposes its metrics; then the
-runbook's revocation procedure (docs/operations.md, section 10) cuts NL off while every
-node keeps running.
+Same configuration files, same PKI job, same start script and same health check as the
+containers (see ``docker_topology``): every node seeds its demo registry, indexes it and
+starts, reports SERVING through the container health check, answers a hit check from DE
+over mutual TLS and exposes its metrics; then the runbook's revocation procedure
+(docs/operations.md, section 10) cuts NL off while every node keeps running.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from docker_topology import DOCKER, LoopbackNode, compose_nodes, lay_out, running, seed_all
+from docker_topology import DOCKER, LoopbackNode, compose_nodes, lay_out, running
+
+from registry_adapter import Record, RegistryStore
 
 pytestmark = pytest.mark.integration
 
@@ -26,15 +28,25 @@ RECORDS = 300  # per country: enough for hits and misses, small enough to index 
 @dataclass
 class Topology:
     nodes: Mapping[str, LoopbackNode]
-    records: Mapping[str, list[dict[str, str]]]
+    records: Mapping[str, list[Record]]
+
+
+def _records(node: LoopbackNode) -> list[Record]:
+    """A node's registry, read where its configuration says it is.
+
+    Read to the end: the store's PostgreSQL cursor is released only then.
+    """
+    with RegistryStore(node.env["FEDLOOKUP_REGISTRY_URL"]) as store:
+        return list(store.iter_records())
 
 
 @pytest.fixture
 def topology(tmp_path: Path, postgres_schema: str) -> Iterator[Topology]:
     nodes = lay_out(tmp_path, postgres_url=postgres_schema)
-    records = seed_all(nodes, tmp_path, RECORDS)
-    with running(nodes):
-        yield Topology(nodes, records)
+    # As the containers start: docker/node-start.sh fills each empty registry with demo
+    # records (FR's in PostgreSQL), indexes it, then serves.
+    with running(nodes, start_script=True, demo_records=RECORDS):
+        yield Topology(nodes, {cc: _records(node) for cc, node in nodes.items()})
 
 
 def test_the_topology_is_the_compose_file() -> None:
@@ -45,11 +57,11 @@ def test_the_topology_is_the_compose_file() -> None:
         assert spec.config == (DOCKER / "config" / f"{spec.name}.toml").resolve()
 
 
-def _check(asker: LoopbackNode, record: dict[str, str], *options: str) -> tuple[int, dict]:
+def _check(asker: LoopbackNode, record: Record, *options: str) -> tuple[int, dict]:
     """``fedlookup check --json`` from ``asker`` for one firearm; exit code and report."""
     code, out = asker.run_status(
-        "check", "--config", str(asker.config), "--make", record["make"],
-        "--serial", record["serial"], "--case", "CASE-TOPOLOGY",
+        "check", "--config", str(asker.config), "--make", record.make,
+        "--serial", record.serial, "--case", "CASE-TOPOLOGY",
         "--purpose", "loopback topology test", "--json", *options,
         check=False,
     )  # fmt: skip
