@@ -101,7 +101,8 @@ class CosignResult:
             checkpoint already carried one), ``unavailable`` (retry next round),
             ``refused`` (the witness said no: a conflict means our history differs from
             what it cosigned before), ``invalid`` (its cosignature did not verify),
-            ``error`` (storing it failed).
+            ``error`` (storing it failed); ``node.cosigning`` adds ``busy`` (a check held
+            the outgoing log: retried next round).
         size: the tree size the witness has cosigned (0 when unknown).
         witness_status: the witness's add-checkpoint status (0 when it did not answer).
         reason: why, when not ``cosigned`` or ``current``.

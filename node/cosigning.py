@@ -21,6 +21,7 @@ import functools
 from collections.abc import Callable, MutableMapping
 from contextlib import ExitStack
 
+from audit.checkpoint import Checkpoint
 from audit.keys import cosigner_vkey, load_private_key, log_vkey
 from audit.log import AuditLog
 from audit.note import SignedNote, Verifier
@@ -102,7 +103,7 @@ class WitnessedAuditLog:
         note = SignedNote.parse(self.log.checkpoint())
         if note.by(Verifier.parse(witness_vkey)) is None:
             return None
-        return int(note.text.split("\n")[1])
+        return Checkpoint.parse_body(note.text).size
 
     def request_cosignature(self, send: Send, witness_vkey: str, *, old_size: int) -> int:
         """See :meth:`federation.cosign.WitnessedLog.request_cosignature`."""
