@@ -18,8 +18,11 @@ from typing import Any
 import pytest
 
 from audit.export import export_log
+from audit.policy import Policy
+from audit.records import read_records
 from audit.verify import verify_export
 from federation.directory import load_directory
+from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck_types import CheckContext, CheckItem
 from node.asker import open_hit_check, outgoing_log_dir
 from node.cosigning import trusted_policy
@@ -94,8 +97,7 @@ def cosigned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cosigned]:
     for country, recs in records.items():
         index_records(net.nodes[country], recs, workers=1)
     with NodeProcesses() as nodes:
-        for country, node in net.nodes.items():
-            nodes.start(country, node.config_path)
+        nodes.start_all({c: n.config_path for c, n in net.nodes.items()})
         publish_directory(net, {c: p.endpoint for c, p in nodes.nodes.items()}, version=2)
         asked = records["FR"][:2] + records["NL"][:2]
         items = []
@@ -124,21 +126,18 @@ def test_every_log_is_cosigned_by_every_peer(cosigned: Cosigned) -> None:
     assert {(r["origin"], r["status"]) for r in fr} == {("fedlookup/FR", "cosigned")}
 
 
-def test_the_cli_exports_and_verifies_with_a_policy_from_the_directory(
+def test_the_policy_command_requires_every_peer_and_the_export_meets_it(
     cosigned: Cosigned, tmp_path: Path
 ) -> None:
     config = cosigned.network.nodes["DE"].config()
-    export, policy = tmp_path / "de", tmp_path / "trusted-de.json"
-    done = _cli("audit", "export", "--log", config.audit_dir, "--out", export)
-    assert done.returncode == 0, done.stderr
+    policy = tmp_path / "trusted-de.json"
     args = ["--directory", config.directory.path, "--authority", config.directory.authority]
     made = _cli("audit", "policy", *args, "--country", "DE", "--out", policy)
     assert made.returncode == 0, made.stderr
-    verified = _cli("audit", "verify", export, "--policy", policy, "--json")
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    doc = json.loads(verified.stdout)
-    assert doc["counts"]["cosignatures"][0] >= 2
-    assert json.loads(policy.read_text())["quorum"] == 2
+    trusted = Policy.load(policy)
+    assert (trusted.origin, trusted.quorum, len(trusted.cosigners)) == ("fedlookup/DE", 2, 2)
+    report = verify_export(export_log(config.audit_dir, tmp_path / "de").path, policy=trusted)
+    assert report.ok, [f for f in report.findings if not f.valid]
 
 
 @pytest.mark.parametrize(("country", "outgoing"), [("DE", True), ("FR", False), ("NL", False)])
@@ -153,6 +152,18 @@ def test_exports_verify_with_every_peer_cosignature_required(
     report = verify_export(export.path, policy=policy)
     assert report.ok, [f for f in report.findings if not f.valid]
     assert policy.quorum == 2
+
+
+def test_over_the_wire_a_node_witnesses_only_the_callers_own_logs(cosigned: Cosigned) -> None:
+    fr = cosigned.network.nodes["FR"].config()
+    de_log = cosigned.network.nodes["DE"].config().audit_dir
+    de_checkpoint = read_records(de_log / "checkpoints.rec")
+    credentials = ClientCredentials.from_files(ca=fr.tls.ca, cert=fr.tls.cert, key=fr.tls.key)
+    endpoint = cosigned.nodes.nodes["NL"].endpoint
+    with GrpcTransport("NL", endpoint, credentials) as nl:
+        status, body = nl.add_checkpoint(b"old 0\n\n" + de_checkpoint[-1], timeout=10)
+        assert (status, body) == (404, b"unknown log\n")  # DE's log, sent by FR
+        assert nl.add_checkpoint(b"garbage", timeout=10)[0] == 400
 
 
 def _restart(cosigned: Cosigned, country: str, port: int) -> None:
