@@ -106,10 +106,15 @@ def validate(line: int, values: dict[str, str]) -> Row | Reject:
     """
     get = values.get
     rid = get("record_id", "").strip()
-    if not "".join(values.values()).isascii():
+    joined = "".join(values.values())
+    if not joined.isascii():
         bad = _reject_bad_bytes(line, values, rid)
         if bad is not None:
             return bad
+    if "\x00" in joined:
+        # PostgreSQL text cannot hold NUL; refuse it everywhere so both stores agree.
+        name = next(k for k, v in values.items() if "\x00" in v)
+        return Reject(line, name, "contains a NUL character", "" if name == "record_id" else rid)
     if not rid:
         return Reject(line, "record_id", "missing")
     make = get("make", "").strip()

@@ -65,6 +65,7 @@ BAD_ROWS = [
     ("B9,Glock,m,c,XYZ129,lost,2020-01-01,extra", "-", "more values"),
     ("B10,Glock,m,c,XYZ130", "category", "missing"),
     ("B11,---,m,c,XYZ131,lost,2020-01-01", "make", "no letters"),
+    ("B12,Glock,m\x00,c,XYZ132,lost,2020-01-01", "model", "NUL"),
 ]
 
 
