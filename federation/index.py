@@ -54,6 +54,8 @@ __all__ = ["MAX_SLOTS", "IndexInput", "IndexMirror", "Label", "NodeIndex", "Upda
 #: Most records that may share one identifier; the asker probes at most this many slots.
 MAX_SLOTS = 4096
 _BATCH = 50_000
+#: Values per ``IN (...)`` query (SQLite allows 32,766 parameters).
+_IN = 500
 
 
 @dataclass(frozen=True)
@@ -269,12 +271,17 @@ class NodeIndex:
         self.store.close()
 
 
+def _in_query(head: str, count: int) -> str:
+    """``head IN (?, ...)`` with ``count`` placeholders: values are bound, never inlined."""
+    return head + " IN (" + ",".join("?" * count) + ")"
+
+
 def _pack(tags: list[int]) -> bytes:
     return struct.pack(f"<{len(tags)}q", *tags)
 
 
 def _unpack(blob: bytes) -> list[int]:
-    return list(struct.unpack(f"<{len(blob) // 8}q", blob))
+    return [int.from_bytes(blob[i : i + 8], "little", signed=True) for i in range(0, len(blob), 8)]
 
 
 class _Update:
@@ -290,6 +297,7 @@ class _Update:
         self.index, self.db, self.latest = index, db, latest
         meta = IndexStore.get_meta(db)
         self.version = int(meta["version"]) + 1
+        self.size = int(meta["size"])
         self.rotating = meta["epoch_id"] != index.key.epoch_id
         if self.rotating and not complete:
             raise EpochMismatchError(
@@ -299,6 +307,7 @@ class _Update:
         if self.rotating:
             for table in ("entries", "records", "removals"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608
+            self.size = 0
         self.fresh = db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
         if self.fresh:
             # A full build is faster without secondary indexes, created once at the end.
@@ -310,6 +319,7 @@ class _Update:
         self.freed: dict[bytes, set[int]] = {}
         self.removals: list[tuple[int, int]] = []
         self.new_tags: set[int] = set()
+        self.absent: set[int] = set()  # tags known free in the database (see _prefetch)
         self.counts = {"evaluated": 0, "added": 0, "removed": 0, "resealed": 0, "moved": 0}
 
     def run(
@@ -317,29 +327,40 @@ class _Update:
     ) -> UpdateStats:
         db, version = self.db, self.version
         pending: list[tuple[str, tuple[bytes, ...], int, bytes, bytes]] = []
-        for rid, change in self.latest.items():
-            row = None
+        dropped: list[int] = []
+        rids = list(self.latest)
+        for start in range(0, len(rids), _IN):
+            part = rids[start : start + _IN]
+            rows: dict[str, tuple[bytes, int, bytes, bytes]] = {}
             if not self.fresh:
-                row = db.execute(
-                    "SELECT id_digest, category, reference, tags FROM records WHERE record_id = ?",
-                    (rid,),
-                ).fetchone()
-            if change.identifiers is None or change.label is None:
+                found = db.execute(
+                    _in_query(
+                        "SELECT record_id, id_digest, category, reference, tags FROM records "
+                        "WHERE record_id",
+                        len(part),
+                    ),
+                    part,
+                )
+                rows = {r[0]: r[1:] for r in found}
+            for rid in part:
+                change, row = self.latest[rid], rows.get(rid)
+                if change.identifiers is None or change.label is None:
+                    if row is not None:
+                        dropped.extend(_unpack(row[3]))
+                        db.execute("DELETE FROM records WHERE record_id = ?", (rid,))
+                    continue
+                items = change.items()
+                digest = content_digest(*items)
+                cat = category_code(change.label.category)
+                ref = parse_reference(change.label.reference)[1]
+                if row is not None and row[0] == digest:
+                    if (row[1], row[2]) != (cat, ref):
+                        self._reseal(rid, row[3], cat, ref)
+                    continue
                 if row is not None:
-                    self._drop(rid, row[3])
-                    db.execute("DELETE FROM records WHERE record_id = ?", (rid,))
-                continue
-            items = change.items()
-            digest = content_digest(*items)
-            cat = category_code(change.label.category)
-            ref = parse_reference(change.label.reference)[1]
-            if row is not None and row[0] == digest:
-                if (row[1], row[2]) != (cat, ref):
-                    self._reseal(rid, row[3], cat, ref)
-                continue
-            if row is not None:
-                self._drop(rid, row[3])
-            pending.append((rid, items, cat, ref, digest))
+                    dropped.extend(_unpack(row[3]))
+                pending.append((rid, items, cat, ref, digest))
+        self._drop(dropped)
         flat = [item for p in pending for item in p[1]]
         self.counts["evaluated"] = len(flat)
         chunks = evaluate_identifiers(
@@ -352,7 +373,7 @@ class _Update:
             IndexStore.create_secondary(db)
         if not (flat or self.removals or self.rotating):
             version -= 1  # nothing changed: no new version
-        size = db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        size = self.size + self.counts["added"] - self.counts["removed"]
         values: dict[str, str | int] = {"version": version, "size": size}
         values["epoch_id"] = self.index.key.epoch_id
         if self.rotating:
@@ -362,15 +383,18 @@ class _Update:
         IndexStore.set_meta(db, **values)
         return UpdateStats(version=version, **self.counts)
 
-    def _drop(self, rid: str, tags: bytes) -> None:
-        for tag in _unpack(tags):
-            prk, slot = self.db.execute(
-                "SELECT prk, slot FROM entries WHERE tag = ?", (tag,)
-            ).fetchone()
-            self.db.execute("DELETE FROM entries WHERE tag = ?", (tag,))
-            self.removals.append((tag, self.version))
-            self.freed.setdefault(prk, set()).add(slot)
-            self.counts["removed"] += 1
+    def _drop(self, tags: list[int]) -> None:
+        for start in range(0, len(tags), _IN):
+            part = tags[start : start + _IN]
+            found = self.db.execute(
+                _in_query("SELECT prk, slot FROM entries WHERE tag", len(part)),
+                part,
+            )
+            for prk, slot in found:
+                self.freed.setdefault(prk, set()).add(slot)
+            self.db.executemany("DELETE FROM entries WHERE tag = ?", [(t,) for t in part])
+        self.removals.extend((tag, self.version) for tag in tags)
+        self.counts["removed"] += len(tags)
 
     def _reseal(self, rid: str, tags: bytes, cat: int, ref: bytes) -> None:
         for tag in _unpack(tags):
@@ -389,10 +413,18 @@ class _Update:
             (cat, ref, self.version, rid),
         )
 
+    def _prefetch(self, tags: list[int]) -> None:
+        """Learn in a few batched queries which of ``tags`` are free in the database."""
+        self.absent.clear()
+        for start in range(0, len(tags), _IN):
+            part = tags[start : start + _IN]
+            found = self.db.execute(_in_query("SELECT tag FROM entries WHERE tag", len(part)), part)
+            self.absent.update(set(part).difference(t for (t,) in found))
+
     def _taken(self, tag: int) -> bool:
         if tag in self.new_tags:
             return True
-        if self.fresh:
+        if self.fresh or tag in self.absent:
             return False
         return self.db.execute("SELECT 1 FROM entries WHERE tag = ?", (tag,)).fetchone() is not None
 
@@ -423,6 +455,8 @@ class _Update:
             for _ in items:
                 if pos == len(part.prks):
                     part, pos = next(chunks), 0
+                    if not self.fresh:
+                        self._prefetch(part.tags0)
                 prk, tag = part.prks[pos], part.tags0[pos]
                 if tag in new_tags or (not self.fresh and self._taken(tag)):
                     slot, tag = self._slot(rid, prk, tag)
@@ -431,6 +465,7 @@ class _Update:
                     slot, stream = 0, part.streams0[pos]
                 pos += 1
                 new_tags.add(tag)
+                self.absent.discard(tag)
                 tags.append(tag)
                 rows.append((tag, rid, prk, slot, cat, seal_plain(stream, plain), version))
             records.append((rid, digest, cat, ref, _pack(tags), version))
@@ -438,6 +473,7 @@ class _Update:
                 self._flush(rows, records)
         self._flush(rows, records)
         self.new_tags.clear()
+        self.absent.clear()
 
     def _flush(
         self,
@@ -455,9 +491,31 @@ class _Update:
         if not self.fresh:
             self.new_tags.clear()  # flushed rows are found in the database from now on
 
+    def _needs_compaction(self) -> list[tuple[bytes, set[int]]]:
+        """The touched identifiers that may have an occupied slot above a hole.
+
+        Most removals free one slot ``s`` of an identifier; it needs work only if slot
+        ``s + 1`` is occupied, which one batched query answers for all of them.
+        """
+        single = [(prk, next(iter(f))) for prk, f in self.freed.items() if len(f) == 1]
+        out = [(prk, f) for prk, f in self.freed.items() if len(f) > 1]
+        above = [slot_tag(prk, s + 1) for prk, s in single]
+        present: set[int] = set()
+        for start in range(0, len(above), _IN):
+            part = above[start : start + _IN]
+            found = self.db.execute(
+                _in_query("SELECT tag FROM entries WHERE tag", len(part)),
+                part,
+            )
+            present.update(t for (t,) in found)
+        out.extend(
+            (prk, {s}) for (prk, s), tag in zip(single, above, strict=True) if tag in present
+        )
+        return out
+
     def _compact(self) -> None:
         """Move each touched identifier's highest slots down into holes left by removals."""
-        for prk, freed in self.freed.items():
+        for prk, freed in self._needs_compaction():
             present: dict[int, tuple[int, str]] = {}
             slot, top_freed = 0, max(freed)
             while slot < MAX_SLOTS:
