@@ -120,3 +120,57 @@ def test_full_audit_disk_refuses_and_recovers(
     cfg = net.network.nodes["FR"].config()
     export_and_verify(cfg, audit, tmp_path / "export")
     assert audit_kinds(audit).count("query_received") - before == logged + 5
+
+
+WRITER = """
+import resource, signal, sys
+from pathlib import Path
+from audit import AuditLog, LogEntry, load_private_key
+from fedlookup.errors import LogWriteError
+
+log = AuditLog.open(Path(sys.argv[1]), "fedlookup.test/DE", load_private_key(Path(sys.argv[2])),
+                    country="DE")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death, as a full disk
+limit = (log.directory / "entries.rec").stat().st_size + 6000
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+for i in range(1000):
+    try:
+        index = log.append(LogEntry.heartbeat())
+    except LogWriteError:
+        print("refused", flush=True)
+        continue
+    print(index, flush=True)  # an answer leaves only after append returned
+"""
+
+
+def test_file_size_limit_refuses_appends_and_loses_none(tmp_path: Path) -> None:
+    # Works without root: RLIMIT_FSIZE makes every write past the limit fail with EFBIG.
+    import sys
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from audit import AuditLog, LogEntry, save_private_key
+    from audit.export import export_log
+    from audit.verify import verify_export
+
+    key = Ed25519PrivateKey.generate()
+    save_private_key(key, tmp_path / "audit.key")
+    with AuditLog.open(tmp_path / "log", "fedlookup.test/DE", key, country="DE") as log:
+        log.append(LogEntry.heartbeat())
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "log"), str(tmp_path / "audit.key")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split()
+    written = [int(x) for x in out if x != "refused"]
+    assert written, out
+    assert out[len(written) :] == ["refused"] * (1000 - len(written))  # refused from then on
+    with AuditLog.open(tmp_path / "log", "fedlookup.test/DE", key, country="DE") as log:
+        assert log.size == 1 + len(written)  # every acknowledged entry, nothing half-written
+        log.checkpoint()
+    export_log(tmp_path / "log", tmp_path / "export")
+    assert verify_export(tmp_path / "export").ok
