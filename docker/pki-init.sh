@@ -13,8 +13,8 @@
 #
 # Idempotent: existing keys and certificates are kept. Every run republishes the CA
 # certificate and the current CRL into federation/, and re-signs the directory when
-# members.toml is newer than it: that is how a revocation, a renewal with a new key or a
-# change of members reaches the nodes (docs/operations.md).
+# members.toml changed since the last signing: that is how a revocation, a renewal with a
+# new key or a change of members reaches the nodes (docs/operations.md).
 #
 # Environment: FEDLOOKUP_PKI (output folder), FEDLOOKUP_COUNTRIES ("DE FR NL"),
 # FEDLOOKUP_DOMAIN (host names <cc>.<domain>), FEDLOOKUP_PORT (7443), FEDLOOKUP_ENDPOINTS
@@ -87,10 +87,18 @@ umask 022
 cp "$PKI/ca/ca.pem" "$PKI/federation/ca.pem"
 cp "$PKI/ca/crl.pem" "$PKI/federation/crl.pem"
 directory="$PKI/federation/directory.json"
-if [ ! -f "$directory" ] || [ "$PKI/members.toml" -nt "$directory" ]; then
-    # Seconds since the epoch: a version that grows with every publication.
+members_sum="$(sha256sum "$PKI/members.toml" | cut -d' ' -f1)"
+if [ ! -f "$directory" ] || [ "$members_sum" != "$(cat "$PKI/.members.sha256" 2>/dev/null)" ]; then
+    # Seconds since the epoch, and always above the last version published from here.
+    version="$(date +%s)"
+    last="$(cat "$PKI/.directory-version" 2>/dev/null || echo 0)"
+    if [ "$version" -le "$last" ]; then
+        version=$((last + 1))
+    fi
     fedlookup ca directory --dir "$PKI/ca" --members "$PKI/members.toml" \
-        --version "$(date +%s)" --out "$directory"
+        --version "$version" --out "$directory"
+    echo "$version" > "$PKI/.directory-version"
+    echo "$members_sum" > "$PKI/.members.sha256"
 fi
 
 umask 077

@@ -10,21 +10,24 @@ containers is rewritten through the node's own environment overrides
 * container paths move under a temporary folder (``/var/lib/fedlookup`` to the node's state
   folder, ``/etc/fedlookup/federation`` to the PKI's public folder, ``/run/secrets`` to a
   folder holding the node's compose secrets);
-* listen addresses become ``127.0.0.1:<free port>``;
+* listen addresses become ``127.0.0.1:0`` (the kernel picks the port, so no other test can
+  take it first); once every node listens, the PKI job runs again with the bound ports as
+  endpoints and the re-signed directory reaches the nodes like any directory update, and a
+  node restarted later keeps its port;
 * a registry URL naming the compose ``postgres`` service becomes the test's PostgreSQL URL.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -56,13 +59,6 @@ STOP_TIMEOUT_S = 10.0
 def bin_dir() -> Path:
     """The folder of this interpreter's scripts (``fedlookup``, ``python``)."""
     return Path(sys.executable).parent
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now (bound then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env() -> dict[str, str]:
@@ -113,13 +109,12 @@ def loopback_env(
     state: Path,
     federation: Path,
     secrets: Path,
-    ports: Mapping[tuple[str, str], int],
     postgres_url: str | None = None,
 ) -> dict[str, str]:
     """The ``FEDLOOKUP_*`` overrides that move a container configuration onto loopback.
 
     Every string field starting with a container root is rebased onto the matching local
-    folder; ``ports`` gives the port of each listen field present in the file.
+    folder; every listen field becomes ``127.0.0.1:0``.
     """
     roots = {STATE_ROOT: state, FEDERATION_ROOT: federation, SECRETS_ROOT: secrets}
     raw = tomllib.loads(config.read_text(encoding="utf-8"))
@@ -132,7 +127,7 @@ def loopback_env(
                 continue
             name = f"FEDLOOKUP_{section.upper()}_{key.upper()}"
             if (section, key) in LISTEN_FIELDS:
-                env[name] = f"127.0.0.1:{ports[(section, key)]}"
+                env[name] = "127.0.0.1:0"
             elif (section, key) == ("registry", "url") and "@postgres:" in value:
                 if postgres_url is None:
                     raise ValueError(f"{config.name}: registry on PostgreSQL needs a URL")
@@ -152,10 +147,9 @@ class LoopbackNode:
     config: Path
     folder: Path
     env: dict[str, str]
-    port: int
-    metrics_port: int
     pki: Path
-    endpoints: Mapping[str, int]
+    endpoints: dict[str, int]  # shared by the nodes of one federation
+    port: int = 0
     process: subprocess.Popen[bytes] | None = None
     log: Path = field(init=False)
 
@@ -166,6 +160,18 @@ class LoopbackNode:
     def state(self) -> Path:
         """The folder standing for ``/var/lib/fedlookup``."""
         return self.folder / "state"
+
+    @property
+    def metrics_port(self) -> int:
+        """The metrics port the node logged when it last started serving."""
+        port = None
+        for line in self.log.read_text(encoding="utf-8").splitlines():
+            with suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict) and event.get("event") == "serving":
+                    port = event.get("metrics_port")
+        assert isinstance(port, int), f"{self.country} logged no metrics port"
+        return port
 
     def republish_pki(self) -> None:
         """Run the ``pki`` job again: CRL and (if members.toml changed) directory published."""
@@ -263,7 +269,8 @@ class LoopbackNode:
             )
 
     def wait_listening(self, timeout: float = START_TIMEOUT_S) -> None:
-        """Return once the port file names the configured port; stop the node on failure."""
+        """Return once the port file names the bound port, then keep that port for later
+        starts; stop the node on failure."""
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while not (self.port_file.exists() and self.port_file.read_text().strip().isdigit()):
@@ -271,7 +278,10 @@ class LoopbackNode:
                 self.stop()
                 raise AssertionError(f"{self.country} did not start:\n{self.log.read_text()}")
             time.sleep(0.05)
-        assert int(self.port_file.read_text()) == self.port
+        port = int(self.port_file.read_text())
+        assert self.port in (0, port)
+        self.port = port
+        self.env["FEDLOOKUP_NODE_LISTEN"] = f"127.0.0.1:{port}"
 
     def start(self) -> None:
         """``fedlookup node serve`` in its own session; returns once it listens."""
@@ -306,11 +316,16 @@ class LoopbackNode:
 
 
 def run_pki_init(pki: Path, endpoints: Mapping[str, int], countries: list[str]) -> None:
-    """Run the compose ``pki`` job's script with loopback endpoints into ``pki``."""
+    """Run the compose ``pki`` job's script with loopback endpoints into ``pki``.
+
+    A port of 0 (not bound yet) is written as port 1, where nothing listens.
+    """
     env = base_env() | {
         "FEDLOOKUP_PKI": str(pki),
         "FEDLOOKUP_COUNTRIES": " ".join(countries),
-        "FEDLOOKUP_ENDPOINTS": " ".join(f"{cc}=127.0.0.1:{p}" for cc, p in endpoints.items()),
+        "FEDLOOKUP_ENDPOINTS": " ".join(
+            f"{cc}=127.0.0.1:{port or 1}" for cc, port in endpoints.items()
+        ),
         "FEDLOOKUP_CHOWN": "0",
     }
     proc = subprocess.run(
@@ -337,9 +352,9 @@ def lay_out(
     """
     specs = [s for s in compose_nodes() if only is None or s.name.upper() in only]
     countries = [spec.name.upper() for spec in specs]
-    ports = {cc: free_port() for cc in countries}
+    endpoints = dict.fromkeys(countries, 0)
     pki = tmp / "pki"
-    run_pki_init(pki, ports, countries)
+    run_pki_init(pki, endpoints, countries)
     nodes = {}
     for spec, cc in zip(specs, countries, strict=True):
         folder = tmp / spec.name
@@ -350,18 +365,14 @@ def lay_out(
             (secrets / target).symlink_to(host_file)
         for sub in STATE_DIRS:
             (folder / "state" / sub).mkdir(parents=True, mode=0o700)
-        metrics_port = free_port()
         env = base_env() | loopback_env(
             spec.config,
             state=folder / "state",
             federation=pki / "federation",
             secrets=secrets,
-            ports={("node", "listen"): ports[cc], ("metrics", "listen"): metrics_port},
             postgres_url=postgres_url,
         )
-        nodes[cc] = LoopbackNode(
-            cc, spec.config, folder, env, ports[cc], metrics_port, pki=pki, endpoints=ports
-        )
+        nodes[cc] = LoopbackNode(cc, spec.config, folder, env, pki=pki, endpoints=endpoints)
     return nodes
 
 
@@ -372,6 +383,19 @@ def seed_all(
     with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
         futures = {cc: pool.submit(node.seed, folder, records) for cc, node in nodes.items()}
         return {cc: future.result() for cc, future in futures.items()}
+
+
+def _publish_endpoints(started: Iterable[LoopbackNode]) -> None:
+    """Put the bound ports in the directory, as an operator publishes a changed endpoint."""
+    changed = [n for n in started if n.endpoints.get(n.country) != n.port]
+    if not changed:
+        return
+    for node in changed:
+        node.endpoints[node.country] = node.port
+    pki = changed[0].pki
+    # The PKI job writes members.toml afresh from its endpoints when the file is absent.
+    (pki / "members.toml").unlink()
+    changed[0].republish_pki()
 
 
 @contextmanager
@@ -393,6 +417,7 @@ def running(
             node.spawn(start_script=start_script, demo_records=demo_records)
         for node in nodes.values():
             node.wait_listening(START_SCRIPT_TIMEOUT_S if start_script else START_TIMEOUT_S)
+        _publish_endpoints(nodes.values())
         yield nodes
     finally:
         for node in nodes.values():
