@@ -3,7 +3,8 @@
 Nothing here restates the topology: the countries, each node's configuration file and the
 files mounted as its secrets are read from ``docker/compose.yml``; the PKI comes from
 ``docker/pki-init.sh`` (the compose ``pki`` job) run with loopback endpoints; each node runs
-``fedlookup node serve`` on its ``docker/config/<cc>.toml`` unchanged. What differs from the
+on its ``docker/config/<cc>.toml`` unchanged, started either as its container starts it
+(``docker/node-start.sh``) or by ``fedlookup node serve`` alone. What differs from the
 containers is rewritten through the node's own environment overrides
 (``FEDLOOKUP_<SECTION>_<FIELD>``), and only this:
 
