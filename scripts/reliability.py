@@ -10,6 +10,7 @@ prints its figures as a table (``--json`` for one JSON document) and stops every
 * ``load``: concurrent investigators x checks against N nodes (default 50 x 200 x 5):
   errors (must be 0), p50 / p99 latency of a whole check, audit entries at both ends
   against the queries answered;
+* ``compat``: what ``CompatSetup`` costs the node when a peer varies the fpr;
 * ``enumeration``: a peer sweeping serials one identifier at a time against a quota: how
   many are answered before the cut-off, before and after a restart, and the audit report's
   flags.
@@ -178,6 +179,48 @@ def enumeration(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def compat(args: argparse.Namespace) -> dict[str, Any]:
+    """Cost of ``CompatSetup`` calls: cached, then one new fpr per call."""
+    from relnet import RelNet
+
+    from protos.fedlookup.v1 import fedlookup_pb2 as pb
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        RelNet.start(Path(tmp), ["DE", "FR"], records=args.records) as net,
+        net.channel("FR", "DE") as ch,
+    ):
+        setup = ch.unary_stream("/fedlookup.v1.Federation/CompatSetup")
+
+        def call(fpr: float) -> float:
+            request = pb.CompatSetupRequest(num_client_inputs=10, fpr=fpr).SerializeToString()
+            started = time.monotonic()
+            for _ in setup(request, timeout=600):
+                pass
+            return round(time.monotonic() - started, 3)
+
+        first = call(1e-6)
+        cached = [call(1e-6) for _ in range(3)]
+        fresh = [call(1e-6 * (1 + (i + 1) / 100)) for i in range(args.calls)]
+        audited = sum(b"compat" in r.lower() for r in _entries(net.audit_dir("DE")))
+    return {
+        "run": "compat",
+        "command": " ".join(sys.argv),
+        "machine": _machine(),
+        "records": args.records,
+        "first_call_s": first,
+        "cached_calls_s": cached,
+        "new_fpr_calls_s": fresh,
+        "audit_entries_mentioning_compat": audited,
+    }
+
+
+def _entries(log_dir: Path) -> list[bytes]:
+    from audit.records import read_records
+
+    return read_records(log_dir / "entries.rec")
+
+
 def main() -> None:
     """Parse the command line, run, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -196,8 +239,12 @@ def main() -> None:
     e = sub.add_parser("enumeration", help="a serial sweep against a quota")
     e.add_argument("--quota", type=int, default=200, help="items per day")
     e.add_argument("--extra", type=int, default=50, help="requests past the quota")
+    c = sub.add_parser("compat", help="cost of stock setups with changing fpr")
+    c.add_argument("--records", type=int, default=3000)
+    c.add_argument("--calls", type=int, default=5)
     args = parser.parse_args()
-    doc = {"fuzz": fuzz, "load": load, "enumeration": enumeration}[args.run](args)
+    runs = {"fuzz": fuzz, "load": load, "enumeration": enumeration, "compat": compat}
+    doc = runs[args.run](args)
     print(json.dumps(doc, indent=2, default=str))
 
 

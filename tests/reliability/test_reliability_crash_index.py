@@ -31,7 +31,7 @@ from registry_adapter import RegistryStore
 
 pytestmark = pytest.mark.integration
 
-RECORDS = 2000
+RECORDS = 1500
 
 
 def run_index(config: Path, *, kill_after: float | None = None) -> subprocess.Popen[bytes]:
