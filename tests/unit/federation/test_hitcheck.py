@@ -127,3 +127,16 @@ def test_a_quota_running_out_mid_batch_refuses_the_rest(fed: Federation) -> None
     outcomes = [per["FR"].outcome for per in result.answers]
     assert outcomes == [Outcome.HIT] * 4 + [Outcome.REFUSED] * 4
     assert result.peers["NL"].status == "answered"
+
+
+def test_a_cardinality_only_peer_yields_possible_matches_without_labels(fed: Federation) -> None:
+    nl = random_registry("NL", 10, seed=2)
+    fed.add_country("DE", random_registry("DE", 5, seed=3))
+    fed.add_country("FR", random_registry("FR", 5, seed=1))
+    fed.add_country("NL", nl, policy={"peers": {"DE": {"mode": "cardinality"}}})
+    check = fed.hit_check("DE")
+    known = check.run(items([(nl[0].make, nl[0].serial)]), CONTEXT)
+    unknown = check.run(items([("Glock", "QQ9999999")]), CONTEXT)
+    assert known.answers[0]["NL"].outcome is Outcome.POSSIBLE
+    assert known.answers[0]["NL"].labels == ()
+    assert unknown.answers[0]["NL"].outcome is Outcome.NO_HIT
