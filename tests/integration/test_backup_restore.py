@@ -71,6 +71,11 @@ def test_a_restored_node_log_still_verifies_and_grows(tmp_path: Path) -> None:
             first = _check_from(nl, "DE", de_records[0], "CASE-BEFORE")
             assert first["results"][0]["countries"]["DE"]["outcome"] == "hit"
 
+        # The container health check notices a stopped node.
+        down = de.healthcheck()
+        assert down.returncode == 1
+        assert "unhealthy" in down.stderr
+
         # Backup, node stopped: an export signs a checkpoint over the whole log (kept
         # apart, off the node's disk), then the data folder goes into an archive.
         backup = tmp_path / "backup"
