@@ -109,7 +109,7 @@ if [ ! -f "$PKI/postgres/password" ]; then
 fi
 
 chmod 0755 "$PKI" "$PKI/federation"
-chmod 0644 "$PKI/federation/ca.pem" "$PKI/federation/crl.pem" "$directory"
+chmod 0644 "$PKI/federation/ca.pem" "$PKI/federation/crl.pem" "$directory" "$PKI/members.toml"
 if [ "$(id -u)" = 0 ] && [ "${FEDLOOKUP_CHOWN:-1}" = 1 ]; then
     # Non-swarm compose mounts secrets as the host files are: give each to its reader.
     chown -R "$NODE_UID:$NODE_UID" "$PKI/nodes" "$PKI/federation" "$PKI/postgres/pgpass"
