@@ -38,7 +38,13 @@ from federation import psi
 from federation.hitcheck_types import CheckContext, CheckItem
 from node.asker import open_hit_check
 from node.demo_network import NodeProcesses
-from node.demo_setup import Network, create_network, index_records, publish_directory
+from node.demo_setup import (
+    Network,
+    NetworkNode,
+    create_network,
+    index_records,
+    publish_directory,
+)
 from registry_adapter.identifiers import record_identifiers
 
 ASKER = "DE"
@@ -75,12 +81,18 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def build(root: Path, records: int) -> tuple[Network, dict[str, list[tuple[str, str, str, str]]]]:
-    net = create_network(root, [ASKER, *PEERS], max_items_per_request=2000)
     regs = {c: registry(c, records, seed) for seed, c in enumerate([ASKER, *PEERS])}
+    stamp = root / "bench-records.txt"
+    if stamp.exists() and stamp.read_text(encoding="ascii").strip() == str(records):
+        # A network built by an earlier run (--network): same seeds, same records.
+        nodes = {c: NetworkNode(c, root / c.lower()) for c in [ASKER, *PEERS]}
+        return Network(root, nodes), regs
+    net = create_network(root, [ASKER, *PEERS], max_items_per_request=2000)
     for country, recs in regs.items():
         started = time.perf_counter()
         index_records(net.nodes[country], recs)
         print(f"  indexed {country}: {records:,} records in {time.perf_counter() - started:.1f} s")
+    stamp.write_text(f"{records}\n", encoding="ascii")
     return net, regs
 
 
@@ -91,17 +103,18 @@ def naive_baseline(records: list[tuple[str, str, str, str]]) -> float:
     return timed(lambda: psi.server_setup(key, items, fpr=1e-9, num_client_inputs=2))
 
 
-def run(records: int, iterations: int) -> dict[str, object]:
+def run(records: int, iterations: int, network: Path | None = None) -> dict[str, object]:
     results: dict[str, object] = {"records": records, "iterations": iterations}
     results["load_before"] = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="fedlookup-bench-") as tmp:
         started = time.perf_counter()
-        net, regs = build(Path(tmp), records)
+        net, regs = build(network or Path(tmp), records)
         results["build_s"] = time.perf_counter() - started
         config = net.nodes[ASKER].config()
         with NodeProcesses() as nodes:
             nodes.start_all({c: n.config_path for c, n in net.nodes.items()})
-            publish_directory(net, {c: p.endpoint for c, p in nodes.nodes.items()}, version=2)
+            endpoints = {c: p.endpoint for c, p in nodes.nodes.items()}
+            publish_directory(net, endpoints, version=int(time.time()))  # grows across runs
             rng = random.Random(1)
             with open_hit_check(config, timeout=30, sync_timeout=300) as check:
                 sync = timed(lambda: [check.mirrors.refresh(p, timeout=30, sync_timeout=300)
@@ -130,8 +143,9 @@ def run(records: int, iterations: int) -> dict[str, object]:
                     "cold_p50": pct(cold, 0.5), "cold_p95": pct(cold, 0.95),
                 }  # fmt: skip
                 print(f"  {n} peers: {results[f'single_{n}']}")
-            batch = [item(m, s) for _, m, s, _ in rng.sample(regs[PEERS[0]], 50)]
-            batch += [item(m, s) for _, m, s, _ in rng.sample(regs[ASKER], 950)]
+            batch = [item(m, s) for _, m, s, _ in rng.sample(regs[PEERS[0]], min(50, records))]
+            rest = min(1000 - len(batch), records)
+            batch += [item(m, s) for _, m, s, _ in rng.sample(regs[ASKER], rest)]
             with open_hit_check(config, peers=list(PEERS[:5]), timeout=60) as check:
                 runs = [timed(lambda: check.run(batch, CONTEXT)) for _ in range(3)]
             results["batch_1000_5_ms"] = statistics.median(runs)
@@ -203,8 +217,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--write", type=Path, help="update this RESULTS.md section")
+    parser.add_argument(
+        "--network", type=Path, help="build the network here once and reuse it in later runs"
+    )
     args = parser.parse_args()
-    results = run(args.records, args.iterations)
+    results = run(args.records, args.iterations, args.network)
     section = table(results)
     print(section)
     if args.write:
