@@ -106,9 +106,9 @@ def run_demo(options: DemoOptions, console: Console) -> DemoReport:
     try:
         with _step(report, console, "1. Federation authority and node folders"):
             net = create_network(root, options.countries)
-            console.print(f"CA in {net.ca_dir}; nodes " + ", ".join(
-                f"{c} in {n.folder}" for c, n in net.nodes.items()
-            ))  # fmt: skip
+            console.print(f"In {root}: the federation CA in ca/, node folders " + ", ".join(
+                f"{n.folder.name}/ ({c})" for c, n in net.nodes.items()
+            ), highlight=False)  # fmt: skip
         with _step(report, console, "2. Registries (generated, with cross-border plantings)"):
             planted = _registries(net, options, console)
         with _step(report, console, "3. Encrypted indexes"):
@@ -122,7 +122,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoReport:
                     table = Table("country", "fetched", "entries", "index version", "epoch")
                     for peer in check.peers:
                         r = check.mirrors.refresh(peer, timeout=10, sync_timeout=120)
-                        table.add_row(peer.country, r.kind.value, str(r.mirror.size),
+                        table.add_row(peer.country, r.kind.value, f"{r.mirror.size:,}",
                                       str(r.mirror.version), r.mirror.epoch_id or "")  # fmt: skip
                     console.print(table)
                 with _step(report, console, f"6. Single checks by a {asker} investigator"):
@@ -165,7 +165,7 @@ def _registries(net: Network, options: DemoOptions, console: Console) -> list[Pl
     source = folder / f"{asker.lower()}.csv"
     table = Table("country", "records", "planted from " + asker, "file")
     generate_registry(source, country=asker, records=options.records, seed=options.seed)
-    table.add_row(asker, f"{options.records:,}", "", str(source))
+    table.add_row(asker, f"{options.records:,}", "", str(source.relative_to(net.root)))
     planted: list[Planted] = []
     for country in options.countries[1:]:
         out = folder / f"{country.lower()}.csv"
@@ -175,7 +175,9 @@ def _registries(net: Network, options: DemoOptions, console: Console) -> list[Pl
         )  # fmt: skip
         if summary.overlap_path is not None:
             planted += read_planted(country, summary.overlap_path)
-        table.add_row(country, f"{options.records:,}", str(summary.planted), str(out))
+        table.add_row(
+            country, f"{options.records:,}", str(summary.planted), str(out.relative_to(net.root))
+        )
     for country, node in net.nodes.items():
         store = RegistryStore(node.config().registry.url)
         try:
@@ -207,7 +209,8 @@ def _start(net: Network, nodes: NodeProcesses, console: Console) -> None:
     for country, node in net.nodes.items():
         running = started[country]
         pin_listen(node, running.port)  # a restart (--keep) comes back on the same port
-        table.add_row(country, running.endpoint, str(running.process.pid), str(running.log))
+        log = str(running.log.relative_to(net.root))
+        table.add_row(country, running.endpoint, str(running.process.pid), log)
     publish_directory(net, {c: p.endpoint for c, p in nodes.nodes.items()}, version=2)
     console.print(table)
     console.print("Federation directory v2 signed by the CA, listing every endpoint.")
