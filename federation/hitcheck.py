@@ -261,6 +261,12 @@ class HitCheck:
                 peer, timeout=self.timeout, sync_timeout=self.sync_timeout
             )
             mirror, run.sync = refreshed.mirror, refreshed.kind.value
+        elif 0 < evaluation.index_version < mirror.version:
+            # The peer's index went back (rebuilt from scratch): our copy is not its index.
+            refreshed = self.mirrors.refresh(
+                peer, timeout=self.timeout, sync_timeout=self.sync_timeout
+            )
+            mirror, run.sync = refreshed.mirror, refreshed.kind.value
         elif evaluation.index_version > mirror.version:
             # Same epoch, newer records: the answer is valid, the mirror must catch up.
             refreshed = self.mirrors.catch_up(

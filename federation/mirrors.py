@@ -11,6 +11,7 @@ response names both), so a check needs no extra round trip. Either way:
 
 * same epoch and version: nothing to do;
 * same epoch, newer version: fetch a delta from the held version and apply it;
+* same epoch, older version (the peer rebuilt its index): fetch the full index;
 * a new epoch, an empty mirror, or a delta that does not apply (:class:`IndexVersionError`,
   or :class:`IndexIntegrityError` on the delta): fetch the full index and replace the mirror.
 
@@ -194,11 +195,12 @@ class MirrorStore:
         except IndexFormatError:
             # A damaged local file is not the peer's fault: start over from nothing.
             mirror = IndexMirror()
-        if mirror.epoch_id == epoch_id and mirror.version >= version:
+        if mirror.epoch_id == epoch_id and mirror.version == version:
             return Refresh(mirror, info, SyncKind.NONE)
         kind = SyncKind.FULL
         updated: IndexMirror | None = None
-        if mirror.epoch_id == epoch_id and mirror.version > 0:
+        # A version below ours means the peer rebuilt its index: only a full copy is right.
+        if mirror.epoch_id == epoch_id and 0 < mirror.version < version:
             updated = self._try_delta(transport, mirror, sync_timeout)
             kind = SyncKind.DELTA
         if updated is None:

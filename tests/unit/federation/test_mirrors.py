@@ -135,3 +135,17 @@ def test_catch_up_uses_the_version_an_answer_named(peer: IndexPeer, tmp_path: Pa
     caught = store.catch_up(peer, epoch_id=peer.index.epoch_id, version=version, sync_timeout=1)
     assert (caught.kind, caught.mirror.version) == (SyncKind.DELTA, version)
     assert peer.calls == [None, 1]
+
+
+def test_a_peer_that_rebuilt_its_index_from_scratch_is_copied_in_full(
+    peer: IndexPeer, tmp_path: Path
+) -> None:
+    store = MirrorStore(tmp_path / "mirrors")
+    store.refresh(peer, timeout=1)
+    peer.index.update(_inputs(range(20, 25)), workers=1)
+    assert store.refresh(peer, timeout=1).mirror.version == 2
+    peer.index.close()
+    peer.index = NodeIndex(tmp_path / "rebuilt", key=peer.keys.current(), country="FR")
+    peer.index.update(_inputs(range(3)), workers=1)  # version 1 again, other records
+    again = store.refresh(peer, timeout=1)
+    assert (again.kind, again.mirror.version, again.mirror.size) == (SyncKind.FULL, 1, 6)
