@@ -31,7 +31,7 @@ from audit.records import read_records
 from audit.statements import QueryStatement, Receipt, sign
 from federation.evaluation import BlindedQuery
 from federation.grpc_transport import GrpcTransport
-from federation.hitcheck_types import CheckContext, CheckItem, Outcome
+from federation.hitcheck_types import CheckContext, CheckItem, CheckResult, Outcome
 from fedlookup.errors import PeerError
 from node.asker import open_hit_check
 from node.demo_network import fedlookup_command
@@ -59,7 +59,9 @@ def items(records: list[tuple[str, str, str, str]]) -> list[CheckItem]:
     return out
 
 
-def check(net: RelNet, records: list[tuple[str, str, str, str]], timeout: float = 5.0):  # type: ignore[no-untyped-def]
+def check(
+    net: RelNet, records: list[tuple[str, str, str, str]], timeout: float = 5.0
+) -> CheckResult:
     with open_hit_check(net.network.nodes["DE"].config(), timeout=timeout) as hc:
         return hc.run(items(records), CONTEXT)
 

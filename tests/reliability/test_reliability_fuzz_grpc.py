@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -28,7 +29,7 @@ CI_CASES = 150
 LONG_CASES = int(os.environ.get("FEDLOOKUP_FUZZ_CASES", "100000"))
 
 
-def factory(net: RelNet, base_seed: int) -> object:
+def factory(net: RelNet, base_seed: int) -> Callable[[int], CaseFactory]:
     key = load_private_key(net.network.nodes["FR"].config().audit.key)
 
     def build(seed: int) -> CaseFactory:
@@ -49,7 +50,7 @@ def assert_still_serving(net: RelNet) -> None:
     with net.channel("FR", "DE") as ch:
         status = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=10)
         assert status.status == health_pb2.HealthCheckResponse.SERVING
-        f = factory(net, 0)(0)  # type: ignore[operator]
+        f = factory(net, 0)(0)
         answer = ch.unary_unary("/fedlookup.v1.Federation/Evaluate")(
             f.valid_evaluate(2), timeout=10
         )
@@ -59,7 +60,7 @@ def assert_still_serving(net: RelNet) -> None:
 def _run(net: RelNet, method: str, cases: int, threads: int) -> None:
     with net.channel("FR", "DE") as ch:
         seed = list(METHODS).index(method) + 1
-        stats = fuzz_method(ch, factory(net, seed), method, cases, threads=threads)  # type: ignore[arg-type]
+        stats = fuzz_method(ch, factory(net, seed), method, cases, threads=threads)
     assert stats.cases == cases
     assert not stats.failures, stats.failures
     assert_still_serving(net)

@@ -25,7 +25,7 @@ from audit.verify import verify_export
 from federation.directory import parse_directory
 from federation.index import NodeIndex
 from federation.index_mirror import IndexMirror
-from federation.keys import EpochKeyStore
+from federation.keys import EpochKey, EpochKeyStore
 from fedlookup.errors import FedlookupError, ImportRejectedError
 from node.config import NodeConfig
 from node.demo_setup import create_network
@@ -240,8 +240,8 @@ def test_corrupt_index_store_is_an_index_error(files: Files) -> None:
         _open_and_export(target, key)
 
 
-def _open_and_export(target: Path, key: object) -> None:
-    index = NodeIndex(target, key=key, country="DE")  # type: ignore[arg-type]
+def _open_and_export(target: Path, key: EpochKey) -> None:
+    index = NodeIndex(target, key=key, country="DE")
     try:
         index.export(since_version=None)
     finally:
