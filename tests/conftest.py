@@ -29,7 +29,7 @@ def postgres_url() -> str:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+    except Exception as exc:  # any failure means unreachable
         if os.environ.get("FEDLOOKUP_REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL at {url} is required here but unreachable: {exc}")
         pytest.skip(f"PostgreSQL at {url} unreachable: {exc}")
