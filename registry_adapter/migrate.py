@@ -6,11 +6,15 @@ node upgrades its database with ``fedlookup registry migrate`` and keeps its dat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# alembic is imported inside the functions: it costs ~0.2 s, and every ``fedlookup``
+# command (and the container health check) imports this package without migrating.
 
 __all__ = ["VERSION_TABLE", "current_revision", "head_revision", "upgrade"]
 
@@ -19,6 +23,8 @@ VERSION_TABLE = "registry_alembic_version"
 
 
 def _config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "registry_adapter:migrations")
     if connection is not None:
@@ -28,6 +34,8 @@ def _config(connection: sa.Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest revision the installed code knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None  # the package always ships at least one revision
     return head
@@ -35,6 +43,8 @@ def head_revision() -> str:
 
 def current_revision(connection: sa.Connection) -> str | None:
     """The revision the database is at, ``None`` when it was never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return ctx.get_current_revision()
 
@@ -45,5 +55,7 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     Raises:
         sqlalchemy.exc.SQLAlchemyError: translated by the caller.
     """
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)
