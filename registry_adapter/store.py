@@ -142,8 +142,12 @@ class RegistryStore(RegistrySource):
             result = conn.execution_options(stream_results=True, yield_per=_READ_BATCH).execute(
                 query
             )
-            for row in result:
-                yield _record(row)
+            try:
+                for row in result:
+                    yield _record(row)
+            finally:
+                # a caller that stops early must not leave a server-side cursor open
+                result.close()
 
     def _state(self, conn: sa.Connection) -> Any:
         return conn.execute(sa.select(state)).one()
@@ -171,8 +175,11 @@ class RegistryStore(RegistrySource):
             result = conn.execution_options(stream_results=True, yield_per=_READ_BATCH).execute(
                 query
             )
-            for row in result:
-                yield Change(row.record_id, None if row.deleted else _record(row))
+            try:
+                for row in result:
+                    yield Change(row.record_id, None if row.deleted else _record(row))
+            finally:
+                result.close()
 
     def last_change_at(self) -> datetime | None:
         """When the store's content last changed, ``None`` if never."""
