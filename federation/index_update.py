@@ -1,0 +1,359 @@
+"""One transaction of the node index (:class:`IndexUpdate`) and its input type.
+
+Kept apart from :mod:`federation.index` so each module holds one idea: this one decides,
+per change, what costs elliptic-curve work (new or changed identifiers), what only HMAC work
+(a label change re-seals, a slot move re-tags) and what none (removals delete rows), and
+keeps each identifier's occurrence slots dense.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from federation.index_build import Evaluated, Progress, evaluate_identifiers
+from federation.index_store import IndexStore
+from federation.keys import EpochKey
+from federation.labels import (
+    Label,
+    category_code,
+    content_digest,
+    parse_reference,
+    plain_label,
+    seal_label,
+    seal_plain,
+    slot_stream,
+    slot_tag,
+)
+from fedlookup.errors import EpochMismatchError, InputError
+
+__all__ = ["MAX_SLOTS", "IndexInput", "IndexUpdate", "UpdateStats"]
+
+#: Most records that may share one identifier; the asker probes at most this many slots.
+MAX_SLOTS = 4096
+_BATCH = 50_000
+#: Values per ``IN (...)`` query (SQLite allows 32,766 parameters).
+_IN = 500
+
+
+@dataclass(frozen=True)
+class IndexInput:
+    """One change to index.
+
+    Attributes:
+        record_id: the registry's record id.
+        identifiers: an object with ``make_serial``/``serial_only`` bytes, or a tuple of
+            identifier bytes; ``None`` removes the record.
+        label: the record's label (required unless removing).
+    """
+
+    record_id: str
+    identifiers: Any
+    label: Label | None = None
+
+    def items(self) -> tuple[bytes, ...]:
+        """Return the identifier bytes, make+serial first."""
+        ids = self.identifiers
+        if hasattr(ids, "make_serial"):
+            return (ids.make_serial, ids.serial_only)
+        items = tuple(ids)
+        if not items or not all(isinstance(i, bytes) and i for i in items):
+            raise InputError(f"record {self.record_id}: identifiers must be non-empty bytes")
+        return items
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    """What one :meth:`NodeIndex.update` did (counts of records and entries)."""
+
+    version: int
+    evaluated: int
+    added: int
+    removed: int
+    resealed: int
+    moved: int
+
+
+def _in_query(head: str, count: int) -> str:
+    """``head IN (?, ...)`` with ``count`` placeholders: values are bound, never inlined."""
+    return head + " IN (" + ",".join("?" * count) + ")"
+
+
+def _pack(tags: list[int]) -> bytes:
+    return struct.pack(f"<{len(tags)}q", *tags)
+
+
+def _unpack(blob: bytes) -> list[int]:
+    return [int.from_bytes(blob[i : i + 8], "little", signed=True) for i in range(0, len(blob), 8)]
+
+
+class IndexUpdate:
+    """One update transaction, run inside :meth:`federation.index.NodeIndex.update`."""
+
+    def __init__(
+        self,
+        key: EpochKey,
+        db: sqlite3.Connection,
+        latest: dict[str, IndexInput],
+        complete: bool,
+    ) -> None:
+        self.key, self.db, self.latest = key, db, latest
+        meta = IndexStore.get_meta(db)
+        self.version = int(meta["version"]) + 1
+        self.size = int(meta["size"])
+        self.rotating = meta["epoch_id"] != key.epoch_id
+        if self.rotating and not complete:
+            raise EpochMismatchError(
+                f"index is under epoch {meta['epoch_id']}, key is {key.epoch_id}: "
+                "a complete rebuild is needed"
+            )
+        if self.rotating:
+            for table in ("entries", "records", "removals"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608
+            self.size = 0
+        self.fresh = db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
+        if self.fresh:
+            # A full build is faster without secondary indexes, created once at the end.
+            IndexStore.drop_secondary(db)
+        if complete and not self.fresh:
+            for (rid,) in db.execute("SELECT record_id FROM records").fetchall():
+                if rid not in latest:
+                    latest[rid] = IndexInput(rid, None)
+        self.freed: dict[bytes, set[int]] = {}
+        self.removals: list[tuple[int, int]] = []
+        self.new_tags: set[int] = set()
+        self.absent: set[int] = set()  # tags known free in the database (see _prefetch)
+        self.counts = {"evaluated": 0, "added": 0, "removed": 0, "resealed": 0, "moved": 0}
+
+    def run(
+        self, workers: int | None, progress: Progress | None, watermark: str | None
+    ) -> UpdateStats:
+        db, version = self.db, self.version
+        pending: list[tuple[str, tuple[bytes, ...], int, bytes, bytes]] = []
+        dropped: list[int] = []
+        rids = list(self.latest)
+        for start in range(0, len(rids), _IN):
+            part = rids[start : start + _IN]
+            rows: dict[str, tuple[bytes, int, bytes, bytes]] = {}
+            if not self.fresh:
+                found = db.execute(
+                    _in_query(
+                        "SELECT record_id, id_digest, category, reference, tags FROM records "
+                        "WHERE record_id",
+                        len(part),
+                    ),
+                    part,
+                )
+                rows = {r[0]: r[1:] for r in found}
+            for rid in part:
+                change, row = self.latest[rid], rows.get(rid)
+                if change.identifiers is None or change.label is None:
+                    if row is not None:
+                        dropped.extend(_unpack(row[3]))
+                        db.execute("DELETE FROM records WHERE record_id = ?", (rid,))
+                    continue
+                items = change.items()
+                digest = content_digest(*items)
+                cat = category_code(change.label.category)
+                ref = parse_reference(change.label.reference)[1]
+                if row is not None and row[0] == digest:
+                    if (row[1], row[2]) != (cat, ref):
+                        self._reseal(rid, row[3], cat, ref)
+                    continue
+                if row is not None:
+                    dropped.extend(_unpack(row[3]))
+                pending.append((rid, items, cat, ref, digest))
+        self._drop(dropped)
+        flat = [item for p in pending for item in p[1]]
+        self.counts["evaluated"] = len(flat)
+        chunks = evaluate_identifiers(
+            self.key.secret, self.key.epoch_id, flat, workers=workers, progress=progress
+        )
+        self._insert(pending, chunks)
+        self._compact()
+        db.executemany("INSERT INTO removals VALUES (?, ?)", self.removals)
+        if self.fresh:
+            IndexStore.create_secondary(db)
+        if not (flat or self.removals or self.rotating):
+            version -= 1  # nothing changed: no new version
+        size = self.size + self.counts["added"] - self.counts["removed"]
+        values: dict[str, str | int] = {"version": version, "size": size}
+        values["epoch_id"] = self.key.epoch_id
+        if self.rotating:
+            values["epoch_start"] = version
+        if watermark is not None:
+            values["watermark"] = watermark
+        IndexStore.set_meta(db, **values)
+        return UpdateStats(version=version, **self.counts)
+
+    def _drop(self, tags: list[int]) -> None:
+        for start in range(0, len(tags), _IN):
+            part = tags[start : start + _IN]
+            found = self.db.execute(
+                _in_query("SELECT prk, slot FROM entries WHERE tag", len(part)),
+                part,
+            )
+            for prk, slot in found:
+                self.freed.setdefault(prk, set()).add(slot)
+            self.db.executemany("DELETE FROM entries WHERE tag = ?", [(t,) for t in part])
+        self.removals.extend((tag, self.version) for tag in tags)
+        self.counts["removed"] += len(tags)
+
+    def _reseal(self, rid: str, tags: bytes, cat: int, ref: bytes) -> None:
+        for tag in _unpack(tags):
+            prk, slot = self.db.execute(
+                "SELECT prk, slot FROM entries WHERE tag = ?", (tag,)
+            ).fetchone()
+            sealed = seal_label(slot_stream(prk, slot), cat, ref)
+            self.db.execute(
+                "UPDATE entries SET sealed = ?, category = ?, version = ? WHERE tag = ?",
+                (sealed, cat, self.version, tag),
+            )
+            self.removals.append((tag, self.version))
+            self.counts["resealed"] += 1
+        self.db.execute(
+            "UPDATE records SET category = ?, reference = ?, version = ? WHERE record_id = ?",
+            (cat, ref, self.version, rid),
+        )
+
+    def _prefetch(self, tags: list[int]) -> None:
+        """Learn in a few batched queries which of ``tags`` are free in the database."""
+        self.absent.clear()
+        for start in range(0, len(tags), _IN):
+            part = tags[start : start + _IN]
+            found = self.db.execute(_in_query("SELECT tag FROM entries WHERE tag", len(part)), part)
+            self.absent.update(set(part).difference(t for (t,) in found))
+
+    def _taken(self, tag: int) -> bool:
+        if tag in self.new_tags:
+            return True
+        if self.fresh or tag in self.absent:
+            return False
+        return self.db.execute("SELECT 1 FROM entries WHERE tag = ?", (tag,)).fetchone() is not None
+
+    def _slot(self, rid: str, prk: bytes, tag0: int) -> tuple[int, int]:
+        """The lowest slot of ``prk`` whose tag is free (slots are dense, so probe upward)."""
+        slot, tag = 0, tag0
+        while self._taken(tag):
+            slot += 1
+            if slot >= MAX_SLOTS:
+                raise InputError(
+                    f"record {rid}: identifier shared by more than {MAX_SLOTS} records"
+                )
+            tag = slot_tag(prk, slot)
+        return slot, tag
+
+    def _insert(
+        self,
+        pending: list[tuple[str, tuple[bytes, ...], int, bytes, bytes]],
+        chunks: Iterator[Evaluated],
+    ) -> None:
+        rows: list[tuple[int, str, bytes, int, int, bytes, int]] = []
+        records: list[tuple[str, bytes, int, bytes, bytes, int]] = []
+        part = Evaluated([], [], [])
+        pos, version, new_tags = 0, self.version, self.new_tags
+        for rid, items, cat, ref, digest in pending:
+            tags = []
+            plain = plain_label(cat, ref)
+            for _ in items:
+                if pos == len(part.prks):
+                    part, pos = next(chunks), 0
+                    if not self.fresh:
+                        self._prefetch(part.tags0)
+                prk, tag = part.prks[pos], part.tags0[pos]
+                if tag in new_tags or (not self.fresh and self._taken(tag)):
+                    slot, tag = self._slot(rid, prk, tag)
+                    stream = slot_stream(prk, slot)
+                else:  # the common case: slot 0 is free
+                    slot, stream = 0, part.streams0[pos]
+                pos += 1
+                new_tags.add(tag)
+                self.absent.discard(tag)
+                tags.append(tag)
+                rows.append((tag, rid, prk, slot, cat, seal_plain(stream, plain), version))
+            records.append((rid, digest, cat, ref, _pack(tags), version))
+            if len(rows) >= _BATCH:
+                self._flush(rows, records)
+        self._flush(rows, records)
+        self.new_tags.clear()
+        self.absent.clear()
+
+    def _flush(
+        self,
+        rows: list[tuple[int, str, bytes, int, int, bytes, int]],
+        records: list[tuple[str, bytes, int, bytes, bytes, int]],
+    ) -> None:
+        # Sorted inserts touch each B-tree page once per batch instead of once per row.
+        rows.sort()
+        records.sort()
+        self.db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self.db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", records)
+        self.counts["added"] += len(rows)
+        rows.clear()
+        records.clear()
+        if not self.fresh:
+            self.new_tags.clear()  # flushed rows are found in the database from now on
+
+    def _needs_compaction(self) -> list[tuple[bytes, set[int]]]:
+        """The touched identifiers that may have an occupied slot above a hole.
+
+        Most removals free one slot ``s`` of an identifier; it needs work only if slot
+        ``s + 1`` is occupied, which one batched query answers for all of them.
+        """
+        single = [(prk, next(iter(f))) for prk, f in self.freed.items() if len(f) == 1]
+        out = [(prk, f) for prk, f in self.freed.items() if len(f) > 1]
+        above = [slot_tag(prk, s + 1) for prk, s in single]
+        present: set[int] = set()
+        for start in range(0, len(above), _IN):
+            part = above[start : start + _IN]
+            found = self.db.execute(
+                _in_query("SELECT tag FROM entries WHERE tag", len(part)),
+                part,
+            )
+            present.update(t for (t,) in found)
+        out.extend(
+            (prk, {s}) for (prk, s), tag in zip(single, above, strict=True) if tag in present
+        )
+        return out
+
+    def _compact(self) -> None:
+        """Move each touched identifier's highest slots down into holes left by removals."""
+        for prk, freed in self._needs_compaction():
+            present: dict[int, tuple[int, str]] = {}
+            slot, top_freed = 0, max(freed)
+            while slot < MAX_SLOTS:
+                row = self.db.execute(
+                    "SELECT prk, record_id FROM entries WHERE tag = ?", (slot_tag(prk, slot),)
+                ).fetchone()
+                if row is not None and row[0] == prk:
+                    present[slot] = (slot_tag(prk, slot), row[1])
+                elif row is None and slot > top_freed:
+                    break
+                slot += 1
+            holes = [s for s in sorted(freed) if s not in present]
+            for hole in holes:
+                top = max(present, default=-1)
+                if top < hole:
+                    break
+                new_tag = slot_tag(prk, hole)
+                if self._taken(new_tag):
+                    break  # a 64-bit collision with another identifier: leave the gap
+                old_tag, rid = present.pop(top)
+                self._move(prk, rid, old_tag, new_tag, hole)
+
+    def _move(self, prk: bytes, rid: str, old_tag: int, new_tag: int, slot: int) -> None:
+        tags, cat, ref = self.db.execute(
+            "SELECT tags, category, reference FROM records WHERE record_id = ?", (rid,)
+        ).fetchone()
+        sealed = seal_label(slot_stream(prk, slot), cat, ref)
+        self.db.execute(
+            "UPDATE entries SET tag = ?, slot = ?, sealed = ?, version = ? WHERE tag = ?",
+            (new_tag, slot, sealed, self.version, old_tag),
+        )
+        moved = [new_tag if t == old_tag else t for t in _unpack(tags)]
+        self.db.execute("UPDATE records SET tags = ? WHERE record_id = ?", (_pack(moved), rid))
+        self.removals.append((old_tag, self.version))
+        self.counts["moved"] += 1
