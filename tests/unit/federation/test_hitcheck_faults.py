@@ -131,3 +131,21 @@ def test_an_epoch_rotation_during_a_check_is_read_under_the_new_epoch(fed: Feder
     assert result.peers["FR"].epoch_id == rotated[0]
     assert result.answers[0]["FR"].outcome is Outcome.HIT
     assert result.complete
+
+
+class ForgedReceipts(Faulty):
+    """A responder whose receipts are signed by a key the directory does not list."""
+
+    def evaluate(self, peer: str, statement: bytes, signature: bytes, request: bytes) -> Evaluation:
+        answer: Evaluation = self.inner.evaluate(peer, statement, signature, request)
+        forged = answer.receipt.replace(b'"node":"FR"', b'"node":"XX"')
+        return Evaluation(answer.response, forged, answer.epoch_id, answer.index_version)
+
+
+def test_an_answer_whose_receipt_does_not_verify_is_not_trusted(fed: Federation) -> None:
+    peers = fed.transports("DE", lambda c: ForgedReceipts(c.responder, lambda: None)
+                           if c.code == "FR" else c.responder)  # fmt: skip
+    result = fed.hit_check("DE", peers=peers).run(items(ASK), CONTEXT)
+    assert result.answers[0]["FR"].outcome is Outcome.UNAVAILABLE
+    assert "receipt is invalid" in result.peers["FR"].reason
+    assert result.answers[1]["NL"].outcome is Outcome.HIT
