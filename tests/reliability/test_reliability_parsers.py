@@ -212,11 +212,11 @@ def test_node_index_store(files: Files, data: st.DataObject) -> None:
     key = EpochKeyStore(files.config.epoch_key_dir).current()
     try:
         index = NodeIndex(target, key=key, country="DE")
-    except (FedlookupError, sqlite3.DatabaseError):  # known: see test_corrupt_index_store
+    except (FedlookupError, sqlite3.DatabaseError, UnicodeDecodeError):  # known: see below
         return
     try:
         index.export(since_version=None)
-    except (FedlookupError, sqlite3.DatabaseError):
+    except (FedlookupError, sqlite3.DatabaseError, UnicodeDecodeError):
         pass
     finally:
         index.close()
