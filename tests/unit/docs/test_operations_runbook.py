@@ -18,7 +18,10 @@ import typer.main
 
 from node.cli import app
 
-RUNBOOK = Path(__file__).resolve().parents[3] / "docs" / "operations.md"
+ROOT = Path(__file__).resolve().parents[3]
+RUNBOOK = ROOT / "docs" / "operations.md"
+# Every user-facing document is held to the same rule as the runbook.
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 ROOT_COMMAND = typer.main.get_command(app)
 # typer bundles its own click: tell groups from commands by their sub-command table.
 Command = Any
@@ -71,9 +74,19 @@ def _options(command: Command) -> set[str]:
     return {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)} | {"--help"}
 
 
-INVOCATIONS = sorted(
-    {" ".join(args) for line in _snippets(RUNBOOK.read_text()) for args in _invocations(line)}
-)
+def _documented(paths: list[Path]) -> list[str]:
+    return sorted(
+        {
+            " ".join(args)
+            for p in paths
+            for line in _snippets(p.read_text())
+            for args in _invocations(line)
+        }
+    )
+
+
+INVOCATIONS = _documented([RUNBOOK])
+EVERYWHERE = _documented(DOCUMENTS)
 
 
 def test_the_runbook_shows_commands_for_every_procedure() -> None:
@@ -95,7 +108,7 @@ def test_the_runbook_shows_commands_for_every_procedure() -> None:
         assert needed in used, f"the runbook no longer shows `fedlookup {needed}`"
 
 
-@pytest.mark.parametrize("invocation", INVOCATIONS)
+@pytest.mark.parametrize("invocation", EVERYWHERE)
 def test_each_command_and_option_exists(invocation: str) -> None:
     command, args = _resolve(shlex.split(invocation))
     known = _options(command)
