@@ -91,22 +91,12 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: grpc answers unparsable protobuf itself with INTERNAL (the node registers "
-    "protobuf deserializers; node/identity.py passes them through)",
-)
 def test_unparsable_protobuf_is_invalid_argument(net: RelNet) -> None:
     with net.channel("FR", "DE") as ch, pytest.raises(grpc.RpcError) as info:
         ch.unary_unary("/fedlookup.v1.Federation/NodeInfo")(b"\xff\xff", timeout=10)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: grpc 1.72's own deserializer-failure path keeps about 16 KiB per call "
-    "(reproduced on a bare grpc server); parsing inside the handler does not leak",
-)
 def test_unparsable_requests_do_not_grow_the_node(net: RelNet) -> None:
     pid = net.procs.nodes["DE"].process.pid
     with net.channel("FR", "DE") as ch:
