@@ -151,6 +151,44 @@ class OpeningStore:
             raise AuditError(f"cannot store the opening of {request_id}: {exc}") from exc
         return opening.commitment()
 
+    def create_many(self, requests: Sequence[tuple[str, Sequence[bytes]]]) -> list[bytes]:
+        """Store the openings of several requests in one transaction (one ``fsync``).
+
+        Args:
+            requests: ``(request_id, identifiers)`` per request.
+
+        Returns:
+            The commitment of each request, in order.
+
+        Raises:
+            AuditError: the openings could not be stored (none was; no query may be sent).
+        """
+        openings = [
+            Opening(rid, secrets.token_bytes(NONCE_SIZE), tuple(ids), now())
+            for rid, ids in requests
+        ]
+        rows = [
+            (
+                o.request_id,
+                format_time(o.created_at),
+                o.nonce,
+                canonical_bytes({"ids": [b64(i) for i in o.identifiers]}),
+            )
+            for o in openings
+        ]
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT INTO openings VALUES (?, ?, ?, ?)", rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            names = ", ".join(o.request_id for o in openings)
+            raise AuditError(f"cannot store the openings of {names}: {exc}") from exc
+        return [o.commitment() for o in openings]
+
     def get(self, request_id: str) -> Opening:
         """Return the opening of ``request_id``.
 

@@ -198,12 +198,28 @@ class AuditLog:
         Raises:
             LogWriteError: the entry could not be made durable; the caller must not answer.
         """
-        data = entry.canonical()
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Sequence[LogEntry]) -> list[int]:
+        """Append ``entries`` durably, in order, with one ``fsync`` (group commit).
+
+        When this returns every entry is durable; when it raises none was appended (the
+        file is cut back to its last durable end), so a caller that must log before acting
+        may act on all of them or on none.
+
+        Returns:
+            The index of each entry, in order.
+
+        Raises:
+            LogWriteError: the entries could not be made durable; the caller must not act.
+        """
+        data = [entry.canonical() for entry in entries]
         with self._lock:
-            index = self._entries.append(data)
-            self._tree.append_hash(hash_leaf(data))
+            indexes = self._entries.append_many(data)
+            for d in data:
+                self._tree.append_hash(hash_leaf(d))
             self._last_entry = time.monotonic()
-            return index
+            return indexes
 
     def entry(self, index: int) -> bytes:
         """Return the canonical bytes of entry ``index``."""

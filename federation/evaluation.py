@@ -25,7 +25,14 @@ from federation.index import MAX_SLOTS
 from federation.index_mirror import IndexMirror
 from federation.keys import EpochKey
 from federation.labels import Label, entry_prk, open_label, slot_keys, slot_tag
-from federation.psi import Blinder, parse_response, process_request
+from federation.psi import (
+    SMALL_REQUEST,
+    Blinder,
+    HashedItems,
+    hash_items,
+    parse_response,
+    process_request,
+)
 from fedlookup.errors import EpochMismatchError
 
 __all__ = ["DEFAULT_MAX_ITEMS", "BlindedQuery", "Evaluator", "MatchStatus", "match_status"]
@@ -79,14 +86,35 @@ class BlindedQuery:
         self.request = request
 
     @classmethod
-    def create(cls, items: Sequence[bytes], *, reveal: bool = True) -> BlindedQuery:
+    def create(
+        cls, items: Sequence[bytes], *, reveal: bool = True, hashed: HashedItems | None = None
+    ) -> BlindedQuery:
         """Blind ``items`` under a fresh key.
+
+        Args:
+            items: the items.
+            reveal: ``False`` for a cardinality-only peer.
+            hashed: the items hashed once for every peer of a check (:meth:`hash_once`);
+                this query re-randomises them under its own fresh key.
 
         Raises:
             PSIProtocolError: openmined-psi failed.
         """
         blinder = Blinder(reveal=reveal)
-        return cls(items, blinder, blinder.request(items))
+        return cls(items, blinder, blinder.request(items, hashed=hashed))
+
+    @staticmethod
+    def hash_once(items: Sequence[bytes]) -> HashedItems | None:
+        """Hash ``items`` once for the queries of one check to several peers.
+
+        Returns:
+            The hashed items, or ``None`` for a request too large to gain from it (each
+            query then builds its own client object).
+
+        Raises:
+            PSIProtocolError: openmined-psi failed.
+        """
+        return hash_items(items) if len(items) <= SMALL_REQUEST else None
 
     def _unblind(self, response: bytes, mirror: IndexMirror, epoch_id: str | None) -> list[bytes]:
         if mirror.epoch_id is None:

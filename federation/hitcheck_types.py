@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from federation.labels import Label
+from fedlookup.errors import VerificationError
 
 __all__ = [
     "CheckContext",
@@ -22,6 +23,7 @@ __all__ = [
     "Outcome",
     "PeerReport",
     "QueryAuditor",
+    "QueryOutcome",
     "SignedQuery",
 ]
 
@@ -84,6 +86,27 @@ class SignedQuery:
     signature: bytes
 
 
+@dataclass(frozen=True)
+class QueryOutcome:
+    """How one sent query ended, for the outgoing log.
+
+    Attributes:
+        query: the signed query that was sent.
+        status: ``answered``, ``refused``, ``unavailable`` or ``error``.
+        receipt: the peer's signed receipt (empty when it gave none).
+        hits: firearms found (make and serial).
+        possible: firearms found by serial only.
+        no_hits: firearms not found.
+    """
+
+    query: SignedQuery
+    status: str
+    receipt: bytes = b""
+    hits: int = 0
+    possible: int = 0
+    no_hits: int = 0
+
+
 class QueryAuditor(Protocol):
     """The asking side's audit hooks (implemented over :mod:`audit` by the node)."""
 
@@ -95,6 +118,35 @@ class QueryAuditor(Protocol):
         Raises:
             AuditError: the opening or the log entry could not be made durable (the query
                 must not be sent).
+        """
+        ...
+
+    def sign_many(
+        self, requests: Sequence[tuple[str, Sequence[bytes]]], context: CheckContext
+    ) -> list[SignedQuery]:
+        """:meth:`sign` for several ``(to_country, items)`` requests at once: the openings
+        in one transaction, the statements logged as sent with one ``fsync``.
+
+        Returns:
+            One signed query per request, in order.
+
+        Raises:
+            AuditError: the openings or the log entries could not be made durable (none of
+                the queries may be sent).
+        """
+        ...
+
+    def record_many(self, outcomes: Sequence[QueryOutcome]) -> list[VerificationError | None]:
+        """:meth:`record` for several outcomes at once (one ``fsync``).
+
+        Every outcome is logged; a receipt that does not verify is logged with status
+        ``error``.
+
+        Returns:
+            Per outcome, in order, the receipt's verification error or ``None``.
+
+        Raises:
+            LogWriteError: the entries could not be made durable.
         """
         ...
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import private_set_intersection.python as _psi
@@ -33,9 +34,11 @@ __all__ = [
     "KEY_LENGTH",
     "POINT_LENGTH",
     "Blinder",
+    "HashedItems",
     "check_fpr",
     "check_key",
     "evaluate_points",
+    "hash_items",
     "new_key",
     "parse_request",
     "parse_response",
@@ -257,6 +260,34 @@ def _thread_base_key() -> bytes:
     return key
 
 
+@dataclass(frozen=True)
+class HashedItems:
+    """Items hashed to the curve once, under this thread's base key ``c``: ``H(x)^c``.
+
+    One check sends the same items to every peer. Hashing them once and letting each
+    peer's :class:`Blinder` re-randomise the points with its own fresh scalar ``r`` saves
+    the hashing per peer; each peer still sees ``H(x)^(c*r)`` under a fresh, uniform key.
+    Never send these points as they are.
+    """
+
+    key: bytes
+    points: tuple[bytes, ...]
+
+
+def hash_items(items: Sequence[bytes]) -> HashedItems:
+    """Hash ``items`` to the curve under this thread's base key (see :class:`HashedItems`).
+
+    Raises:
+        PSIProtocolError: openmined-psi failed.
+    """
+    base = _thread_base_key()
+    try:
+        points = _cached("client", base, True).CreateRequest(list(items)).encrypted_elements
+    except (RuntimeError, TypeError) as exc:
+        raise PSIProtocolError(f"hashing to the curve failed: {exc}") from exc
+    return HashedItems(base, tuple(points))
+
+
 class Blinder:
     """The asking side of one request: a fresh client key ``a``, never reused.
 
@@ -275,25 +306,34 @@ class Blinder:
         self.reveal = reveal
         self._key = new_key()
 
-    def request(self, items: Sequence[bytes]) -> bytes:
+    def request(self, items: Sequence[bytes], *, hashed: HashedItems | None = None) -> bytes:
         """Blind ``items``: return a serialized openmined ``Request`` (``H(x)^a`` in order).
 
         Call once per :class:`Blinder`.
 
+        Args:
+            items: the items.
+            hashed: the same items already hashed (:func:`hash_items`, shared by the
+                requests of one check); re-randomised here with a fresh scalar.
+
         Raises:
-            PSIProtocolError: openmined-psi failed.
+            PSIProtocolError: openmined-psi failed, or ``hashed`` does not match ``items``.
         """
         items = list(items)
+        if hashed is not None and len(hashed.points) != len(items):
+            raise PSIProtocolError("hashed items do not match the items")
         try:
-            if len(items) > SMALL_REQUEST:
+            if hashed is None and len(items) > SMALL_REQUEST:
                 client = _psi.client.CreateFromKey(self._key, self.reveal)
                 points = list(client.CreateRequest(items).encrypted_elements)
             else:
-                base = _thread_base_key()
-                based = _cached("client", base, True).CreateRequest(items).encrypted_elements
+                if hashed is None:
+                    hashed = hash_items(items)
                 r = int.from_bytes(new_key(), "big")
-                self._key = (int.from_bytes(base, "big") * r % CURVE_ORDER).to_bytes(32, "big")
-                points = [b"\x02" + x for x in unblind(pow(r, -1, CURVE_ORDER), based)]
+                base = int.from_bytes(hashed.key, "big")
+                self._key = (base * r % CURVE_ORDER).to_bytes(KEY_LENGTH, "big")
+                rerandomised = unblind(pow(r, -1, CURVE_ORDER), hashed.points)
+                points = [b"\x02" + x for x in rerandomised]
         except (RuntimeError, TypeError) as exc:
             raise PSIProtocolError(f"blinding failed: {exc}") from exc
         request = _psi.Request()

@@ -34,7 +34,7 @@ from audit.statements import QueryStatement, sign
 from federation.directory import Directory, load_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck import HitCheck
-from federation.hitcheck_types import CheckContext, SignedQuery
+from federation.hitcheck_types import CheckContext, QueryOutcome, SignedQuery
 from federation.mirrors import MirrorStore
 from fedlookup.errors import AuditError, ConfigError, VerificationError
 from node.config import NodeConfig
@@ -105,26 +105,41 @@ class AuditedQueries:
         self, *, to_country: str, items: Sequence[bytes], context: CheckContext
     ) -> SignedQuery:
         """See :meth:`federation.hitcheck_types.QueryAuditor.sign`."""
-        request_id = QueryStatement.new_request_id()
+        return self.sign_many([(to_country, items)], context)[0]
+
+    def sign_many(
+        self, requests: Sequence[tuple[str, Sequence[bytes]]], context: CheckContext
+    ) -> list[SignedQuery]:
+        """See :meth:`federation.hitcheck_types.QueryAuditor.sign_many`."""
+        ids = [QueryStatement.new_request_id() for _ in requests]
         with self._lock:
-            commitment = self.openings.create(request_id, items)
-        statement = QueryStatement(
-            request_id=request_id,
-            from_country=self.country,
-            to_country=to_country,
-            case_id=context.case_id,
-            purpose=context.purpose,
-            legal_basis=context.legal_basis,
-            investigator=context.investigator,
-            item_count=len(items),
-            commitment=commitment,
-        )
-        data = statement.canonical()
-        signature = sign(data, self.key)
-        self.log.append(LogEntry.query_sent(statement))
+            commitments = self.openings.create_many(
+                [(rid, items) for rid, (_, items) in zip(ids, requests, strict=True)]
+            )
+        statements = [
+            QueryStatement(
+                request_id=rid,
+                from_country=self.country,
+                to_country=to_country,
+                case_id=context.case_id,
+                purpose=context.purpose,
+                legal_basis=context.legal_basis,
+                investigator=context.investigator,
+                item_count=len(items),
+                commitment=commitment,
+            )
+            for rid, (to_country, items), commitment in zip(ids, requests, commitments, strict=True)
+        ]
+        signed = []
+        for statement in statements:
+            data = statement.canonical()
+            signed.append(SignedQuery(statement.request_id, data, sign(data, self.key)))
+        # Durable before any of these requests may leave: one fsync for the whole batch.
+        self.log.append_many([LogEntry.query_sent(s) for s in statements])
         with self._lock:
-            self._sent[request_id] = statement
-        return SignedQuery(request_id, data, signature)
+            for statement in statements:
+                self._sent[statement.request_id] = statement
+        return signed
 
     def record(
         self,
@@ -137,28 +152,40 @@ class AuditedQueries:
         no_hits: int = 0,
     ) -> None:
         """See :meth:`federation.hitcheck_types.QueryAuditor.record`."""
-        with self._lock:
-            statement = self._sent.pop(query.request_id)
-        problem: VerificationError | None = None
-        if receipt:
-            try:
-                self._verify(statement, receipt)
-            except VerificationError as exc:
-                problem, status = exc, "error"
-        self.log.append(
-            LogEntry.receipt(
-                statement.request_id,
-                statement.from_country,
-                statement.to_country,
-                status=status,
-                hits=hits,
-                possible=possible,
-                no_hits=no_hits,
-                receipt=receipt,
-            )
-        )
+        outcome = QueryOutcome(query, status, receipt, hits, possible, no_hits)
+        problem = self.record_many([outcome])[0]
         if problem is not None:
             raise problem
+
+    def record_many(self, outcomes: Sequence[QueryOutcome]) -> list[VerificationError | None]:
+        """See :meth:`federation.hitcheck_types.QueryAuditor.record_many`."""
+        with self._lock:
+            statements = [self._sent.pop(o.query.request_id) for o in outcomes]
+        problems: list[VerificationError | None] = []
+        entries = []
+        for outcome, statement in zip(outcomes, statements, strict=True):
+            problem: VerificationError | None = None
+            status = outcome.status
+            if outcome.receipt:
+                try:
+                    self._verify(statement, outcome.receipt)
+                except VerificationError as exc:
+                    problem, status = exc, "error"
+            problems.append(problem)
+            entries.append(
+                LogEntry.receipt(
+                    statement.request_id,
+                    statement.from_country,
+                    statement.to_country,
+                    status=status,
+                    hits=outcome.hits,
+                    possible=outcome.possible,
+                    no_hits=outcome.no_hits,
+                    receipt=outcome.receipt,
+                )
+            )
+        self.log.append_many(entries)
+        return problems
 
     def _verify(self, statement: QueryStatement, receipt: bytes) -> None:
         public_key = self.directory.member(statement.to_country).audit_key()
