@@ -12,7 +12,10 @@ index is built from its own registry of random records (every index is built, no
 copied). Before timing, DE mirrors every peer's index. Then:
 
 * single checks, one HitCheck kept open (channels reused: a long-running client),
-  ``--iterations`` times against the first 1, 5 and 10 peers: p50 and p95 of the wall time;
+  ``--iterations`` times against the first 1, 5 and 10 peers: p50 and p95 of the wall time,
+  the CPU time of the asking process and of the peers' processes; taking turns with as many
+  checks with batching off (``HitCheck.batched``: per-peer signing, logging and hashing,
+  the flow before group commit), the baseline of the same run;
 * the same with a fresh HitCheck per check (new TLS connections, directory and log opened:
   what one ``fedlookup check`` process pays, minus the interpreter start);
 * a batch of 1,000 serials against 5 peers, three times: median wall time.
@@ -80,6 +83,15 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def server_cpu_ms(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far, in ms (Linux /proc)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def build(root: Path, records: int) -> tuple[Network, dict[str, list[tuple[str, str, str, str]]]]:
     regs = {c: registry(c, records, seed) for seed, c in enumerate([ASKER, *PEERS])}
     stamp = root / "bench-records.txt"
@@ -125,16 +137,24 @@ def run(records: int, iterations: int, network: Path | None = None) -> dict[str,
                 results["mirror_sync_ms"] = sync
             for n in FANOUTS:
                 peers = list(PEERS[:n])
+                pids = [nodes.nodes[c].process.pid for c in peers]
+                # Warm checks, batched and per peer (the flow before group commit) taking
+                # turns, so both see the same load: wall time, the asking process's CPU time
+                # and the answering processes' CPU time, per check.
+                warm: dict[bool, list[float]] = {True: [], False: []}
+                cpu: dict[bool, float] = {True: 0.0, False: 0.0}
+                served: dict[bool, float] = {True: 0.0, False: 0.0}
                 with open_hit_check(config, peers=peers, timeout=30) as check:
-                    warm: list[float] = []
-                    for i in range(iterations + 3):
-                        if i == 3:  # after the warm-up: the asking process's own CPU time
-                            cpu_start = time.process_time()
+                    for i in range(2 * iterations + 6):
+                        check.batched = i % 2 == 0
                         _, make, serial, _ = rng.choice(regs[rng.choice(peers)])
                         one = [item(make, serial)]
-                        warm.append(timed(lambda: check.run(one, CONTEXT)))  # noqa: B023
-                    client_cpu = (time.process_time() - cpu_start) * 1000 / iterations
-                    warm = warm[3:]
+                        before, cpu_before = server_cpu_ms(pids), time.process_time()
+                        wall = timed(lambda: check.run(one, CONTEXT))  # noqa: B023
+                        if i >= 6:  # after the warm-up
+                            cpu[check.batched] += (time.process_time() - cpu_before) * 1000
+                            served[check.batched] += server_cpu_ms(pids) - before
+                            warm[check.batched].append(wall)
                 cold: list[float] = []
                 for _ in range(max(10, iterations // 3)):
                     _, make, serial, _ = rng.choice(regs[rng.choice(peers)])
@@ -145,9 +165,13 @@ def run(records: int, iterations: int, network: Path | None = None) -> dict[str,
 
                     cold.append(timed(once))
                 results[f"single_{n}"] = {
-                    "warm_p50": pct(warm, 0.5), "warm_p95": pct(warm, 0.95),
+                    "warm_p50": pct(warm[True], 0.5), "warm_p95": pct(warm[True], 0.95),
                     "cold_p50": pct(cold, 0.5), "cold_p95": pct(cold, 0.95),
-                    "client_cpu": client_cpu,
+                    "client_cpu": cpu[True] / iterations,
+                    "server_cpu": served[True] / iterations,
+                    "before_p50": pct(warm[False], 0.5), "before_p95": pct(warm[False], 0.95),
+                    "before_client_cpu": cpu[False] / iterations,
+                    "before_server_cpu": served[False] / iterations,
                 }  # fmt: skip
                 print(f"  {n} peers: {results[f'single_{n}']}")
             batch = [item(m, s) for _, m, s, _ in rng.sample(regs[PEERS[0]], min(50, records))]
@@ -163,7 +187,7 @@ def run(records: int, iterations: int, network: Path | None = None) -> dict[str,
 
 
 def table(r: dict[str, object]) -> str:
-    rows = []
+    rows, before = [], []
     base = r["single_1"]
     assert isinstance(base, dict)
     for n in FANOUTS:
@@ -172,7 +196,12 @@ def table(r: dict[str, object]) -> str:
         rows.append(
             f"| {n} | {s['warm_p50']:.1f} | {s['warm_p95']:.1f} | "
             f"{s['warm_p50'] / base['warm_p50']:.2f}x | {s['client_cpu']:.1f} | "
-            f"{s['cold_p50']:.1f} | {s['cold_p95']:.1f} |"
+            f"{s['server_cpu']:.1f} | {s['cold_p50']:.1f} | {s['cold_p95']:.1f} |"
+        )
+        before.append(
+            f"| {n} | {s['before_p50']:.1f} | {s['before_p95']:.1f} | "
+            f"{s['before_p50'] / base['before_p50']:.2f}x | {s['before_client_cpu']:.1f} | "
+            f"{s['before_server_cpu']:.1f} |"
         )
     cores = os.cpu_count()
     batch = float(r["batch_1000_5_ms"])  # type: ignore[arg-type]
@@ -198,13 +227,25 @@ def table(r: dict[str, object]) -> str:
             "on the machine inflates every figure.",
             "",
             "| peers | warm p50 ms | warm p95 ms | p50 vs 1 peer | asker CPU ms/check "
-            "| cold p50 ms | cold p95 ms |",
-            "|---|---|---|---|---|---|---|",
+            "| peers' CPU ms/check | cold p50 ms | cold p95 ms |",
+            "|---|---|---|---|---|---|---|---|",
             *rows,
             "",
+            "Baseline in the same run, checks taking turns with the ones above: the same "
+            "client with batching off (each peer signed, logged, hashed and recorded on its "
+            "own: two log fsyncs and one openings fsync per peer, the flow before group "
+            "commit).",
+            "",
+            "| peers | warm p50 ms | warm p95 ms | p50 vs 1 peer | asker CPU ms/check "
+            "| peers' CPU ms/check |",
+            "|---|---|---|---|---|---|",
+            *before,
+            "",
             "warm: one client kept open (channels reused); asker CPU: CPU time of the asking "
-            "process per warm check (all its threads); cold: a new client per check (TLS "
-            "handshakes, directory, audit log): one `fedlookup check` minus interpreter start.",
+            "process per warm check (all its threads); peers' CPU: CPU time of the answering "
+            "node processes per check, all peers together (from /proc, 10 ms ticks, summed "
+            "over the run); cold: a new client per check (TLS handshakes, directory, audit "
+            "log): one `fedlookup check` minus interpreter start.",
             "",
             f"Batch of 1,000 serials against 5 peers (one request of 2,000 items per peer): median "
             f"**{batch / 1000:.2f} s**, {batch / 1000:.2f} ms per serial for all five peers.",

@@ -53,6 +53,7 @@ from fedlookup.errors import (
     PeerRejectedError,
     PeerUnavailableError,
     PolicyError,
+    VerificationError,
 )
 
 __all__ = ["HitCheck", "Progress"]
@@ -355,8 +356,8 @@ class HitCheck:
                 )
                 # A cardinality-only peer tells how many items matched, not which: with no
                 # match every firearm is a no-hit, otherwise each is only a possible match.
-                outcome = Outcome.POSSIBLE if matches else Outcome.NO_HIT
-                found = [(outcome, ()) for _ in range(len(flat) // 2)]
+                guess = Outcome.POSSIBLE if matches else Outcome.NO_HIT
+                found = [(guess, ()) for _ in range(len(flat) // 2)]
         except Exception as exc:
             return _Exchange(
                 QueryOutcome(signed, "error", receipt=evaluation.receipt),
@@ -365,15 +366,26 @@ class HitCheck:
             )
         hits = sum(1 for o, _ in found if o is Outcome.HIT)
         possible = sum(1 for o, _ in found if o is Outcome.POSSIBLE)
-        outcome_ = QueryOutcome(
+        status, error = "answered", None
+        try:
+            # Here rather than when the round is logged: this overlaps with the other
+            # peers' answers still on their way.
+            self.auditor.verify_receipt(signed, evaluation.receipt)
+        except VerificationError as exc:
+            status = "error"
+            error = PeerUnavailableError(peer.country, f"its receipt is invalid: {exc}")
+        outcome = QueryOutcome(
             signed,
-            "answered",
+            status,
             receipt=evaluation.receipt,
             hits=hits,
             possible=possible,
             no_hits=len(found) - hits - possible,
+            verified=True,
         )
-        return _Exchange(outcome_, found=found, mirror=mirror)
+        if error is not None:
+            return _Exchange(outcome, mirror=mirror, error=error)
+        return _Exchange(outcome, found=found, mirror=mirror)
 
     def _current_mirror(
         self, run: _PeerRun, mirror: IndexMirror, evaluation: Evaluation

@@ -97,6 +97,8 @@ class QueryOutcome:
         hits: firearms found (make and serial).
         possible: firearms found by serial only.
         no_hits: firearms not found.
+        verified: the receipt was already checked with :meth:`QueryAuditor.verify_receipt`
+            (and ``status`` says how that went); otherwise it is checked when logged.
     """
 
     query: SignedQuery
@@ -105,6 +107,7 @@ class QueryOutcome:
     hits: int = 0
     possible: int = 0
     no_hits: int = 0
+    verified: bool = False
 
 
 class QueryAuditor(Protocol):
@@ -136,11 +139,23 @@ class QueryAuditor(Protocol):
         """
         ...
 
+    def verify_receipt(self, query: SignedQuery, receipt: bytes) -> None:
+        """Check a peer's receipt for a sent query (signature, checkpoint, inclusion, and
+        that the peer logged this statement) with the peer's key from the directory.
+
+        Safe to call from several threads at once: a check verifies each answer as it
+        arrives, before the outcomes are logged together.
+
+        Raises:
+            VerificationError: the receipt does not verify.
+        """
+        ...
+
     def record_many(self, outcomes: Sequence[QueryOutcome]) -> list[VerificationError | None]:
         """:meth:`record` for several outcomes at once (one ``fsync``).
 
-        Every outcome is logged; a receipt that does not verify is logged with status
-        ``error``.
+        Every outcome is logged; a receipt not yet verified is verified first, and logged
+        with status ``error`` when it does not verify.
 
         Returns:
             Per outcome, in order, the receipt's verification error or ``None``.

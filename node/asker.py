@@ -166,7 +166,7 @@ class AuditedQueries:
         for outcome, statement in zip(outcomes, statements, strict=True):
             problem: VerificationError | None = None
             status = outcome.status
-            if outcome.receipt:
+            if outcome.receipt and not outcome.verified:
                 try:
                     self._verify(statement, outcome.receipt)
                 except VerificationError as exc:
@@ -186,6 +186,12 @@ class AuditedQueries:
             )
         self.log.append_many(entries)
         return problems
+
+    def verify_receipt(self, query: SignedQuery, receipt: bytes) -> None:
+        """See :meth:`federation.hitcheck_types.QueryAuditor.verify_receipt`."""
+        with self._lock:
+            statement = self._sent[query.request_id]
+        self._verify(statement, receipt)
 
     def _verify(self, statement: QueryStatement, receipt: bytes) -> None:
         public_key = self.directory.member(statement.to_country).audit_key()
@@ -232,6 +238,7 @@ def open_hit_check(
     peers: Sequence[str] | None = None,
     timeout: float = 10.0,
     sync_timeout: float = 120.0,
+    batched: bool = True,
 ) -> Iterator[HitCheck]:
     """A ready :class:`HitCheck` for this node; closes channels and logs on exit.
 
@@ -240,6 +247,7 @@ def open_hit_check(
         peers: ask only these countries (default: every other member of the directory).
         timeout: seconds per ``NodeInfo`` / ``Evaluate`` call.
         sync_timeout: seconds per index download.
+        batched: sign, log and hash once per round for all peers (see :class:`HitCheck`).
 
     Raises:
         ConfigError: a requested peer is not a member, or this node is not.
@@ -288,6 +296,7 @@ def open_hit_check(
             auditor=auditor,
             timeout=timeout,
             sync_timeout=sync_timeout,
+            batched=batched,
         )
         stack.callback(check.close)
         yield check
