@@ -233,9 +233,13 @@ class NodeConfig:
         """
         src = str(path)
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
         except OSError as exc:
             raise ConfigError("(file)", f"cannot read: {exc.strerror}", src) from exc
+        try:
+            raw = tomllib.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError("(file)", _not_utf8(data, exc), src) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("(file)", f"not valid TOML: {exc}", src) from exc
         return cls.from_mapping(raw, base=path.parent.resolve(), source=src, env=env)
@@ -316,6 +320,16 @@ class NodeConfig:
             policy=policy,
             source=Path(source) if source != "(mapping)" else None,
         )
+
+
+def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> str:
+    """Where a file stops being UTF-8 (1-based line and column, 0-based byte offset)."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    return (
+        f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {column} "
+        f"(byte offset {exc.start}); save the file as UTF-8"
+    )
 
 
 def _sqlite_relative(url: str, base: Path) -> str:

@@ -10,6 +10,7 @@ leaves the registry as it was; a damaged export never verifies as valid.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -26,7 +27,7 @@ from federation.directory import parse_directory
 from federation.index import NodeIndex
 from federation.index_mirror import IndexMirror
 from federation.keys import EpochKey, EpochKeyStore
-from fedlookup.errors import FedlookupError, ImportRejectedError
+from fedlookup.errors import ConfigError, FedlookupError, ImportRejectedError
 from node.config import NodeConfig
 from node.demo_setup import create_network
 from node.operations import index_node
@@ -167,22 +168,17 @@ def test_directory(files: Files, data: st.DataObject) -> None:
 def test_node_configuration(files: Files, data: st.DataObject) -> None:
     path = files.config.node.data_dir.parent / "fuzzed.toml"
     path.write_bytes(data.draw(damaged(files.toml)))
-    try:
+    with contextlib.suppress(FedlookupError):  # anything else escaping fails the test
         NodeConfig.from_toml(path, env={})
-    except FedlookupError:
-        pass
-    except UnicodeDecodeError:
-        pass  # known: see test_configuration_that_is_not_utf8_is_a_config_error
 
 
-@pytest.mark.xfail(
-    reason="bug: NodeConfig.from_toml (node/config.py:236) lets UnicodeDecodeError escape",
-    raises=UnicodeDecodeError,
-)
 def test_configuration_that_is_not_utf8_is_a_config_error(files: Files) -> None:
+    # Defect 4, fixed: this was a UnicodeDecodeError (a traceback from the CLI).
     path = files.config.node.data_dir.parent / "latin1.toml"
-    path.write_bytes(files.toml.replace(b"# fedlookup", b"# f\xe9dlookup", 1))
-    with pytest.raises(FedlookupError, match=r"latin1\.toml"):
+    data = files.toml.replace(b"# fedlookup", b"# f\xe9dlookup", 1)
+    assert data != files.toml
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match=r"latin1\.toml.*not UTF-8.*byte offset \d+"):
         NodeConfig.from_toml(path, env={})
 
 

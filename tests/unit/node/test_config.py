@@ -133,3 +133,15 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
     bad.write_text("[node\ncountry = 1", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         NodeConfig.from_toml(bad, env={})
+
+
+def test_file_that_is_not_utf8_names_file_line_and_offset(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(MINIMAL.encode().replace(b'country = "DE"', b'country = "D\xc9"'))
+    with pytest.raises(ConfigError, match=r"latin1\.toml") as caught:
+        NodeConfig.from_toml(path, env={})
+    message = str(caught.value)
+    offset = path.read_bytes().index(b"\xc9")
+    assert "not UTF-8" in message
+    assert f"byte 0xc9 at line 3, column 13 (byte offset {offset})" in message
+    assert isinstance(caught.value.__cause__, UnicodeDecodeError)
