@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import stat
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from audit.note import ALG_COSIGNATURE_V1, ALG_ED25519, raw_public_key, vkey
 from fedlookup.errors import KeyFileError
+from fedlookup.files import PRIVATE_MODE, write_atomic
 
 __all__ = [
     "cosigner_vkey",
@@ -47,17 +47,10 @@ def save_private_key(key: Ed25519PrivateKey, path: Path) -> None:
         KeyFileError: the file exists already or cannot be written.
     """
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        if path.exists():
-            raise KeyFileError(f"{path}: refusing to overwrite an existing key")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, pem)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        write_atomic(path, pem, mode=PRIVATE_MODE, exclusive=True)
+    except FileExistsError as exc:
+        raise KeyFileError(f"{path}: refusing to overwrite an existing key") from exc
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot write key: {exc}") from exc
 

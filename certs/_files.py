@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fedlookup.errors import InputError, KeyFileError
+from fedlookup.files import PRIVATE_MODE, write_atomic
 
 __all__ = [
     "load_certificate",
@@ -23,36 +22,6 @@ __all__ = [
 ]
 
 PUBLIC_MODE = 0o644
-PRIVATE_MODE = 0o600
-
-
-def write_atomic(path: Path, data: bytes, *, mode: int = PUBLIC_MODE) -> None:
-    """Write ``data`` to ``path`` all at once: temp file, fsync, rename, fsync of the folder.
-
-    Args:
-        path: destination; its folder is created when missing.
-        data: the whole content.
-        mode: permission bits, applied before any byte is written (0600 for keys).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        # The umask may have narrowed ``mode``; set it exactly, before the content lands.
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -42,6 +40,7 @@ from fedlookup.errors import (
     DirectorySignatureError,
     InputError,
 )
+from fedlookup.files import write_atomic
 
 __all__ = [
     "DIRECTORY_FORMAT",
@@ -90,18 +89,7 @@ def sign_directory(directory: Directory, authority: DirectoryAuthority) -> bytes
 
 def write_directory(directory: Directory, authority: DirectoryAuthority, path: Path) -> None:
     """Sign ``directory`` and write it to ``path`` atomically (temp file, fsync, rename)."""
-    data = sign_directory(directory, authority)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(Path(path), sign_directory(directory, authority))
 
 
 def _roots(trust: Trust) -> list[x509.Certificate]:

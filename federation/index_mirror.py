@@ -14,8 +14,6 @@ after which the entry count disagrees with the peer's stated total.
 
 from __future__ import annotations
 
-import os
-import secrets
 from array import array
 from bisect import bisect_left
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 from federation.index_format import IndexBlob, decode, encode
 from federation.labels import LABEL_LENGTH
 from fedlookup.errors import IndexVersionError
+from fedlookup.files import write_atomic
 
 __all__ = ["IndexMirror"]
 
@@ -155,19 +154,7 @@ class IndexMirror:
 
     def save(self, path: Path) -> None:
         """Write the mirror to ``path`` atomically (temporary file, fsync, rename)."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        data = self.to_bytes()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_atomic(Path(path), self.to_bytes(), mode=0o600)
 
     @classmethod
     def load(cls, path: Path) -> IndexMirror:

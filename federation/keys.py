@@ -20,7 +20,6 @@ Layout of the key directory::
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import stat
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from federation.psi import check_key, new_key
 from fedlookup.errors import KeyFileError
+from fedlookup.files import PRIVATE_MODE, write_atomic
 
 __all__ = ["EpochKey", "EpochKeyStore", "load_or_create_reference_key"]
 
@@ -59,22 +59,7 @@ class EpochKey:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, created 0600 from the start."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, data, mode=PRIVATE_MODE)
 
 
 def _read_private(path: Path) -> bytes:
