@@ -23,6 +23,9 @@ Example::
 
 from __future__ import annotations
 
+import logging
+import struct
+import time
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,15 +33,18 @@ from pathlib import Path
 from federation.index_build import Progress
 from federation.index_format import IndexBlob, encode
 from federation.index_mirror import IndexMirror
-from federation.index_store import IndexStore
+from federation.index_store import IndexStore, damaged
 from federation.index_update import MAX_SLOTS, IndexInput, IndexUpdate, UpdateStats
 from federation.keys import EpochKey
 from federation.labels import (
+    LABEL_LENGTH,
     Label,
     category_code,
     parse_reference,
 )
-from fedlookup.errors import ConfigError, IndexVersionError, InputError
+from fedlookup.errors import ConfigError, IndexIntegrityError, IndexVersionError, InputError
+
+_log = logging.getLogger("fedlookup.index")
 
 __all__ = ["MAX_SLOTS", "IndexInput", "IndexMirror", "Label", "NodeIndex", "UpdateStats"]
 
@@ -52,27 +58,57 @@ class NodeIndex:
             another epoch, the next update must be ``complete=True`` and re-tags everything.
         country: the node's country code (goes into references and exported headers).
 
+        set_aside_damaged: check the whole store first and, when it is damaged, rename it
+            ``index.sqlite3.damaged-<time>`` and start an empty one (``node index --full``).
+
     Raises:
         ConfigError: the stored index belongs to another country.
+        IndexIntegrityError: the store is damaged (and ``set_aside_damaged`` is not set).
+        RegistryUnavailableError: the store is locked or unreadable.
     """
 
-    def __init__(self, directory: Path, *, key: EpochKey, country: str) -> None:
+    def __init__(
+        self, directory: Path, *, key: EpochKey, country: str, set_aside_damaged: bool = False
+    ) -> None:
         self.key = key
         self.country = country.upper()
-        self.store = IndexStore(Path(directory) / "index.sqlite3")
+        path = Path(directory) / "index.sqlite3"
         self.last_update: UpdateStats | None = None
+        #: Where a damaged store was moved to by ``set_aside_damaged``, else ``None``.
+        self.set_aside: Path | None = None
+        opened: IndexStore | None = None
+        try:
+            self.store = opened = IndexStore(path)
+            if set_aside_damaged:
+                self.store.check()
+            meta = self._init_meta(0)
+        except IndexIntegrityError:
+            if not set_aside_damaged:
+                raise
+            if opened is not None:
+                opened.close()
+            self.set_aside = IndexStore.set_aside(path)
+            self.store = IndexStore(path)
+            _log.warning("index store damaged: moved to %s, building a new one", self.set_aside)
+            # Versions continue above any a peer can hold from the damaged store (the
+            # time in seconds), and start a new epoch range, so every mirror syncs in full.
+            meta = self._init_meta(int(time.time()))
+        if meta["country"] != self.country:
+            raise ConfigError("country", f"index at {directory} is {meta['country']}")
+
+    def _init_meta(self, version: int) -> dict[str, str]:
         # Read first: a serving process must not wait for an indexer's long write transaction.
         meta = self._meta()
         if not meta:
             with self.store.write() as db:
                 if not IndexStore.get_meta(db):
                     IndexStore.set_meta(
-                        db, epoch_id=key.epoch_id, version=0, epoch_start=0, size=0,
+                        db, epoch_id=self.key.epoch_id, version=version,
+                        epoch_start=version + 1 if version else 0, size=0,
                         country=self.country, watermark="",
                     )  # fmt: skip
             meta = self._meta()
-        if meta["country"] != self.country:
-            raise ConfigError("country", f"index at {directory} is {meta['country']}")
+        return meta
 
     def _meta(self) -> dict[str, str]:
         with self.store.read() as db:
@@ -160,6 +196,7 @@ class NodeIndex:
 
         Raises:
             IndexVersionError: ``since_version`` is newer than this index.
+            IndexIntegrityError: the store is damaged.
         """
         codes = sorted({category_code(c) for c in categories}) if categories is not None else None
         where = f"category IN ({','.join(map(str, codes))})" if codes is not None else "1"
@@ -185,18 +222,25 @@ class NodeIndex:
                 total = db.execute(f"SELECT COUNT(*) FROM entries WHERE {where}").fetchone()[0]  # noqa: S608
                 gone = db.execute("SELECT DISTINCT tag FROM removals WHERE version > ?", (base,))
                 removed = array("q", sorted(t for (t,) in gone))
-        blob = IndexBlob(
-            country=self.country,
-            epoch_id=meta["epoch_id"],
-            base_version=base,
-            version=version,
-            tags=array("q", (t for t, _ in rows)),
-            labels=b"".join(s for _, s in rows) if labels else None,
-            removed=removed,
-            total=total,
-            delta=not full,
-        )
-        return encode(blob)
+        try:
+            sealed = b"".join(s for _, s in rows) if labels else None
+            if sealed is not None and len(sealed) != len(rows) * LABEL_LENGTH:
+                raise ValueError(f"{len(sealed)} label bytes for {len(rows)} entries")
+            blob = IndexBlob(
+                country=self.country,
+                epoch_id=meta["epoch_id"],
+                base_version=base,
+                version=version,
+                tags=array("q", (t for t, _ in rows)),
+                labels=sealed,
+                removed=removed,
+                total=total,
+                delta=not full,
+            )
+            return encode(blob)
+        except (TypeError, ValueError, OverflowError, struct.error) as exc:
+            # Rows of the wrong type or size: the file was damaged below SQLite's checks.
+            raise damaged(f"entries: {exc}", self.store.path) from exc
 
     def resolve_reference(self, reference: str) -> str:
         """Map a follow-up reference given to a peer back to the local record id.

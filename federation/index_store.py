@@ -13,6 +13,13 @@ indexes that exports and updates need exist (each costs the full build about 2 u
 an identifier's occupied slots are found by probing its tags, as the asker does.
 ``removals`` keeps the tags removed since the epoch started, so any version of this epoch
 can get a delta.
+
+Every SQLite error is translated here: a busy, locked or unwritable file is
+:class:`~fedlookup.errors.RegistryUnavailableError` (it may pass), a damaged one (malformed
+pages, not a database, text that does not decode, missing or mistyped ``meta`` rows) is
+:class:`~fedlookup.errors.IndexIntegrityError` telling the operator to rebuild with
+``fedlookup node index --full``, which sets the damaged file aside
+(:meth:`IndexStore.set_aside`) and builds anew.
 """
 
 from __future__ import annotations
@@ -20,13 +27,24 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from fedlookup.errors import RegistryUnavailableError
+from fedlookup.errors import FedlookupError, IndexIntegrityError, RegistryUnavailableError
 
-__all__ = ["IndexStore"]
+__all__ = ["META_KEYS", "REBUILD_HINT", "IndexStore", "damaged"]
+
+#: What the operator is told to do about a damaged store.
+REBUILD_HINT = "rebuild it with `fedlookup node index --full`"
+#: Rows every initialised ``meta`` table holds; the integer ones must parse.
+META_KEYS = ("epoch_id", "version", "epoch_start", "size", "country", "watermark")
+_META_INTS = ("version", "epoch_start", "size")
+#: SQLite primary result codes of a file that may work again later (busy, locked, I/O,
+#: full, permissions); every other error means the file itself is damaged.
+_TRANSIENT = {3, 5, 6, 7, 8, 9, 10, 13, 14, 15}
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 _SECONDARY = (
     "CREATE INDEX IF NOT EXISTS records_reference ON records (reference)",
@@ -45,6 +63,19 @@ CREATE INDEX IF NOT EXISTS removals_version ON removals (version);
 """
 
 
+def damaged(detail: str, path: Path | None = None) -> IndexIntegrityError:
+    """The error for a damaged index store (names the file when known, and the remedy)."""
+    where = f" {path}" if path is not None else ""
+    return IndexIntegrityError(f"index store{where} is damaged ({detail}); {REBUILD_HINT}")
+
+
+def _translate(exc: Exception, path: Path) -> FedlookupError:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _TRANSIENT:
+        return RegistryUnavailableError(f"index database {path}: {exc}")
+    return damaged(f"{type(exc).__name__}: {exc}", path)
+
+
 class IndexStore:
     """Connections to the index database, one per thread.
 
@@ -61,50 +92,109 @@ class IndexStore:
         self.connect()
 
     def connect(self) -> sqlite3.Connection:
-        """Return this thread's connection (autocommit; transactions are explicit)."""
+        """Return this thread's connection (autocommit; transactions are explicit).
+
+        Raises:
+            IndexIntegrityError: the file is damaged.
+            RegistryUnavailableError: the file is busy, locked or unreadable.
+        """
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             try:
                 db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            except _DB_ERRORS as exc:
+                raise _translate(exc, self.path) from exc
+            try:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
                 db.executescript(_SCHEMA)
                 for statement in _SECONDARY:
                     db.execute(statement)
-                # The WAL files hold the same secrets as the database: same mode.
-                for suffix in ("-wal", "-shm"):
-                    side = self.path.with_name(self.path.name + suffix)
-                    if side.exists():
-                        side.chmod(0o600)
-            except sqlite3.Error as exc:
-                raise RegistryUnavailableError(f"index database {self.path}: {exc}") from exc
+            except _DB_ERRORS as exc:
+                db.close()
+                raise _translate(exc, self.path) from exc
+            # The WAL files hold the same secrets as the database: same mode.
+            for suffix in ("-wal", "-shm"):
+                side = self.path.with_name(self.path.name + suffix)
+                if side.exists():
+                    side.chmod(0o600)
             self._local.db = db
         return db
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it commits, or none of it (crash included)."""
-        db = self.connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise RegistryUnavailableError(f"index database {self.path}: {exc}") from exc
-        try:
+        """One write transaction: all of it commits, or none of it (crash included).
+
+        Raises:
+            IndexIntegrityError, RegistryUnavailableError: as for :meth:`connect`, from any
+                statement of the transaction.
+        """
+        with self._transaction("BEGIN IMMEDIATE") as db:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: a consistent snapshot while a writer commits."""
-        db = self.connect()
-        db.execute("BEGIN")
-        try:
+        """One read transaction: a consistent snapshot while a writer commits.
+
+        Raises:
+            IndexIntegrityError, RegistryUnavailableError: as for :meth:`write`.
+        """
+        with self._transaction("BEGIN") as db:
             yield db
-        finally:
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        db = self.connect()
+        try:
+            db.execute(begin)
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
             db.execute("COMMIT")
+        except _DB_ERRORS as exc:
+            raise _translate(exc, self.path) from exc
+
+    def check(self) -> None:
+        """Check every page of the file (``PRAGMA quick_check``) and the ``meta`` rows.
+
+        Raises:
+            IndexIntegrityError: the file is damaged.
+        """
+        with self.read() as db:
+            found = [str(row[0]) for row in db.execute("PRAGMA quick_check").fetchall()]
+            if found != ["ok"]:
+                raise damaged("; ".join(found[:3]), self.path)
+            self.get_meta(db)
+
+    @staticmethod
+    def set_aside(path: Path) -> Path:
+        """Rename a damaged store file (and its WAL files) to ``<name>.damaged-<UTC time>``
+        and create an empty file in its place.
+
+        Close every connection to it first: connections still open keep reading the old
+        file (the caller is its only user: ``fedlookup node index --full`` with the node
+        stopped, or restarted afterwards).
+
+        Returns:
+            The new path of the damaged file.
+        """
+        path = Path(path)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = path.with_name(f"{path.name}.damaged-{stamp}")
+        for suffix in ("-wal", "-shm", ""):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.replace(side, target.with_name(target.name + suffix))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the renames and the new file survive a crash
+        finally:
+            os.close(dir_fd)
+        return target
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -127,8 +217,29 @@ class IndexStore:
 
     @staticmethod
     def get_meta(db: sqlite3.Connection) -> dict[str, str]:
-        """Return the ``meta`` table as a dict."""
-        return dict(db.execute("SELECT key, value FROM meta").fetchall())
+        """Return the ``meta`` table as a dict: empty for a new store, else every one of
+        :data:`META_KEYS`, the integer ones parsable.
+
+        Raises:
+            IndexIntegrityError: a row is missing or mistyped, or the table is empty while
+                the store holds entries.
+        """
+        meta: dict[str, str] = {}
+        for key, value in db.execute("SELECT key, value FROM meta").fetchall():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise damaged(f"meta row {key!r} is not text")
+            meta[key] = value
+        if not meta:
+            if db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None:
+                raise damaged("meta table empty but entries present")
+            return meta
+        for key in META_KEYS:
+            if key not in meta:
+                raise damaged(f"meta row {key!r} missing")
+        for key in _META_INTS:
+            if not (meta[key].isascii() and meta[key].isdigit()):
+                raise damaged(f"meta row {key!r} is not a count")
+        return meta
 
     @staticmethod
     def set_meta(db: sqlite3.Connection, **values: str | int) -> None:

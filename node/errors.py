@@ -55,6 +55,7 @@ CATALOG: tuple[tuple[type[BaseException], grpc.StatusCode, str, bool], ...] = (
     (e.PSIProtocolError, _S.INVALID_ARGUMENT, "malformed PSI request", False),
     (e.EpochMismatchError, _S.FAILED_PRECONDITION, "epoch changed; refresh node info", False),
     (e.IndexVersionError, _S.ABORTED, "index changed during the transfer; restart it", False),
+    (e.IndexIntegrityError, _S.UNAVAILABLE, _NOT_READY, False),  # this node's store damaged
     (e.InputError, _S.INVALID_ARGUMENT, "invalid request", False),
     (e.LogWriteError, _S.UNAVAILABLE, "node cannot record queries right now", False),
     (e.RegistryUnavailableError, _S.UNAVAILABLE, _NOT_READY, False),

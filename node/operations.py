@@ -57,7 +57,8 @@ def index_node(
 
     Args:
         cfg: the node configuration.
-        full: re-read the whole registry.
+        full: re-read the whole registry; a damaged index store is first moved aside
+            (``index.sqlite3.damaged-<time>``) and a new one built.
         workers: worker processes for the EC work.
         progress: show a progress bar on the terminal.
 
@@ -67,9 +68,13 @@ def index_node(
     Raises:
         RegistryUnavailableError: the registry cannot be read.
         KeyFileError: the epoch or reference key is unusable.
+        IndexIntegrityError: the index store is damaged (and ``full`` is not set).
     """
     keys = EpochKeyStore(cfg.epoch_key_dir)
-    index = NodeIndex(cfg.index_dir, key=keys.current(), country=cfg.node.country)
+    # A full build starts over from an empty store when the stored one is damaged.
+    index = NodeIndex(
+        cfg.index_dir, key=keys.current(), country=cfg.node.country, set_aside_damaged=full
+    )
     try:
         with _open_registry(cfg) as source, _progress_bar(progress) as bar:
             report_progress: Callable[[int, int], None] | None = None

@@ -319,3 +319,56 @@ def test_index_from_the_registry_through_the_cli(tmp_path: Path) -> None:
         check=True,
     )
     assert json.loads(status.stdout)["index"]["size"] == 4
+
+
+def test_damaged_index_store_refuses_to_serve_and_a_full_build_recovers(tmp_path: Path) -> None:
+    from registry_adapter import RegistryStore
+
+    folder = tmp_path / "dd"
+    cli = fedlookup_command()
+    subprocess.run(
+        [*cli, "node", "init", "--country", "DD", "--dir", str(folder)],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    csv = tmp_path / "records.csv"
+    csv.write_text(
+        "record_id,make,model,caliber,serial,category,recorded_at\n"
+        "D1,Glock,17,9mm,ABC123,stolen,2024-03-01\n",
+        encoding="utf-8",
+    )
+    with RegistryStore(str(folder / "data" / "registry.db")) as store:
+        store.import_file(csv)
+    config = str(folder / "node.toml")
+    index_cmd = [*cli, "node", "index", "--config", config, "--json", "--workers", "1"]
+    subprocess.run(index_cmd, capture_output=True, timeout=120, check=True)
+    store_file = folder / "data" / "index" / "index.sqlite3"
+    data = bytearray(store_file.read_bytes())
+    data[:100] = b"\xa5" * 100  # the SQLite header: "file is not a database"
+    store_file.write_bytes(bytes(data))
+
+    serve = subprocess.run(
+        [*cli, "node", "serve", "--config", config], capture_output=True, timeout=60, check=False
+    )
+    assert serve.returncode == 2
+    err = serve.stderr.decode()
+    assert "Traceback" not in err
+    assert "index store" in err
+    assert "is damaged" in err
+    assert "fedlookup node index --full" in err
+    plain = subprocess.run(index_cmd, capture_output=True, timeout=120, check=False)
+    assert plain.returncode == 2  # only a full build may start over
+    assert b"node index --full" in plain.stderr
+
+    full = subprocess.run([*index_cmd, "--full"], capture_output=True, timeout=120, check=True)
+    assert json.loads(full.stdout)["size"] == 2
+    assert b"damaged" in full.stderr
+    assert len(list(store_file.parent.glob("index.sqlite3.damaged-*"))) >= 1
+    status = subprocess.run(
+        [*cli, "node", "status", "--config", config, "--json"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(status.stdout)["index"]["size"] == 2
