@@ -41,6 +41,7 @@ KIND_FIELDS: dict[str, dict[str, str]] = {
     },
     "refusal": {**_QUERY, "reason": _S},
     "quota_exhausted": {"request_id": _S, "peer": _S, "items": _I, "used": _I, "quota": _I},
+    "compat_setup": {"peer": _S, "epoch_id": _S, "version": _I, "inputs": _I, "fpr": _S},
     "key_rotation": {"key": _S, "key_id": _S},
     "directory_change": {"version": _I, "digest": _S},
     "heartbeat": {},
@@ -175,6 +176,17 @@ class LogEntry:
         fields = {"request_id": request_id, "peer": peer, "items": items, "used": used,
                   "quota": quota}  # fmt: skip
         return cls("quota_exhausted", fields, time or now())
+
+    @classmethod
+    def compat_setup(
+        cls, peer: str, *, epoch_id: str, version: int, inputs: int, fpr: float,
+        time: datetime | None = None,
+    ) -> LogEntry:  # fmt: skip
+        """The node sent ``peer`` the stock openmined setup (a filter of its whole set) of
+        index ``version``; ``fpr`` is kept as its ``repr`` (entries hold no floats)."""
+        fields = {"peer": peer, "epoch_id": epoch_id, "version": version, "inputs": inputs,
+                  "fpr": repr(fpr)}  # fmt: skip
+        return cls("compat_setup", fields, time or now())
 
     @classmethod
     def key_rotation(cls, key: str, key_id: str, *, time: datetime | None = None) -> LogEntry:

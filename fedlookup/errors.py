@@ -11,7 +11,8 @@ message (``node.errors``); the full reason stays in the local log.
     FedlookupError
     ├── ConfigError ...................... bad configuration value (names the field)
     ├── InputError ....................... bad user input (names file, line, field)
-    │   └── ImportRejectedError .......... --strict import refused; nothing written
+    │   ├── ImportRejectedError .......... --strict import refused; nothing written
+    │   └── UnsupportedParameterError .... a parameter the node does not offer (public)
     ├── RegistryError
     │   ├── RegistryUnavailableError ..... database unreachable / locked
     │   └── WatermarkError ............... change feed cannot resume from a watermark
@@ -77,6 +78,7 @@ __all__ = [
     "RequestTooLargeError",
     "RevokedError",
     "UnlistedPeerError",
+    "UnsupportedParameterError",
     "VerificationError",
     "WatermarkError",
 ]
@@ -133,6 +135,11 @@ class InputError(FedlookupError):
 
 class ImportRejectedError(InputError):
     """A strict import found rejected rows and wrote nothing."""
+
+
+class UnsupportedParameterError(InputError):
+    """A request asks for parameters the node does not offer; the message names the ones
+    it does (public: it holds only the node's own configuration)."""
 
 
 class RegistryError(FedlookupError):

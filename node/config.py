@@ -20,11 +20,12 @@ from typing import Any
 
 from fedlookup.errors import ConfigError
 from node.config_fields import ENV_PREFIX, Fields, apply_env, country_code, host_port
-from node.policy import PeerPolicy, parse_peer_policy
+from node.policy import DEFAULT_MAX_ITEMS_PER_REQUEST, PeerPolicy, parse_peer_policy
 from registry_adapter.mapping import ColumnMapping
 
 __all__ = [
     "AuditConfig",
+    "CompatConfig",
     "DirectoryConfig",
     "MetricsConfig",
     "NodeConfig",
@@ -162,6 +163,22 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class CompatConfig:
+    """``[compat]``: the one stock openmined setup the node offers (``CompatSetup``).
+
+    A setup is built from the whole registry, so the node builds it for these parameters
+    only, once per index version; a caller asking for others is refused.
+
+    Attributes:
+        fpr: false-positive rate of the setup's filter, between 1e-12 and 0.5.
+        num_client_inputs: the client set size the filter is sized for.
+    """
+
+    fpr: float = 1e-9
+    num_client_inputs: int = DEFAULT_MAX_ITEMS_PER_REQUEST
+
+
+@dataclass(frozen=True)
 class PolicyConfig:
     """``[policy]`` defaults plus ``[policy.peers.CC]`` overrides.
 
@@ -190,6 +207,7 @@ class NodeConfig:
     server: ServerConfig = field(default_factory=ServerConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    compat: CompatConfig = field(default_factory=CompatConfig)
     source: Path | None = None
 
     @property
@@ -255,7 +273,10 @@ class NodeConfig:
     ) -> NodeConfig:
         """Validate an already-parsed configuration (see :meth:`from_toml`)."""
         data = apply_env(raw, os.environ if env is None else env, ENV_PREFIX)
-        known = {"node", "server", "registry", "tls", "directory", "audit", "metrics", "policy"}
+        known = {
+            "node", "server", "registry", "tls", "directory", "audit", "metrics", "policy",
+            "compat",
+        }  # fmt: skip
         for name in data:
             if name not in known:
                 raise ConfigError(name, "unknown section", source)
@@ -307,6 +328,14 @@ class NodeConfig:
         metrics = MetricsConfig(
             listen=host_port(metrics_listen, "metrics.listen", source) if metrics_listen else None
         )
+        compat = CompatConfig(
+            fpr=f.float_("compat", "fpr", 1e-9),
+            num_client_inputs=f.int_(
+                "compat", "num_client_inputs", DEFAULT_MAX_ITEMS_PER_REQUEST, lo=1, hi=1_000_000
+            ),
+        )
+        if not 1e-12 <= compat.fpr <= 0.5:  # NaN fails too
+            raise ConfigError("compat.fpr", f"{compat.fpr} not in [1e-12, 0.5]", source)
         policy = _policy(data.get("policy", {}), source)
         f.finish(skip=("policy",))
         return cls(
@@ -318,6 +347,7 @@ class NodeConfig:
             server=server,
             metrics=metrics,
             policy=policy,
+            compat=compat,
             source=Path(source) if source != "(mapping)" else None,
         )
 

@@ -2,10 +2,12 @@
 
 A foreign country sees only the status code and the public message below; the full
 reason (with peer, request id and the exception's own text) goes to the node's local log.
-Two refusals carry their numbers to the caller because the numbers are the caller's own
-(its limit and what is left of it): :class:`~fedlookup.errors.QuotaExceededError` and
-:class:`~fedlookup.errors.RequestTooLargeError`. The most specific class wins; anything not
-listed (including non-fedlookup exceptions) is ``INTERNAL`` with a generic message.
+Three refusals carry their text to the caller because it is the caller's own or the node's
+public configuration: :class:`~fedlookup.errors.QuotaExceededError` and
+:class:`~fedlookup.errors.RequestTooLargeError` (its limit and what is left of it), and
+:class:`~fedlookup.errors.UnsupportedParameterError` (the parameters the node offers).
+The most specific class wins; anything not listed (including non-fedlookup exceptions) is
+``INTERNAL`` with a generic message.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ CATALOG: tuple[tuple[type[BaseException], grpc.StatusCode, str, bool], ...] = (
     (e.EpochMismatchError, _S.FAILED_PRECONDITION, "epoch changed; refresh node info", False),
     (e.IndexVersionError, _S.ABORTED, "index changed during the transfer; restart it", False),
     (e.IndexIntegrityError, _S.UNAVAILABLE, _NOT_READY, False),  # this node's store damaged
+    (e.UnsupportedParameterError, _S.INVALID_ARGUMENT, "parameters not offered", True),
     (e.InputError, _S.INVALID_ARGUMENT, "invalid request", False),
     (e.LogWriteError, _S.UNAVAILABLE, "node cannot record queries right now", False),
     (e.RegistryUnavailableError, _S.UNAVAILABLE, _NOT_READY, False),

@@ -113,7 +113,9 @@ class NodeService:
             self.policy = DirectoryBoundPolicy(
                 ConfigPolicy(config.policy.default, config.policy.peers), self.directory
             )
-            self.compat = CompatSetups(config, self.keys, self._served_version, self.policy)
+            self.compat = CompatSetups(
+                config, self.keys, self._served_version, self.policy, self._record_setup
+            )
             self.responder = Responder(
                 country=country,
                 index=self._ready_index,
@@ -131,6 +133,14 @@ class NodeService:
         except BaseException:
             self._stack.close()
             raise
+
+    def _record_setup(
+        self, peer: str, epoch_id: str, version: int, inputs: int, fpr: float
+    ) -> None:
+        """Audit a stock setup before it is sent (LogWriteError: it is not sent)."""
+        self.audit_log.append(
+            LogEntry.compat_setup(peer, epoch_id=epoch_id, version=version, inputs=inputs, fpr=fpr)
+        )
 
     def _note_epoch(self) -> None:
         """Log an epoch change (``node rotate-key`` rebuilt the index) in the audit log."""

@@ -27,8 +27,10 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 from pki_fixtures import TestPKI
 
+from audit.entries import LogEntry
 from audit.keys import log_vkey
 from audit.receipts import verify_receipt
+from audit.records import read_records
 from audit.statements import QueryStatement, sign
 from certs import issue_node_certificate
 from federation.evaluation import BlindedQuery
@@ -372,7 +374,7 @@ def test_stock_openmined_client_through_compat_calls(
     asked = [b"v1|MS|NOBODY|1", ids.make_serial]
     with _channel(indexed_de.port, test_pki, "FR") as ch:
         stub = pb_grpc.FederationStub(ch)
-        chunks = list(stub.CompatSetup(pb.CompatSetupRequest(num_client_inputs=2), timeout=60))
+        chunks = list(stub.CompatSetup(pb.CompatSetupRequest(), timeout=60))  # the node's own
         stock = client.CreateWithNewKey(True)
         st = statement("FR", "DE", len(asked))
         data = st.canonical()
@@ -393,8 +395,77 @@ def test_compat_setup_refused_to_a_cardinality_peer(
     with _channel(indexed_de.port, test_pki, "NL") as ch:
         stub = pb_grpc.FederationStub(ch)
         with pytest.raises(grpc.RpcError) as info:
-            list(stub.CompatSetup(pb.CompatSetupRequest(num_client_inputs=2), timeout=TIMEOUT))
+            list(stub.CompatSetup(pb.CompatSetupRequest(), timeout=TIMEOUT))
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def _entries(cfg: NodeConfig, kind: str) -> list[LogEntry]:
+    parsed = [LogEntry.parse(r) for r in read_records(cfg.audit_dir / "entries.rec")]
+    return [e for e in parsed if e.kind == kind]
+
+
+def test_compat_setup_is_offered_for_the_configured_parameters_only_and_audited(
+    test_pki: TestPKI, tmp_path: Path
+) -> None:
+    extra = "[compat]\nnum_client_inputs = 4\nfpr = 1e-6\n"
+    cfg = write_config(tmp_path / "de", test_pki, "DE", extra)
+    csv = tmp_path / "records.csv"
+    rows = [f"{rid},{make},m,9mm,{serial},{cat},2024-01-01" for rid, make, serial, cat in RECORDS]
+    header = "record_id,make,model,caliber,serial,category,recorded_at"
+    csv.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with RegistryStore(cfg.registry.url) as store:
+        store.import_file(csv)
+    version = fill_index(cfg)
+    refused = [
+        pb.CompatSetupRequest(num_client_inputs=2),
+        pb.CompatSetupRequest(fpr=1e-9),
+        pb.CompatSetupRequest(num_client_inputs=4, fpr=1e-3),
+        pb.CompatSetupRequest(num_client_inputs=5, fpr=1e-6),
+    ]
+    with serving(cfg) as node, _channel(node.port, test_pki, "FR") as ch:
+        node.service.tick()
+        stub = pb_grpc.FederationStub(ch)
+        for request in refused:
+            with pytest.raises(grpc.RpcError) as info:
+                list(stub.CompatSetup(request, timeout=TIMEOUT))
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "num_client_inputs=4 and fpr=1e-06 (0 takes these)" in str(info.value.details())
+        blobs = [
+            b"".join(c.data for c in stub.CompatSetup(request, timeout=60))
+            for request in (pb.CompatSetupRequest(), pb.CompatSetupRequest(num_client_inputs=4,
+                                                                           fpr=1e-6))
+        ]  # fmt: skip
+        assert blobs[0] == blobs[1]  # built once, then read from the cache
+        assert len(list((cfg.node.data_dir / "compat").glob("setup-*.bin"))) == 1
+        setups = _entries(cfg, "compat_setup")
+        assert [(e["peer"], e["version"], e["inputs"], e["fpr"]) for e in setups] == [
+            ("FR", version, 4, "1e-06")
+        ] * 2
+
+        # The stock evaluation is charged to FR's item quota and audited like Evaluate.
+        with GrpcTransport("DE", f"127.0.0.1:{node.port}", credentials(test_pki, "FR")) as t:
+            before = t.node_info(timeout=TIMEOUT).limits.items_remaining_today
+            from private_set_intersection.python import client
+
+            asked = [
+                b"v1|MS|NOBODY|1",
+                b"v1|S|NOBODY",
+                record_identifiers("Glock", "ABC123").serial_only,
+            ]
+            st = statement("FR", "DE", len(asked))
+            data = st.canonical()
+            signed = pb.SignedStatement(
+                statement=data, signature=sign(data, test_pki.audit_keys["FR"])
+            )
+            request = client.CreateWithNewKey(True).CreateRequest(asked).SerializeToString()
+            reply = stub.CompatEvaluate(
+                pb.EvaluateRequest(statement=signed, request=request), timeout=TIMEOUT
+            )
+            after = t.node_info(timeout=TIMEOUT).limits.items_remaining_today
+    assert reply.receipt
+    assert before - after == len(asked)
+    received = [e for e in _entries(cfg, "query_received") if e["request_id"] == st.request_id]
+    assert [(e["from"], e["items"]) for e in received] == [("FR", len(asked))]
 
 
 def test_shutdown_lets_an_in_flight_call_finish(test_pki: TestPKI, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -215,7 +216,10 @@ def test_registry_gone_while_serving(net: RelNet) -> None:
     try:
         answer = check(net, net.records["FR"][:3])
         assert answer.count(Outcome.HIT) == 3  # answered from the index
-        request = pb.CompatSetupRequest(num_client_inputs=3, fpr=0.000123).SerializeToString()
+        # The node offers one setup, cached per index version: clear the cache so this call
+        # has to read the registry.
+        shutil.rmtree(net.folder("FR") / "data" / "compat", ignore_errors=True)
+        request = pb.CompatSetupRequest().SerializeToString()
         with net.channel("DE", "FR") as ch, pytest.raises(grpc.RpcError) as info:
             list(ch.unary_stream("/fedlookup.v1.Federation/CompatSetup")(request, timeout=30))
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]

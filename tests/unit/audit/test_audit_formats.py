@@ -29,6 +29,7 @@ def test_package_example_runs() -> None:
         LogEntry.receipt("r1", "FR", "DE", status="answered", hits=1, no_hits=1, receipt=b"x"),
         LogEntry.refusal(make_statement(), "quota"),
         LogEntry.quota_exhausted("r2", "FR", items=4, used=1000, quota=1000),
+        LogEntry.compat_setup("FR", epoch_id="e-1", version=3, inputs=1000, fpr=1e-9),
         LogEntry.key_rotation("epoch", "e-2"),
         LogEntry.directory_change(7, "ab" * 32),
         LogEntry.heartbeat(),

@@ -145,3 +145,16 @@ def test_file_that_is_not_utf8_names_file_line_and_offset(tmp_path: Path) -> Non
     assert "not UTF-8" in message
     assert f"byte 0xc9 at line 3, column 13 (byte offset {offset})" in message
     assert isinstance(caught.value.__cause__, UnicodeDecodeError)
+
+
+def test_compat_parameters_default_and_validated(tmp_path: Path) -> None:
+    cfg = NodeConfig.from_toml(_write(tmp_path), env={})
+    assert cfg.compat.fpr == 1e-9
+    assert cfg.compat.num_client_inputs == DEFAULT_MAX_ITEMS_PER_REQUEST
+    cfg = NodeConfig.from_toml(
+        _write(tmp_path, "\n[compat]\nfpr = 1e-6\nnum_client_inputs = 50\n"), env={}
+    )
+    assert (cfg.compat.fpr, cfg.compat.num_client_inputs) == (1e-6, 50)
+    for bad in ("fpr = 0.9", "fpr = 1e-20", "fpr = nan", "num_client_inputs = 0"):
+        with pytest.raises(ConfigError, match=r"compat\."):
+            NodeConfig.from_toml(_write(tmp_path, f"\n[compat]\n{bad}\n"), env={})
