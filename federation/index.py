@@ -81,34 +81,46 @@ class NodeIndex:
             self.store = opened = IndexStore(path)
             if set_aside_damaged:
                 self.store.check()
-            meta = self._init_meta(0)
+            meta = self._init_meta()
         except IndexIntegrityError:
             if not set_aside_damaged:
                 raise
             if opened is not None:
                 opened.close()
-            self.set_aside = IndexStore.set_aside(path)
-            self.store = IndexStore(path)
-            _log.warning("index store damaged: moved to %s, building a new one", self.set_aside)
-            # Versions continue above any a peer can hold from the damaged store (the
-            # time in seconds), and start a new epoch range, so every mirror syncs in full.
-            meta = self._init_meta(int(time.time()))
+            meta = self._start_over(path)
         if meta["country"] != self.country:
             raise ConfigError("country", f"index at {directory} is {meta['country']}")
 
-    def _init_meta(self, version: int) -> dict[str, str]:
+    def _init_meta(self, version_floor: int = 0) -> dict[str, str]:
         # Read first: a serving process must not wait for an indexer's long write transaction.
         meta = self._meta()
         if not meta:
+            floor = {"version_floor": version_floor} if version_floor else {}
             with self.store.write() as db:
                 if not IndexStore.get_meta(db):
                     IndexStore.set_meta(
-                        db, epoch_id=self.key.epoch_id, version=version,
-                        epoch_start=version + 1 if version else 0, size=0,
-                        country=self.country, watermark="",
+                        db, epoch_id=self.key.epoch_id, version=0, epoch_start=0, size=0,
+                        country=self.country, watermark="", **floor,
                     )  # fmt: skip
             meta = self._meta()
         return meta
+
+    def _start_over(self, path: Path) -> dict[str, str]:
+        """Replace a damaged store at ``path`` by an empty, initialised one."""
+        fresh = path.with_name(path.name + ".new")
+        for suffix in ("", "-wal", "-shm"):
+            fresh.with_name(fresh.name + suffix).unlink(missing_ok=True)  # an earlier try
+        self.store = IndexStore(fresh)
+        # Version 0 until the rebuild commits (a serving node reports not ready meanwhile,
+        # never an empty index); then above the floor, the time in seconds, so it is
+        # above any version a peer holds from the damaged store and every mirror syncs in
+        # full.
+        self._init_meta(version_floor=int(time.time()))
+        self.store.close()
+        self.set_aside = IndexStore.set_aside(path, fresh)
+        _log.warning("index store damaged: moved to %s, building a new one", self.set_aside)
+        self.store = IndexStore(path)
+        return self._meta()
 
     def _meta(self) -> dict[str, str]:
         with self.store.read() as db:

@@ -2,7 +2,8 @@
 
 Tables::
 
-    meta      key -> value: epoch_id, version, epoch_start, watermark, country, size
+    meta      key -> value: epoch_id, version, epoch_start, watermark, country, size,
+              and version_floor in a store rebuilt after damage (the next version is above it)
     records   record_id, id_digest, category, reference, tags (its entries), version
     entries   tag (rowid), record_id, prk, slot, category, sealed, version
     removals  tag, version
@@ -99,8 +100,14 @@ class IndexStore:
             RegistryUnavailableError: the file is busy, locked or unreadable.
         """
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None and self._file_id() not in (None, self._local.file_id):
+            # The file was replaced (a damaged store set aside and rebuilt by
+            # `node index --full`): a serving node moves to the new one by itself.
+            self.close()
+            db = None
         if db is None:
             try:
+                self._local.file_id = self._file_id()
                 db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
             except _DB_ERRORS as exc:
                 raise _translate(exc, self.path) from exc
@@ -170,13 +177,13 @@ class IndexStore:
             self.get_meta(db)
 
     @staticmethod
-    def set_aside(path: Path) -> Path:
+    def set_aside(path: Path, replacement: Path) -> Path:
         """Rename a damaged store file (and its WAL files) to ``<name>.damaged-<UTC time>``
-        and create an empty file in its place.
+        and move ``replacement`` (a closed, initialised store) into its place.
 
-        Close every connection to it first: connections still open keep reading the old
-        file (the caller is its only user: ``fedlookup node index --full`` with the node
-        stopped, or restarted afterwards).
+        Close this process's connections to both first. Other processes' connections (a
+        serving node) move to the new file at their next transaction (:meth:`connect`
+        compares the file's identity); while the path is missing they keep the old one.
 
         Returns:
             The new path of the damaged file.
@@ -184,17 +191,24 @@ class IndexStore:
         path = Path(path)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         target = path.with_name(f"{path.name}.damaged-{stamp}")
-        for suffix in ("-wal", "-shm", ""):
+        for suffix in ("", "-wal", "-shm"):
             side = path.with_name(path.name + suffix)
             if side.exists():
                 os.replace(side, target.with_name(target.name + suffix))
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(replacement, path)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
-            os.fsync(dir_fd)  # the renames and the new file survive a crash
+            os.fsync(dir_fd)  # the renames survive a crash
         finally:
             os.close(dir_fd)
         return target
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -236,8 +250,9 @@ class IndexStore:
         for key in META_KEYS:
             if key not in meta:
                 raise damaged(f"meta row {key!r} missing")
-        for key in _META_INTS:
-            if not (meta[key].isascii() and meta[key].isdigit()):
+        for key in (*_META_INTS, "version_floor"):
+            value = meta.get(key, "0")  # version_floor is optional
+            if not (value.isascii() and value.isdigit()):
                 raise damaged(f"meta row {key!r} is not a count")
         return meta
 

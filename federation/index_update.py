@@ -102,7 +102,10 @@ class IndexUpdate:
     ) -> None:
         self.key, self.db, self.latest = key, db, latest
         meta = IndexStore.get_meta(db)
-        self.version = int(meta["version"]) + 1
+        # A store rebuilt after damage starts above its floor, in a new delta range.
+        floor = int(meta.get("version_floor", 0))
+        self.restart = int(meta["version"]) < floor
+        self.version = max(int(meta["version"]), floor) + 1
         self.size = int(meta["size"])
         self.rotating = meta["epoch_id"] != key.epoch_id
         if self.rotating and not complete:
@@ -177,12 +180,12 @@ class IndexUpdate:
         db.executemany("INSERT INTO removals VALUES (?, ?)", self.removals)
         if self.fresh:
             IndexStore.create_secondary(db)
-        if not (flat or self.removals or self.rotating):
+        if not (flat or self.removals or self.rotating or self.restart):
             version -= 1  # nothing changed: no new version
         size = self.size + self.counts["added"] - self.counts["removed"]
         values: dict[str, str | int] = {"version": version, "size": size}
         values["epoch_id"] = self.key.epoch_id
-        if self.rotating:
+        if self.rotating or self.restart:
             values["epoch_start"] = version
         if watermark is not None:
             values["watermark"] = watermark

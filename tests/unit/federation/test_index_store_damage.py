@@ -129,3 +129,24 @@ def test_store_check_passes_on_a_sound_store(tmp_path: Path) -> None:
         store.check()
     finally:
         store.close()
+
+
+def test_a_serving_reader_moves_to_the_rebuilt_store(tmp_path: Path) -> None:
+    directory, key, _ = _built(tmp_path)
+    serving = NodeIndex(directory, key=key, country="DE")  # a node's open index
+    try:
+        old_version = serving.version
+        _damage_page(_checkpoint(directory))
+        builder = NodeIndex(directory, key=key, country="DE", set_aside_damaged=True)
+        try:
+            assert builder.set_aside is not None
+            # Until the rebuild commits the reader sees version 0 (not ready), never an
+            # empty index under a version.
+            assert serving.version == 0
+            version = builder.update((r.input() for r in RECORDS), complete=True)
+        finally:
+            builder.close()
+        assert serving.version == version > old_version
+        assert synced(serving).size == len(RECORDS) * 2
+    finally:
+        serving.close()
