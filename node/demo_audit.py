@@ -81,5 +81,5 @@ def verify_logs(network: Network, asker: str, out: Path, console: Console) -> bo
             f"cross-check {asker} outgoing / {country}: {crossed.matched} queries reconciled, "
             f"{verdict}"
         )
-    console.print(f"Exports in {out} (fedlookup audit verify {out}/<log>)", highlight=False)
+    console.print(f"Exports written to {out}, one folder per log", highlight=False)
     return ok
