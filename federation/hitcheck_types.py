@@ -113,22 +113,11 @@ class QueryOutcome:
 class QueryAuditor(Protocol):
     """The asking side's audit hooks (implemented over :mod:`audit` by the node)."""
 
-    def sign(
-        self, *, to_country: str, items: Sequence[bytes], context: CheckContext
-    ) -> SignedQuery:
-        """Commit to ``items`` (storing the opening), sign the statement, and log it as sent.
-
-        Raises:
-            AuditError: the opening or the log entry could not be made durable (the query
-                must not be sent).
-        """
-        ...
-
     def sign_many(
         self, requests: Sequence[tuple[str, Sequence[bytes]]], context: CheckContext
     ) -> list[SignedQuery]:
-        """:meth:`sign` for several ``(to_country, items)`` requests at once: the openings
-        in one transaction, the statements logged as sent with one ``fsync``.
+        """Commit to each request's items (storing the openings, in one transaction), sign
+        the statements, and log them as sent with one ``fsync``.
 
         Returns:
             One signed query per request, in order.
@@ -152,7 +141,8 @@ class QueryAuditor(Protocol):
         ...
 
     def record_many(self, outcomes: Sequence[QueryOutcome]) -> list[VerificationError | None]:
-        """:meth:`record` for several outcomes at once (one ``fsync``).
+        """Log the outcomes of sent queries (``answered``, ``refused``, ``unavailable``) with
+        their result counts and the peers' receipts, with one ``fsync``.
 
         Every outcome is logged; a receipt not yet verified is verified first, and logged
         with status ``error`` when it does not verify.
@@ -162,25 +152,6 @@ class QueryAuditor(Protocol):
 
         Raises:
             LogWriteError: the entries could not be made durable.
-        """
-        ...
-
-    def record(
-        self,
-        query: SignedQuery,
-        *,
-        status: str,
-        receipt: bytes = b"",
-        hits: int = 0,
-        possible: int = 0,
-        no_hits: int = 0,
-    ) -> None:
-        """Log the outcome of a sent query (``answered``, ``refused``, ``unavailable``) with
-        the result counts and the peer's receipt.
-
-        Raises:
-            VerificationError: the receipt does not verify under the peer's audit key.
-            LogWriteError: the entry could not be made durable.
         """
         ...
 

@@ -101,12 +101,6 @@ class AuditedQueries:
         self._sent: dict[str, QueryStatement] = {}
         self._lock = threading.Lock()
 
-    def sign(
-        self, *, to_country: str, items: Sequence[bytes], context: CheckContext
-    ) -> SignedQuery:
-        """See :meth:`federation.hitcheck_types.QueryAuditor.sign`."""
-        return self.sign_many([(to_country, items)], context)[0]
-
     def sign_many(
         self, requests: Sequence[tuple[str, Sequence[bytes]]], context: CheckContext
     ) -> list[SignedQuery]:
@@ -140,22 +134,6 @@ class AuditedQueries:
             for statement in statements:
                 self._sent[statement.request_id] = statement
         return signed
-
-    def record(
-        self,
-        query: SignedQuery,
-        *,
-        status: str,
-        receipt: bytes = b"",
-        hits: int = 0,
-        possible: int = 0,
-        no_hits: int = 0,
-    ) -> None:
-        """See :meth:`federation.hitcheck_types.QueryAuditor.record`."""
-        outcome = QueryOutcome(query, status, receipt, hits, possible, no_hits)
-        problem = self.record_many([outcome])[0]
-        if problem is not None:
-            raise problem
 
     def record_many(self, outcomes: Sequence[QueryOutcome]) -> list[VerificationError | None]:
         """See :meth:`federation.hitcheck_types.QueryAuditor.record_many`."""

@@ -25,22 +25,14 @@ from pathlib import Path
 from fedlookup.errors import InputError
 from registry_adapter.identifiers import canonical_make
 from registry_adapter.makers import MAKERS, Maker
+from registry_adapter.models import Category
 from registry_adapter.parse import REQUIRED_COLUMNS, Row, detect_format, read_file
 
 __all__ = ["GenerateSummary", "generate_registry", "overlap_path_for"]
 
 _LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q, as on real markings
 _DIGITS = "0123456789"
-_CATEGORIES = (
-    "registered",
-    "stolen",
-    "lost",
-    "seized",
-    "found",
-    "exported",
-    "deactivated",
-    "destroyed",
-)
+_CATEGORIES = tuple(c.value for c in Category)  # weights below follow this order
 _CATEGORY_WEIGHTS = (86.0, 4.5, 2.5, 2.0, 0.8, 1.7, 1.8, 0.7)
 _PLANTED = ("stolen", "exported", "seized", "lost", "found")
 _PLANTED_WEIGHTS = (45.0, 20.0, 15.0, 10.0, 10.0)
