@@ -30,6 +30,7 @@ from federation.psi import (
     Blinder,
     HashedItems,
     hash_items,
+    parse_request,
     parse_response,
     process_request,
 )
@@ -57,6 +58,14 @@ class Evaluator:
     def epoch_id(self) -> str:
         """The epoch of the key in use (peers check it against their mirror)."""
         return self.key.epoch_id
+
+    def item_count(self, request: bytes) -> int:
+        """Number of blinded items in a serialized openmined ``Request``.
+
+        Raises:
+            PSIProtocolError: malformed request, invalid point, more than ``max_items``.
+        """
+        return len(parse_request(request, max_items=self.max_items)[1])
 
     def evaluate(self, request: bytes, *, reveal: bool = True) -> bytes:
         """Return ``H(x)^ab`` for each ``H(x)^a`` of an openmined ``Request``.

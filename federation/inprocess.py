@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
+from federation.responder import IndexExport
 from federation.transport import Evaluation, NodeInfo
 from fedlookup.errors import (
     AuditError,
@@ -40,7 +41,9 @@ class ResponderLike(Protocol):
 
     def node_info(self, peer: str) -> NodeInfo: ...
 
-    def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> bytes: ...
+    def sync_index(
+        self, peer: str, since_version: int | None, epoch_id: str | None
+    ) -> IndexExport: ...
 
     def evaluate(
         self, peer: str, statement: bytes, signature: bytes, request: bytes
@@ -88,7 +91,7 @@ class InProcessTransport:
         return self._call(
             "SyncIndex",
             timeout,
-            lambda: self.responder.sync_index(self.as_country, since_version, epoch_id),
+            lambda: self.responder.sync_index(self.as_country, since_version, epoch_id).blob,
         )
 
     def evaluate(

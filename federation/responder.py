@@ -5,18 +5,22 @@ caller's country as established by the transport (the mTLS certificate for gRPC)
 claimed in a request. The responder checks, in this order, and refuses at the first
 failure (every refusal is audited too):
 
-1. the caller is a member of the federation directory;
-2. the statement parses, names the caller as ``from_country`` and this node as
-   ``to_country``, and its signature verifies under the caller's audit key;
-3. the policy lets the caller query, for this purpose;
+1. the caller is a member of the federation directory (looked up once per call: the same
+   entry gives its audit key and its limits);
+2. the statement parses (a real :class:`~audit.statements.QueryStatement`), names the
+   caller as ``from_country`` and this node as ``to_country``, and its signature verifies
+   under the caller's audit key;
+3. the policy (capped by the directory's limits) lets the caller query, for this purpose;
 4. the request holds exactly ``item_count`` items, within the per-request limit;
 5. the items are charged to the caller's daily quota (atomic, durable, whole or nothing);
 6. the query is appended to the audit log (durable; if it cannot be, nothing is answered);
 7. the evaluator answers (reveal, or a shuffled cardinality-only answer), and the receipt
    of the audit entry is returned with the response.
 
-Collaborators are Protocols so the node wires the real ones (:mod:`node.service`) and a
-test can run several countries in one process.
+The audit trail is :class:`federation.trail.ResponderTrail`; policy, quotas, index and
+evaluator are Protocols so the node wires the real ones (:mod:`node.service`) and a test
+can run several countries in one process. ``tests/unit/federation/test_responder_order.py``
+pins this order.
 """
 
 from __future__ import annotations
@@ -24,15 +28,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from audit.statements import QueryStatement, verify
+from federation.directory_model import Member
+from federation.trail import Members
 from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup.errors import (
     CountryMismatchError,
     CryptoError,
     FedlookupError,
     IdentityError,
+    IndexVersionError,
     PolicyError,
     PolicyRefusedError,
     PSIProtocolError,
@@ -44,16 +52,16 @@ from fedlookup.errors import (
 __all__ = [
     "AccessPolicy",
     "AuditTrail",
-    "DirectoryView",
     "EvaluatorLike",
+    "IndexExport",
     "IndexView",
     "PeerGrant",
     "QuotaLedger",
     "Responder",
-    "StatementLike",
 ]
 
 _log = logging.getLogger("fedlookup.responder")
+_EXPORT_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -101,50 +109,10 @@ class QuotaLedger(Protocol):
         ...
 
 
-class StatementLike(Protocol):
-    """The fields of a query statement the responder checks."""
-
-    @property
-    def request_id(self) -> str: ...
-    @property
-    def from_country(self) -> str: ...
-    @property
-    def to_country(self) -> str: ...
-    @property
-    def purpose(self) -> str: ...
-    @property
-    def item_count(self) -> int: ...
-
-
-class DirectoryView(Protocol):
-    """The current federation directory as the responder needs it."""
-
-    def require_member(self, peer: str) -> None:
-        """Raise :class:`~fedlookup.errors.UnlistedPeerError` unless ``peer`` is a member."""
-        ...
-
-    def parse_statement(self, data: bytes) -> StatementLike:
-        """Parse canonical statement bytes.
-
-        Raises:
-            VerificationError: not a canonical, complete statement.
-        """
-        ...
-
-    def verify_statement(self, peer: str, data: bytes, signature: bytes) -> None:
-        """Verify ``signature`` over ``data`` with ``peer``'s audit key from the directory.
-
-        Raises:
-            UnlistedPeerError: ``peer`` is not a member.
-            VerificationError: the signature does not verify.
-        """
-        ...
-
-
 class AuditTrail(Protocol):
-    """The node's audit log, in the responder's terms."""
+    """The node's audit log, in the responder's terms (:class:`federation.trail.ResponderTrail`)."""
 
-    def record_query(self, peer: str, statement: StatementLike, signature: bytes) -> int:
+    def record_query(self, peer: str, statement: QueryStatement, signature: bytes) -> int:
         """Append a query entry durably (before answering); return its log index.
 
         Raises:
@@ -152,21 +120,14 @@ class AuditTrail(Protocol):
         """
         ...
 
-    def receipt(self, index: int, statement: StatementLike) -> bytes:
+    def receipt(self, index: int, statement: QueryStatement) -> bytes:
         """The signed receipt of entry ``index``."""
         ...
 
     def record_refusal(
-        self, peer: str, statement: StatementLike, error: FedlookupError, limit: int | None
+        self, peer: str, statement: QueryStatement, error: FedlookupError, limit: int | None
     ) -> None:
-        """Append a refusal (or quota exhaustion) entry for a parsed statement.
-
-        Args:
-            peer: the caller's country.
-            statement: the refused statement.
-            error: why (its class name is the reason code; its text stays local).
-            limit: the peer's daily quota, when known.
-        """
+        """Append a refusal (or quota exhaustion) entry for a parsed statement."""
         ...
 
 
@@ -203,6 +164,21 @@ class EvaluatorLike(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class IndexExport:
+    """The index as one peer may see it, with the version it is.
+
+    Attributes:
+        blob: the full index or a delta (``federation.index_format``).
+        epoch_id: the epoch the blob is under.
+        version: the index version the blob brings a mirror to.
+    """
+
+    blob: bytes
+    epoch_id: str
+    version: int
+
+
 class Responder:
     """Answers NodeInfo, SyncIndex and Evaluate for one node.
 
@@ -211,10 +187,10 @@ class Responder:
         index: returns the loaded index, or ``None`` while it is not ready.
         evaluator_factory: builds an evaluator for an epoch id; called once per thread and
             epoch (openmined-psi objects must not be shared between threads).
-        policy: per-peer grants.
+        policy: the node's own per-peer grants (capped here by the directory's limits).
         quotas: the durable quota ledger.
         audit: the audit trail.
-        directory: the federation directory.
+        directory: the federation directory in force (membership, audit keys, limits).
         on_evaluated: called with (peer, items) after each answered evaluation (metrics).
     """
 
@@ -227,7 +203,7 @@ class Responder:
         policy: AccessPolicy,
         quotas: QuotaLedger,
         audit: AuditTrail,
-        directory: DirectoryView,
+        directory: Members,
         on_evaluated: Callable[[str, int], None] | None = None,
     ) -> None:
         self.country = country
@@ -246,12 +222,29 @@ class Responder:
             raise RegistryUnavailableError("the index is not ready yet")
         return index
 
-    def _grant(self, peer: str) -> PeerGrant:
-        self._directory.require_member(peer)
+    def grant(self, peer: str, member: Member | None = None) -> PeerGrant:
+        """The node's grant for ``peer``, never more than the directory's limits for it.
+
+        Args:
+            peer: the caller's country.
+            member: its directory entry, when the caller has already looked it up.
+
+        Raises:
+            UnlistedPeerError: ``peer`` is not a member.
+            PolicyRefusedError: the policy does not let ``peer`` query.
+        """
+        if member is None:
+            member = self._directory.member(peer)
         grant = self._policy.grant(peer)
         if not grant.allowed:
             raise PolicyRefusedError(f"policy does not allow {peer} to query")
-        return grant
+        return replace(
+            grant,
+            max_items_per_request=min(
+                grant.max_items_per_request, member.limits.max_items_per_request
+            ),
+            items_per_day=min(grant.items_per_day, member.limits.items_per_day),
+        )
 
     def _evaluator(self, epoch_id: str) -> EvaluatorLike:
         cached: tuple[str, EvaluatorLike] | None = getattr(self._local, "evaluator", None)
@@ -267,7 +260,7 @@ class Responder:
             UnlistedPeerError, PolicyRefusedError: the peer may not query.
             RegistryUnavailableError: the index is not ready.
         """
-        grant = self._grant(peer)
+        grant = self.grant(peer)
         index = self._ready_index()
         limits = Limits(
             max_items_per_request=grant.max_items_per_request,
@@ -284,21 +277,30 @@ class Responder:
             limits=limits,
         )
 
-    def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> bytes:
+    def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> IndexExport:
         """The index as ``peer`` may see it: a delta when ``since_version`` is under the
         current epoch, else the full index; cardinality-only peers get tags without labels.
+
+        The version returned is the blob's: it is read on both sides of the export, and the
+        export is retried when an index update landed in between.
 
         Raises:
             UnlistedPeerError, PolicyRefusedError: the peer may not query.
             RegistryUnavailableError: the index is not ready.
+            IndexVersionError: the index kept changing during three exports.
         """
-        grant = self._grant(peer)
-        index = self._ready_index()
-        if epoch_id != index.epoch_id:
-            since_version = None
-        return index.export(
-            since_version=since_version, categories=grant.categories, labels=grant.reveal
-        )
+        grant = self.grant(peer)
+        for _ in range(_EXPORT_TRIES):
+            index = self._ready_index()
+            before = (index.epoch_id, index.version)
+            since = since_version if epoch_id == index.epoch_id else None
+            blob = index.export(
+                since_version=since, categories=grant.categories, labels=grant.reveal
+            )
+            after = self._ready_index()
+            if (after.epoch_id, after.version) == before:
+                return IndexExport(blob=blob, epoch_id=before[0], version=before[1])
+        raise IndexVersionError("the index kept changing during the export")
 
     def evaluate(self, peer: str, statement: bytes, signature: bytes, request: bytes) -> Evaluation:
         """Answer one blinded request under a signed statement (see the module docstring).
@@ -319,11 +321,11 @@ class Responder:
             PSIProtocolError: malformed request or wrong item count.
             LogWriteError: the audit entry could not be made durable.
         """
-        stmt: StatementLike | None = None
+        stmt: QueryStatement | None = None
         limit: int | None = None
         try:
-            self._directory.require_member(peer)
-            stmt = self._directory.parse_statement(statement)
+            member = self._directory.member(peer)  # the one membership check of this call
+            stmt = QueryStatement.parse(statement)
             if stmt.from_country != peer:
                 raise CountryMismatchError(
                     f"statement from {stmt.from_country!r} but certificate is {peer!r}"
@@ -332,8 +334,8 @@ class Responder:
                 raise CountryMismatchError(
                     f"statement addressed to {stmt.to_country!r}, this node is {self.country!r}"
                 )
-            self._directory.verify_statement(peer, statement, signature)
-            grant = self._grant(peer)
+            verify(statement, signature, member.audit_key())
+            grant = self.grant(peer, member)
             limit = grant.items_per_day
             if grant.purposes is not None and stmt.purpose not in grant.purposes:
                 raise PolicyRefusedError(f"purpose {stmt.purpose!r} not permitted for {peer}")
@@ -365,7 +367,7 @@ class Responder:
         )
 
     def _refused(
-        self, peer: str, stmt: StatementLike | None, exc: FedlookupError, limit: int | None
+        self, peer: str, stmt: QueryStatement | None, exc: FedlookupError, limit: int | None
     ) -> None:
         _log.warning(
             "refused evaluation",

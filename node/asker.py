@@ -3,7 +3,7 @@
 :func:`open_hit_check` builds, from a node's configuration: the verified federation
 directory (peers and their audit keys), one gRPC transport per peer (mutual TLS with the
 node's certificate), the store of index mirrors (``<data_dir>/mirrors``), and the
-:class:`AuditedQueries` that sign statements and log every query and receipt.
+:class:`~federation.trail.AskerTrail` that signs statements and logs every query and receipt.
 
 Outgoing queries go to their own signed log, ``<data_dir>/audit-outgoing`` (origin
 ``<node origin>/outgoing``, the node's audit key): the node's own log is held open by the
@@ -14,10 +14,8 @@ at rest. Both are verified with ``fedlookup audit verify`` like the node's own l
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -26,21 +24,17 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.commitment import OpeningStore
-from audit.entries import LogEntry
-from audit.keys import load_private_key, log_vkey
+from audit.keys import load_private_key
 from audit.log import AuditLog
-from audit.receipts import verify_receipt
-from audit.statements import QueryStatement, sign
-from federation.directory import Directory, load_directory
+from federation.directory import load_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck import HitCheck
-from federation.hitcheck_types import CheckContext, QueryOutcome, SignedQuery
 from federation.mirrors import MirrorStore
-from fedlookup.errors import AuditError, ConfigError, VerificationError
+from federation.trail import AskerTrail
+from fedlookup.errors import AuditError, ConfigError
 from node.config import NodeConfig
 
 __all__ = [
-    "AuditedQueries",
     "log_origin",
     "mirrors_dir",
     "open_hit_check",
@@ -69,118 +63,6 @@ def openings_path(config: NodeConfig) -> Path:
 def mirrors_dir(config: NodeConfig) -> Path:
     """Directory of the peers' index mirrors."""
     return config.node.data_dir / "mirrors"
-
-
-class AuditedQueries:
-    """Signs statements and logs each query, then its outcome and the peer's receipt.
-
-    Thread-safe: the hit check calls it from one thread per peer.
-
-    Args:
-        country: this node's country.
-        log: the outgoing-query log.
-        openings: where commitment openings are kept.
-        key: this node's Ed25519 audit key (signs statements).
-        directory: the federation directory (the peers' audit keys).
-    """
-
-    def __init__(
-        self,
-        *,
-        country: str,
-        log: AuditLog,
-        openings: OpeningStore,
-        key: Ed25519PrivateKey,
-        directory: Directory,
-    ) -> None:
-        self.country = country
-        self.log = log
-        self.openings = openings
-        self.key = key
-        self.directory = directory
-        self._sent: dict[str, QueryStatement] = {}
-        self._lock = threading.Lock()
-
-    def sign_many(
-        self, requests: Sequence[tuple[str, Sequence[bytes]]], context: CheckContext
-    ) -> list[SignedQuery]:
-        """See :meth:`federation.hitcheck_types.QueryAuditor.sign_many`."""
-        ids = [QueryStatement.new_request_id() for _ in requests]
-        with self._lock:
-            commitments = self.openings.create_many(
-                [(rid, items) for rid, (_, items) in zip(ids, requests, strict=True)]
-            )
-        statements = [
-            QueryStatement(
-                request_id=rid,
-                from_country=self.country,
-                to_country=to_country,
-                case_id=context.case_id,
-                purpose=context.purpose,
-                legal_basis=context.legal_basis,
-                investigator=context.investigator,
-                item_count=len(items),
-                commitment=commitment,
-            )
-            for rid, (to_country, items), commitment in zip(ids, requests, commitments, strict=True)
-        ]
-        signed = []
-        for statement in statements:
-            data = statement.canonical()
-            signed.append(SignedQuery(statement.request_id, data, sign(data, self.key)))
-        # Durable before any of these requests may leave: one fsync for the whole batch.
-        self.log.append_many([LogEntry.query_sent(s) for s in statements])
-        with self._lock:
-            for statement in statements:
-                self._sent[statement.request_id] = statement
-        return signed
-
-    def record_many(self, outcomes: Sequence[QueryOutcome]) -> list[VerificationError | None]:
-        """See :meth:`federation.hitcheck_types.QueryAuditor.record_many`."""
-        with self._lock:
-            statements = [self._sent.pop(o.query.request_id) for o in outcomes]
-        problems: list[VerificationError | None] = []
-        entries = []
-        for outcome, statement in zip(outcomes, statements, strict=True):
-            problem: VerificationError | None = None
-            status = outcome.status
-            if outcome.receipt and not outcome.verified:
-                try:
-                    self._verify(statement, outcome.receipt)
-                except VerificationError as exc:
-                    problem, status = exc, "error"
-            problems.append(problem)
-            entries.append(
-                LogEntry.receipt(
-                    statement.request_id,
-                    statement.from_country,
-                    statement.to_country,
-                    status=status,
-                    hits=outcome.hits,
-                    possible=outcome.possible,
-                    no_hits=outcome.no_hits,
-                    receipt=outcome.receipt,
-                )
-            )
-        self.log.append_many(entries)
-        return problems
-
-    def verify_receipt(self, query: SignedQuery, receipt: bytes) -> None:
-        """See :meth:`federation.hitcheck_types.QueryAuditor.verify_receipt`."""
-        with self._lock:
-            statement = self._sent[query.request_id]
-        self._verify(statement, receipt)
-
-    def _verify(self, statement: QueryStatement, receipt: bytes) -> None:
-        public_key = self.directory.member(statement.to_country).audit_key()
-        # The origin of the peer's log is the first line of the checkpoint in the receipt;
-        # verify_receipt then checks everything, with the key from the directory.
-        try:
-            checkpoint = json.loads(receipt)["receipt"]["checkpoint"]
-            origin = checkpoint.split("\n", 1)[0]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise VerificationError("receipt: not a signed receipt object") from exc
-        verify_receipt(receipt, public_key, log_vkey(origin, public_key), statement)
 
 
 def _open_log(directory: Path, origin: str, key: Ed25519PrivateKey, country: str) -> AuditLog:
@@ -264,7 +146,7 @@ def open_hit_check(
         stack.callback(log.checkpoint)
         openings = OpeningStore(_wal(openings_path(config)))
         stack.callback(openings.close)
-        auditor = AuditedQueries(
+        auditor = AskerTrail(
             country=country, log=log, openings=openings, key=key, directory=directory
         )
         check = HitCheck(

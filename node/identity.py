@@ -56,7 +56,9 @@ class PeerVerifierLike(Protocol):
 class PeerCheck(Protocol):
     """Checks a verified peer against the current directory (membership, key pin)."""
 
-    def check_member(self, peer: PeerIdentity) -> None: ...
+    def check_peer(self, peer: PeerIdentity) -> object:
+        """Raise UnlistedPeerError unless ``peer`` is listed with the key pinned for it."""
+        ...
 
 
 Deserializer = Callable[[bytes], Any] | None
@@ -131,7 +133,7 @@ class IdentityInterceptor(grpc.ServerInterceptor):
                 raise IdentityError("no client certificate presented")
             peer = self._verifier.verify(pems[0])
             if method.startswith(f"/{FEDERATION_SERVICE}/"):
-                self._directory.check_member(peer)
+                self._directory.check_peer(peer)
         except FedlookupError as exc:
             public = public_error(exc)
             _log.warning(

@@ -2,7 +2,7 @@
 
 The service owns the long-lived parts (epoch keys, index, quota ledger, audit log,
 directory watcher, peer verifier, metrics, health) and adapts them to the
-:class:`~federation.responder.Responder`'s ports (:mod:`node.adapters`). A housekeeping
+:class:`~federation.responder.Responder`'s ports (straight from ``federation``). A housekeeping
 thread, once a second, reports SERVING as soon as the index holds a version, refreshes the
 index gauges, picks up a new directory and lets the audit log sign checkpoints and
 heartbeats. A cosigning thread (:class:`node.cosign_timer.CosignTimer`) asks the peers to
@@ -32,17 +32,13 @@ from audit.keys import load_private_key
 from audit.log import AuditLog
 from certs import ReloadingPeerVerifier
 from federation.directory_watch import DirectoryWatcher
+from federation.evaluation import Evaluator
 from federation.index import NodeIndex
 from federation.keys import EpochKeyStore
 from federation.responder import Responder
+from federation.trail import ResponderTrail
 from fedlookup.errors import FedlookupError
-from node.adapters import (
-    AuditAdapter,
-    DirectoryAdapter,
-    DirectoryBoundPolicy,
-    EvaluatorAdapter,
-    on_directory_change,
-)
+from node.adapters import on_directory_change
 from node.compat import CompatSetups
 from node.config import NodeConfig
 from node.cosign_timer import CosignTimer
@@ -109,26 +105,23 @@ class NodeService:
             if country not in self.directory.current.countries:
                 _log.warning("this node's country is not in the federation directory")
             self.verifier = ReloadingPeerVerifier([config.tls.ca], [config.tls.crl])
-            directory = DirectoryAdapter(self.directory)
-            self.policy = DirectoryBoundPolicy(
-                ConfigPolicy(config.policy.default, config.policy.peers), self.directory
-            )
-            self.compat = CompatSetups(
-                config, self.keys, self._served_version, self.policy, self._record_setup
-            )
             self.responder = Responder(
                 country=country,
                 index=self._ready_index,
-                evaluator_factory=lambda epoch: EvaluatorAdapter(self.keys.load(epoch)),
-                policy=self.policy,
+                evaluator_factory=lambda epoch: Evaluator(self.keys.load(epoch)),
+                policy=ConfigPolicy(config.policy.default, config.policy.peers),
                 quotas=self.quotas,
-                audit=AuditAdapter(self.audit_log, self.quotas),
-                directory=directory,
+                audit=ResponderTrail(self.audit_log, used=self.quotas.used),
+                directory=self.directory,
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
+            )
+            # The responder's grant is the node's policy capped by the directory's limits.
+            self.compat = CompatSetups(
+                config, self.keys, self._served_version, self.responder, self._record_setup
             )
             self.witness = node_witness(self.audit_log, lambda: self.directory.current)
             self.identity = IdentityInterceptor(
-                self.verifier, directory, on_refusal=self.metrics.refused
+                self.verifier, self.directory, on_refusal=self.metrics.refused
             )
         except BaseException:
             self._stack.close()

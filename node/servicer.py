@@ -16,6 +16,7 @@ from typing import NoReturn, Protocol
 
 import grpc
 
+from federation.responder import IndexExport
 from federation.transport import Evaluation, NodeInfo
 from fedlookup.errors import IndexVersionError, InputError
 from node.errors import public_error
@@ -33,7 +34,9 @@ class ResponderPort(Protocol):
     """What the servicer needs of :class:`federation.responder.Responder`."""
 
     def node_info(self, peer: str) -> NodeInfo: ...
-    def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> bytes: ...
+    def sync_index(
+        self, peer: str, since_version: int | None, epoch_id: str | None
+    ) -> IndexExport: ...
     def evaluate(
         self, peer: str, statement: bytes, signature: bytes, request: bytes
     ) -> Evaluation: ...
@@ -139,20 +142,12 @@ class FederationServicer(pb_grpc.FederationServicer):
         try:
             peer = current_peer().country
             since = request.since_version if request.HasField("since_version") else None
-            # The version sent with the chunks must be the blob's: read it on both sides of
-            # the export and retry if an index update landed in between.
-            for _ in range(3):
-                info = self._responder.node_info(peer)
-                blob = self._responder.sync_index(peer, since, request.epoch_id or None)
-                after = self._responder.node_info(peer)
-                if (after.index_version, after.epoch_id) == (info.index_version, info.epoch_id):
-                    break
-            else:
-                raise IndexVersionError("the index kept changing during the export")
-            if request.offset and request.resume_version != info.index_version:
+            export = self._responder.sync_index(peer, since, request.epoch_id or None)
+            if request.offset and request.resume_version != export.version:
                 raise IndexVersionError(
-                    f"resume of version {request.resume_version}, index is now {info.index_version}"
+                    f"resume of version {request.resume_version}, index is now {export.version}"
                 )
+            blob = export.blob
             pieces = list(chunks(blob, self._chunk, request.offset))
         except Exception as exc:
             self._fail(context, exc, "SyncIndex")
@@ -163,8 +158,8 @@ class FederationServicer(pb_grpc.FederationServicer):
                 offset=offset,
                 total_size=len(blob),
                 sha256=digest,
-                index_version=info.index_version,
-                epoch_id=info.epoch_id,
+                index_version=export.version,
+                epoch_id=export.epoch_id,
                 final=final,
             )
 

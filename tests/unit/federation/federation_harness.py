@@ -3,7 +3,7 @@
 Each country is a real :class:`node.service.NodeService` built from a ``node.toml``-shaped
 configuration over the session's test PKI (epoch keys, encrypted index, policy capped by the
 directory, durable quotas, audit log, directory watcher), with the registry fed straight
-into its index. The asking country gets :class:`node.asker.AuditedQueries` over its own
+into its index. The asking country gets :class:`federation.trail.AskerTrail` over its own
 outgoing log. Peers are reached through :class:`InProcessTransport`.
 """
 
@@ -28,7 +28,8 @@ from federation.inprocess import InProcessTransport
 from federation.keys import load_or_create_reference_key
 from federation.labels import Label, make_reference
 from federation.mirrors import MirrorStore
-from node.asker import AuditedQueries, log_origin
+from federation.trail import AskerTrail
+from node.asker import log_origin
 from node.config import NodeConfig
 from node.service import NodeService
 from registry_adapter.identifiers import record_identifiers
@@ -95,7 +96,7 @@ class Federation:
         self.directory = load_directory(pki.directory_path, pki.ca.cert_path)
         self.countries: dict[str, Country] = {}
         self._closers: list[Callable[[], None]] = []
-        self._auditors: dict[str, AuditedQueries] = {}
+        self._auditors: dict[str, AskerTrail] = {}
 
     def add_country(
         self, code: str, records: Sequence[Firearm], policy: dict[str, Any] | None = None
@@ -153,7 +154,7 @@ class Federation:
             log = AuditLog.open(root / "audit-outgoing", log_origin(asker), key, country=asker)
             openings = OpeningStore(root / "openings.sqlite3")
             self._closers += [log.close, openings.close]
-            auditor = AuditedQueries(
+            auditor = AskerTrail(
                 country=asker, log=log, openings=openings, key=key, directory=self.directory
             )
             self._auditors[asker] = auditor

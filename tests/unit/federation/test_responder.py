@@ -1,17 +1,24 @@
-"""Responder.evaluate: the order of checks, what is charged, what is audited.
+"""Responder: the security-relevant order of checks, what is charged, what is audited.
 
-The quota ledger is the real SQLite one; directory, audit trail, index and evaluator are
-small recording stand-ins, so each test can see exactly which step ran.
+The statements are real signed :class:`~audit.statements.QueryStatement` bytes and the quota
+ledger is the real SQLite one; directory, policy, audit trail, index and evaluator are small
+recording stand-ins writing to one list of steps, so each test sees exactly which step ran,
+in which order, and which did not run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from federation.responder import PeerGrant, Responder, StatementLike
+from audit.statements import QueryStatement, sign
+from federation.directory_model import Limits, Member
+from federation.responder import PeerGrant, Responder
 from fedlookup.errors import (
     CountryMismatchError,
     FedlookupError,
@@ -26,61 +33,88 @@ from fedlookup.errors import (
 )
 from node.quotas import SqliteQuotaLedger
 
+KEYS = {"FR": Ed25519PrivateKey.generate(), "NL": Ed25519PrivateKey.generate()}
+#: Every step of an answered evaluation, in the order the responder must take them.
+ANSWERED = ["member", "policy", "count", "charge", "audit", "evaluate", "receipt"]
 
-@dataclass(frozen=True)
-class Stmt:
-    request_id: str = "req-1"
-    from_country: str = "FR"
-    to_country: str = "DE"
-    purpose: str = "investigation"
-    item_count: int = 2
+
+def _member(country: str, limits: Limits) -> Member:
+    raw = KEYS[country].public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return Member(country, "127.0.0.1:1", None, raw, limits)
+
+
+def statement(**changes: Any) -> QueryStatement:
+    base = QueryStatement(
+        request_id="req-1",
+        from_country="FR",
+        to_country="DE",
+        case_id="C-1",
+        purpose="investigation",
+        legal_basis="art. 1",
+        investigator="inv-1",
+        item_count=2,
+        commitment=b"\x01" * 32,
+    )
+    return replace(base, **changes)
 
 
 @dataclass
-class Directory:
+class World:
+    steps: list[str] = field(default_factory=list)
     members: set[str] = field(default_factory=lambda: {"FR", "NL"})
-    statement: Stmt = field(default_factory=Stmt)
-    good_signature: bool = True
+    limits: Limits = field(default_factory=lambda: Limits(100, 100))
+    grants: dict[str, PeerGrant] = field(default_factory=dict)
+    index_ready: bool = True
+    audit_fails: bool = False
+    reveals: list[bool] = field(default_factory=list)
+    quotas: Any = None
+    responder: Any = None
 
-    def require_member(self, peer: str) -> None:
-        if peer not in self.members:
-            raise UnlistedPeerError(peer)
+    # directory (membership)
+    def member(self, country: str) -> Member:
+        self.steps.append("member")
+        if country not in self.members:
+            raise UnlistedPeerError(country)
+        return _member(country, self.limits)
 
-    def parse_statement(self, data: bytes) -> StatementLike:
-        if data != b"statement":
-            raise VerificationError("malformed")
-        return self.statement
+    # policy
+    def grant(self, peer: str) -> PeerGrant:
+        self.steps.append("policy")
+        return self.grants.get(peer, PeerGrant(True, None, True, 5, 6))
 
-    def verify_statement(self, peer: str, data: bytes, signature: bytes) -> None:
-        if not self.good_signature:
-            raise VerificationError("bad signature")
-
-
-@dataclass
-class Audit:
-    events: list[str] = field(default_factory=list)
-    fail: bool = False
-
-    def record_query(self, peer: str, statement: StatementLike, signature: bytes) -> int:
-        if self.fail:
+    # audit trail
+    def record_query(self, peer: str, stmt: QueryStatement, signature: bytes) -> int:
+        if self.audit_fails:
             raise LogWriteError("disk full")
-        self.events.append(f"query {statement.request_id}")
-        return len(self.events) - 1
+        self.steps.append("audit")
+        return 7
 
-    def receipt(self, index: int, statement: StatementLike) -> bytes:
-        return f"receipt {index}".encode()
+    def receipt(self, index: int, stmt: QueryStatement) -> bytes:
+        self.steps.append("receipt")
+        return f"receipt {index} {stmt.request_id}".encode()
 
     def record_refusal(
-        self, peer: str, statement: StatementLike, error: FedlookupError, limit: int | None
+        self, peer: str, stmt: QueryStatement, error: FedlookupError, limit: int | None
     ) -> None:
-        self.events.append(f"refusal {type(error).__name__}")
+        self.steps.append(f"refusal {type(error).__name__}")
+
+    # evaluator
+    def item_count(self, request: bytes) -> int:
+        self.steps.append("count")
+        if not request.startswith(b"items:"):
+            raise PSIProtocolError("not a request")
+        return int(request[6:])
+
+    def evaluate(self, request: bytes, *, reveal: bool = True) -> bytes:
+        self.steps.append("evaluate")
+        self.reveals.append(reveal)
+        return b"response"
 
 
-@dataclass
 class Index:
-    epoch_id: str = "e1"
-    version: int = 3
-    size: int = 10
+    epoch_id = "e1"
+    version = 3
+    size = 10
 
     def export(
         self, *, since_version: int | None, categories: frozenset[str] | None, labels: bool = True
@@ -88,142 +122,158 @@ class Index:
         return f"{since_version}|{sorted(categories or ['*'])}|{labels}".encode()
 
 
-class Evaluator:
-    def __init__(self) -> None:
-        self.calls: list[bool] = []
+class RecordingLedger(SqliteQuotaLedger):
+    steps: list[str]
 
-    def item_count(self, request: bytes) -> int:
-        if not request.startswith(b"items:"):
-            raise PSIProtocolError("not a request")
-        return int(request[6:])
-
-    def evaluate(self, request: bytes, *, reveal: bool = True) -> bytes:
-        self.calls.append(reveal)
-        return b"response"
-
-
-class Policy:
-    def __init__(self, **grants: PeerGrant) -> None:
-        self.grants = grants
-
-    def grant(self, peer: str) -> PeerGrant:
-        return self.grants.get(peer, PeerGrant(True, None, True, 5, 6))
-
-
-@dataclass
-class World:
-    responder: Responder
-    directory: Directory
-    audit: Audit
-    quotas: SqliteQuotaLedger
-    evaluator: Evaluator
-    index: Index | None
+    def charge(self, peer: str, items: int, limit: int) -> int:
+        self.steps.append("charge")
+        return super().charge(peer, items, limit)
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> World:
-    directory, audit, evaluator = Directory(), Audit(), Evaluator()
-    quotas = SqliteQuotaLedger(tmp_path / "q.sqlite")
+    w = World()
+    w.quotas = RecordingLedger(tmp_path / "q.sqlite")
+    w.quotas.steps = w.steps
+    w.grants["NL"] = PeerGrant(True, frozenset({"stolen"}), False, 5, 6)
     index = Index()
-    w = World(None, directory, audit, quotas, evaluator, index)  # type: ignore[arg-type]
     w.responder = Responder(
         country="DE",
-        index=lambda: w.index,
-        evaluator_factory=lambda epoch: evaluator,
-        policy=Policy(NL=PeerGrant(True, frozenset({"stolen"}), False, 5, 6)),
-        quotas=quotas,
-        audit=audit,
-        directory=directory,
+        index=lambda: index if w.index_ready else None,
+        evaluator_factory=lambda epoch: w,
+        policy=w,
+        quotas=w.quotas,
+        audit=w,
+        directory=w,
     )
     return w
 
 
-def _evaluate(w: World, peer: str = "FR", request: bytes = b"items:2") -> bytes:
-    return w.responder.evaluate(peer, b"statement", b"sig", request).receipt
+def _evaluate(
+    w: World,
+    stmt: QueryStatement | None = None,
+    *,
+    peer: str = "FR",
+    request: bytes = b"items:2",
+    signer: str | None = None,
+    data: bytes | None = None,
+) -> bytes:
+    stmt = stmt or statement(from_country=peer)
+    data = stmt.canonical() if data is None else data
+    signature = sign(data, KEYS[signer or peer])
+    result: bytes = w.responder.evaluate(peer, data, signature, request).receipt
+    return result
 
 
-def test_answer_is_audited_before_it_is_returned(world: World) -> None:
-    assert _evaluate(world) == b"receipt 0"
-    assert world.audit.events == ["query req-1"]
+def test_answer_takes_every_step_in_order(world: World) -> None:
+    assert _evaluate(world) == b"receipt 7 req-1"
+    assert world.steps == ANSWERED
     assert world.quotas.used("FR") == 2
-    assert world.evaluator.calls == [True]
+    assert world.reveals == [True]
+
+
+def _break(attr: str, value: Any) -> Any:
+    return lambda w: setattr(w, attr, value)
+
+
+# (what breaks, the call made, the error, the steps taken: everything after the failing
+# check must not run; a refusal of a parsed statement is audited, nothing is charged).
+ORDER = [
+    ("unlisted caller", _break("members", {"NL"}), {}, UnlistedPeerError, ["member"]),
+    ("statement does not parse", None, {"data": b"{}"}, VerificationError, ["member"]),
+    ("statement from another country", None, {"stmt": statement(from_country="NL")},
+     CountryMismatchError, ["member", "refusal CountryMismatchError"]),
+    ("statement to another node", None, {"stmt": statement(to_country="FR")},
+     CountryMismatchError, ["member", "refusal CountryMismatchError"]),
+    ("signed by another member", None, {"signer": "NL"},
+     VerificationError, ["member", "refusal VerificationError"]),
+    ("policy refuses the caller", _break("grants", {"FR": PeerGrant(False, None, True, 5, 6)}),
+     {}, PolicyRefusedError, ["member", "policy", "refusal PolicyRefusedError"]),
+    ("purpose not permitted",
+     _break("grants", {"FR": PeerGrant(True, None, True, 5, 6, frozenset({"other"}))}),
+     {}, PolicyRefusedError, ["member", "policy", "refusal PolicyRefusedError"]),
+    ("index not ready", _break("index_ready", False), {}, RegistryUnavailableError,
+     ["member", "policy"]),
+    ("malformed request", None, {"request": b"junk"}, PSIProtocolError,
+     ["member", "policy", "count", "refusal PSIProtocolError"]),
+    ("item count differs from the statement", None, {"request": b"items:3"}, PSIProtocolError,
+     ["member", "policy", "count", "refusal PSIProtocolError"]),
+    ("over the per-request limit", None,
+     {"stmt": statement(item_count=6), "request": b"items:6"}, RequestTooLargeError,
+     ["member", "policy", "count", "refusal RequestTooLargeError"]),
+    ("over the directory's per-request limit", _break("limits", Limits(1, 100)), {},
+     RequestTooLargeError, ["member", "policy", "count", "refusal RequestTooLargeError"]),
+    ("audit log cannot write", _break("audit_fails", True), {}, LogWriteError,
+     ["member", "policy", "count", "charge"]),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("change", "error", "audited"),
-    [
-        (lambda w: w.directory.members.discard("FR"), UnlistedPeerError, None),
-        (lambda w: setattr(w.directory, "statement", Stmt(from_country="NL")),
-         CountryMismatchError, "refusal CountryMismatchError"),
-        (lambda w: setattr(w.directory, "statement", Stmt(to_country="FR")),
-         CountryMismatchError, "refusal CountryMismatchError"),
-        (lambda w: setattr(w.directory, "good_signature", False),
-         VerificationError, "refusal VerificationError"),
-        (lambda w: setattr(w.directory, "statement", Stmt(item_count=3)),
-         PSIProtocolError, "refusal PSIProtocolError"),
-        (lambda w: setattr(w.directory, "statement", Stmt(item_count=6)),
-         PSIProtocolError, "refusal PSIProtocolError"),
-        (lambda w: setattr(w, "index", None), RegistryUnavailableError, None),
-    ],
-)  # fmt: skip
-def test_refusals_charge_nothing_and_are_audited(
-    world: World, change: object, error: type[Exception], audited: str | None
+    ("change", "call", "error", "steps"),
+    [pytest.param(*row[1:], id=row[0]) for row in ORDER],
+)
+def test_checks_run_in_order_and_stop_at_the_first_failure(
+    world: World,
+    change: Any,
+    call: dict[str, Any],
+    error: type[Exception],
+    steps: list[str],
 ) -> None:
-    change(world)  # type: ignore[operator]
+    if change is not None:
+        change(world)
     with pytest.raises(error):
-        _evaluate(world)
-    assert world.quotas.used("FR") == 0
-    assert world.evaluator.calls == []
-    assert world.audit.events == ([audited] if audited else [])
+        _evaluate(world, **call)
+    assert world.steps == steps
+    assert world.reveals == []
+    charged = 2 if "charge" in steps else 0
+    assert world.quotas.used("FR") == charged
 
 
-def test_too_many_items_for_one_request(world: World) -> None:
-    world.directory.statement = Stmt(item_count=6)
-    with pytest.raises(RequestTooLargeError):
-        _evaluate(world, request=b"items:6")
-    assert world.quotas.used("FR") == 0
-
-
-def test_quota_exhaustion_is_exact_and_audited(world: World) -> None:
-    world.directory.statement = Stmt(item_count=5)
-    _evaluate(world, request=b"items:5")
-    world.directory.statement = Stmt(item_count=2)
+def test_quota_exhaustion_is_exact_capped_by_the_directory_and_audited(world: World) -> None:
+    world.limits = Limits(100, 3)  # the node's policy allows 6 a day; the directory 3
+    _evaluate(world)
     with pytest.raises(QuotaExceededError):
         _evaluate(world)
-    assert world.audit.events[-1] == "refusal QuotaExceededError"
-    world.directory.statement = Stmt(item_count=1)
-    _evaluate(world, request=b"items:1")
-    assert world.quotas.used("FR") == 6
+    assert world.steps[len(ANSWERED) :] == [
+        "member", "policy", "count", "charge", "refusal QuotaExceededError",
+    ]  # fmt: skip
+    _evaluate(world, statement(item_count=1), request=b"items:1")
+    assert world.quotas.used("FR") == 3
 
 
-def test_audit_failure_means_no_answer(world: World) -> None:
-    world.audit.fail = True
-    with pytest.raises(LogWriteError):
-        _evaluate(world)
-    assert world.evaluator.calls == []
-
-
-def test_disallowed_peer_and_purpose(world: World) -> None:
-    world.responder._policy = Policy(  # type: ignore[attr-defined]
-        FR=PeerGrant(False, None, True, 5, 6), NL=PeerGrant(True, None, True, 5, 6, frozenset())
-    )
-    with pytest.raises(PolicyRefusedError):
-        _evaluate(world)
-    world.directory.statement = Stmt(from_country="NL")
-    with pytest.raises(PolicyRefusedError, match="purpose"):
-        _evaluate(world, peer="NL")
+def test_one_membership_lookup_per_call(world: World) -> None:
+    _evaluate(world)
+    world.responder.node_info("FR")
+    world.responder.sync_index("FR", None, None)
+    assert world.steps.count("member") == 3
 
 
 def test_cardinality_peer_gets_shuffled_answers_and_no_labels(world: World) -> None:
-    world.directory.statement = Stmt(from_country="NL")
     _evaluate(world, peer="NL")
-    assert world.evaluator.calls == [False]
+    assert world.reveals == [False]
     info = world.responder.node_info("NL")
     assert info.limits.mode == "cardinality"
     assert info.limits.categories == ("stolen",)
-    assert world.responder.sync_index("NL", 2, "e1") == b"2|['stolen']|False"
+    assert world.responder.sync_index("NL", 2, "e1").blob == b"2|['stolen']|False"
 
 
-def test_sync_from_another_epoch_is_full(world: World) -> None:
-    assert world.responder.sync_index("FR", 2, "old-epoch") == b"None|['*']|True"
-    assert world.responder.sync_index("FR", 2, "e1") == b"2|['*']|True"
+def test_sync_from_another_epoch_is_full_and_names_its_version(world: World) -> None:
+    export = world.responder.sync_index("FR", 2, "old-epoch")
+    assert (export.blob, export.epoch_id, export.version) == (b"None|['*']|True", "e1", 3)
+    assert world.responder.sync_index("FR", 2, "e1").blob == b"2|['*']|True"
+
+
+def test_sync_retries_until_the_index_holds_still(world: World) -> None:
+    class Moving(Index):
+        exports = 0
+
+        def export(self, **kw: Any) -> bytes:
+            self.exports += 1
+            if self.exports < 3:
+                self.version += 1  # an update lands during the export
+            return str(self.version).encode()
+
+    moving = Moving()
+    world.responder._index = lambda: moving
+    export = world.responder.sync_index("FR", None, None)
+    assert (export.blob, export.version, moving.exports) == (b"5", 5, 3)

@@ -16,7 +16,7 @@ PACKAGES = {"fedlookup", "registry_adapter", "federation", "certs", "audit", "pr
 ALLOWED = {
     "fedlookup": set(),
     "registry_adapter": {"fedlookup"},
-    "federation": {"fedlookup", "protos"},
+    "federation": {"fedlookup", "protos", "audit"},
     "certs": {"fedlookup"},
     "audit": {"fedlookup"},
     "node": PACKAGES - {"node"},
