@@ -25,6 +25,7 @@ from types import TracebackType
 
 import grpc
 
+from federation.refusals import peer_error
 from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup.errors import (
     IndexIntegrityError,
@@ -36,18 +37,6 @@ from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
 __all__ = ["ClientCredentials", "GrpcTransport", "translate_rpc_error"]
 
-#: Status codes meaning "the peer did not answer" rather than "the peer said no".
-_UNAVAILABLE_CODES = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.UNKNOWN,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNIMPLEMENTED,
-        grpc.StatusCode.DATA_LOSS,
-    }
-)
 _MAX_RESUMES = 3
 
 
@@ -72,16 +61,12 @@ class ClientCredentials:
 
 
 def translate_rpc_error(country: str, exc: grpc.RpcError, action: str) -> Exception:
-    """The fedlookup error for a failed call (raise it ``from exc``)."""
+    """The fedlookup error for a failed call (raise it ``from exc``), by the one refusal
+    table's verdict for its status (:func:`federation.refusals.peer_error`)."""
     code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
     details = (exc.details() if isinstance(exc, grpc.Call) else None) or str(exc)
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return PeerUnavailableError(country, f"{action}: no answer before the deadline")
     name = code.name if code is not None else "UNKNOWN"
-    reason = f"{action}: {name}: {details}"
-    if code in _UNAVAILABLE_CODES:
-        return PeerUnavailableError(country, reason)
-    return PeerRejectedError(country, reason)
+    return peer_error(country, action, name, details)
 
 
 @dataclass

@@ -5,7 +5,8 @@ node's gRPC servicer calls, as if the caller's certificate named ``as_country``,
 runs the whole hit check (real indexes, real audit logs, real policy) without sockets.
 It keeps the gRPC transport's contract: each call has a deadline (the responder runs in a
 helper thread; a call that overruns raises :class:`PeerUnavailableError` and is left to
-finish on its own), and the responder's refusals arrive as :class:`PeerRejectedError`.
+finish on its own), and the responder's errors arrive as the gRPC client would see them,
+through the one refusal table (:mod:`federation.refusals`).
 
 Example::
 
@@ -19,17 +20,10 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
+from federation.refusals import peer_error, refusal_for
 from federation.responder import IndexExport
 from federation.transport import Evaluation, NodeInfo
-from fedlookup.errors import (
-    AuditError,
-    DirectoryError,
-    FedlookupError,
-    PeerError,
-    PeerRejectedError,
-    PeerUnavailableError,
-    RegistryError,
-)
+from fedlookup.errors import PeerUnavailableError
 
 __all__ = ["InProcessTransport", "ResponderLike"]
 
@@ -132,15 +126,8 @@ class InProcessTransport:
 
 
 def _translate(country: str, action: str, exc: BaseException) -> Exception:
-    """Map what a responder raised to what a gRPC caller would see."""
-    if isinstance(exc, PeerError):
-        return exc
-    if isinstance(exc, AuditError | RegistryError | DirectoryError):
-        # The servicer answers these with UNAVAILABLE: the node cannot serve right now.
-        err: Exception = PeerUnavailableError(country, f"{action}: {type(exc).__name__}: {exc}")
-    elif isinstance(exc, FedlookupError):
-        err = PeerRejectedError(country, f"{action}: {type(exc).__name__}: {exc}")
-    else:
-        err = PeerUnavailableError(country, f"{action}: internal error: {type(exc).__name__}")
+    """What a gRPC caller would see: the refusal table's status and public message."""
+    refusal = refusal_for(exc)
+    err = peer_error(country, action, refusal.status, refusal.message)
     err.__cause__ = exc
     return err
