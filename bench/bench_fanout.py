@@ -69,7 +69,7 @@ def registry(code: str, n: int, seed: int) -> list[tuple[str, str, str, str]]:
 
 def item(make: str, serial: str) -> CheckItem:
     ids = record_identifiers(make, serial)
-    return CheckItem(make, serial, ids.make_serial, ids.serial_only)
+    return CheckItem(make, serial, ids)
 
 
 def pct(values: list[float], q: float) -> float:

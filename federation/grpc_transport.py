@@ -32,6 +32,7 @@ from fedlookup.errors import (
     PeerRejectedError,
     PeerUnavailableError,
 )
+from fedlookup.identifiers import IDENTIFIER_VERSION
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
@@ -156,7 +157,7 @@ class GrpcTransport:
             index_version=r.index_version,
             index_size=r.index_size,
             limits=limits,
-            identifier_version=r.identifier_version or "v1",
+            identifier_version=r.identifier_version or IDENTIFIER_VERSION,
             protocol_version=r.protocol_version or "fedlookup.v1",
         )
 

@@ -260,11 +260,7 @@ class HitCheck:
         """Ask each peer of ``runs`` its next chunk: sign all, ask all, log all."""
         chunks = [(r.next, min(len(items), r.next + r.per_chunk)) for r in runs]
         flats = {
-            bounds: [
-                b
-                for item in items[bounds[0] : bounds[1]]
-                for b in (item.make_serial, item.serial_only)
-            ]
+            bounds: [b for item in items[bounds[0] : bounds[1]] for b in item.identifiers.items()]
             for bounds in set(chunks)
         }
         try:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from federation.labels import Label
 from fedlookup.errors import VerificationError
+from fedlookup.identifiers import Identifiers
 
 __all__ = [
     "CheckContext",
@@ -50,14 +51,12 @@ class CheckItem:
     Attributes:
         make: the make as the investigator typed it (shown back, never sent).
         serial: the serial as typed (shown back, never sent).
-        make_serial: canonical make+serial identifier bytes.
-        serial_only: canonical serial-only identifier bytes.
+        identifiers: its canonical identifiers (``registry_adapter.record_identifiers``).
     """
 
     make: str
     serial: str
-    make_serial: bytes
-    serial_only: bytes
+    identifiers: Identifiers
 
 
 @dataclass(frozen=True)

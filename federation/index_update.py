@@ -12,7 +12,6 @@ import sqlite3
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from federation.index_build import Evaluated, Progress, evaluate_identifiers
 from federation.index_store import IndexStore
@@ -29,6 +28,7 @@ from federation.labels import (
     slot_tag,
 )
 from fedlookup.errors import EpochMismatchError, InputError
+from fedlookup.identifiers import Identifiers
 
 __all__ = ["MAX_SLOTS", "IndexInput", "IndexUpdate", "UpdateStats"]
 
@@ -45,21 +45,21 @@ class IndexInput:
 
     Attributes:
         record_id: the registry's record id.
-        identifiers: an object with ``make_serial``/``serial_only`` bytes, or a tuple of
-            identifier bytes; ``None`` removes the record.
+        identifiers: the record's :class:`~fedlookup.identifiers.Identifiers`, or a tuple
+            of identifier bytes; ``None`` removes the record.
         label: the record's label (required unless removing).
     """
 
     record_id: str
-    identifiers: Any
+    identifiers: Identifiers | tuple[bytes, ...] | None
     label: Label | None = None
 
     def items(self) -> tuple[bytes, ...]:
         """Return the identifier bytes, make+serial first."""
         ids = self.identifiers
-        if hasattr(ids, "make_serial"):
-            return (ids.make_serial, ids.serial_only)
-        items = tuple(ids)
+        if isinstance(ids, Identifiers):
+            return ids.items()
+        items = tuple(ids or ())
         if not items or not all(isinstance(i, bytes) and i for i in items):
             raise InputError(f"record {self.record_id}: identifiers must be non-empty bytes")
         return items

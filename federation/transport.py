@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from fedlookup.identifiers import IDENTIFIER_VERSION
+
 __all__ = ["Evaluation", "Limits", "NodeInfo", "PeerTransport", "WitnessTransport"]
 
 
@@ -57,7 +59,7 @@ class NodeInfo:
     index_version: int
     index_size: int
     limits: Limits
-    identifier_version: str = "v1"
+    identifier_version: str = IDENTIFIER_VERSION
     protocol_version: str = "fedlookup.v1"
 
 

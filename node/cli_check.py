@@ -54,7 +54,7 @@ def read_items(path: Path | None, make: str | None, serial: str | None) -> list[
         if not make or not serial:
             raise InputError("give --make and --serial, or --file FILE.csv")
         ids = record_identifiers(make, serial)
-        return [CheckItem(make, serial, ids.make_serial, ids.serial_only)]
+        return [CheckItem(make, serial, ids)]
     if make or serial:
         raise InputError("give either --make/--serial or --file, not both")
     try:
@@ -84,7 +84,7 @@ def read_items(path: Path | None, make: str | None, serial: str | None) -> list[
             raise InputError(
                 exc.reason, file=str(path), line=line, field=exc.field or "serial"
             ) from exc
-        items.append(CheckItem(row_make, row_serial, ids.make_serial, ids.serial_only))
+        items.append(CheckItem(row_make, row_serial, ids))
     if not items:
         raise InputError("no firearms in the file", file=str(path))
     return items

@@ -77,7 +77,7 @@ def read_planted(country: str, sidecar: Path) -> list[Planted]:
 
 def _item(make: str, serial: str) -> CheckItem:
     ids = record_identifiers(make, serial)
-    return CheckItem(make, serial, ids.make_serial, ids.serial_only)
+    return CheckItem(make, serial, ids)
 
 
 def batch_items(

@@ -24,7 +24,7 @@ PURPOSE = "seized firearms, trafficking investigation"
 
 def _item(make: str, serial: str) -> CheckItem:
     ids = record_identifiers(make, serial)
-    return CheckItem(make, serial, ids.make_serial, ids.serial_only)
+    return CheckItem(make, serial, ids)
 
 
 def _messy(serial: str) -> str:

@@ -15,9 +15,9 @@ Changing any rule changes bytes other nodes hold, so a rule change means a new
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 
 from fedlookup.errors import InputError
+from fedlookup.identifiers import IDENTIFIER_VERSION, Identifiers
 from registry_adapter.aliases import MakeAliases, make_key
 
 __all__ = [
@@ -29,9 +29,6 @@ __all__ = [
     "canonical_serial",
     "record_identifiers",
 ]
-
-#: Version prefix of every identifier; both ends must derive the same bytes.
-IDENTIFIER_VERSION = "v1"
 
 #: Shorter canonical serials identify nothing (a serial-only "12" matches thousands of
 #: firearms), so they are refused rather than turned into an identifier.
@@ -71,19 +68,6 @@ _PLACEHOLDERS = frozenset(w.translate(_FOLD) for w in _PLACEHOLDER_WORDS)
 _ASCII_TABLE = str.maketrans(
     {chr(c): (_CONFUSABLES.get(chr(c), chr(c)) if chr(c).isalnum() else None) for c in range(128)}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Identifiers:
-    """The two identifiers of one firearm, as the bytes PSI evaluates.
-
-    Attributes:
-        make_serial: ``b"v1|MS|<MAKE>|<SERIAL>"`` (UTF-8).
-        serial_only: ``b"v1|S|<SERIAL>"`` (UTF-8).
-    """
-
-    make_serial: bytes
-    serial_only: bytes
 
 
 def canonical_serial(serial: str) -> str:

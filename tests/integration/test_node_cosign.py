@@ -103,7 +103,7 @@ def cosigned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cosigned]:
         items = []
         for _, make, serial, _ in asked:
             ids = record_identifiers(make, serial)
-            items.append(CheckItem(make, serial, ids.make_serial, ids.serial_only))
+            items.append(CheckItem(make, serial, ids))
         with open_hit_check(net.nodes["DE"].config(), timeout=10) as check:
             assert check.run(items, CONTEXT).complete
         runs = _cosign_all(list(net.nodes.values()))
@@ -178,7 +178,7 @@ def test_with_a_node_stopped_its_round_runs_locally_and_its_peers_see_it_down(
     de = cosigned.network.nodes["DE"].config()
     with open_hit_check(de, peers=["FR"], timeout=10) as check:  # FR's log grows
         ids = record_identifiers("Glock", "NOSUCH1")
-        check.run([CheckItem("Glock", "NOSUCH1", ids.make_serial, ids.serial_only)], CONTEXT)
+        check.run([CheckItem("Glock", "NOSUCH1", ids)], CONTEXT)
     nl = cosigned.network.nodes["NL"]
     port = cosigned.nodes.nodes["NL"].port
     cosigned.nodes.stop("NL")

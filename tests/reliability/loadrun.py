@@ -104,7 +104,7 @@ def _driver(
                 else:
                     make, serial = "Glock", f"NOBODY{rng.randrange(10**9):09d}"
                 ids = record_identifiers(make, serial)
-                item = CheckItem(make, serial, ids.make_serial, ids.serial_only)
+                item = CheckItem(make, serial, ids)
                 started = time.monotonic()
                 result = hc.run([item], context)
                 took = (time.monotonic() - started) * 1000

@@ -56,7 +56,7 @@ def items(records: list[tuple[str, str, str, str]]) -> list[CheckItem]:
     out = []
     for _, make, serial, _ in records:
         ids = record_identifiers(make, serial)
-        out.append(CheckItem(make, serial, ids.make_serial, ids.serial_only))
+        out.append(CheckItem(make, serial, ids))
     return out
 
 

@@ -181,7 +181,7 @@ def items(pairs: Sequence[tuple[str, str]]) -> list[CheckItem]:
     out = []
     for make, serial in pairs:
         ids = record_identifiers(make, serial)
-        out.append(CheckItem(make, serial, ids.make_serial, ids.serial_only))
+        out.append(CheckItem(make, serial, ids))
     return out
 
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from federation.hitcheck_types import CheckItem, CheckResult, CountryAnswer, Outcome, PeerReport
 from federation.labels import Label
 from fedlookup.errors import InputError
+from fedlookup.identifiers import Identifiers
 from node.check_render import CSV_COLUMNS, render_csv, render_table
 from node.cli_check import read_items
 
@@ -26,7 +27,7 @@ def _csv(tmp_path: Path, text: str) -> Path:
 def test_a_single_firearm_from_the_options() -> None:
     [item] = read_items(None, "S&W", "ab-12345")
     assert (item.make, item.serial) == ("S&W", "ab-12345")
-    assert item.make_serial.startswith(b"v1|")
+    assert item.identifiers.make_serial.startswith(b"v1|")
 
 
 def test_a_csv_in_any_column_order_with_a_bom_and_blank_lines(tmp_path: Path) -> None:
@@ -59,7 +60,7 @@ def test_options_and_file_together_are_refused(tmp_path: Path) -> None:
 
 
 def _result() -> CheckResult:
-    item = CheckItem("Glock", "AB12345", b"v1|MS|GLOCK|AB12345", b"v1|S|AB12345")
+    item = CheckItem("Glock", "AB12345", Identifiers(b"v1|MS|GLOCK|AB12345", b"v1|S|AB12345"))
     hit = CountryAnswer(Outcome.HIT, (Label("stolen", "FR-0000-0000-0000-0001"),), 3, 41.0)
     down = CountryAnswer(Outcome.UNAVAILABLE, reason="NodeInfo: no answer before the deadline")
     return CheckResult(
