@@ -37,7 +37,7 @@ from audit.note import SignedNote, Verifier
 from audit.records import RecordFile
 from audit.statements import Receipt
 from audit.storage import atomic_write, read_meta
-from fedlookup.errors import AuditError, ConsistencyError, LogWriteError
+from fedlookup.errors import AuditError, ConsistencyError, LogBusyError, LogWriteError
 
 __all__ = ["AuditLog", "CosignConflictError"]
 
@@ -90,7 +90,8 @@ class AuditLog:
             heartbeat_interval: seconds of idleness after which a heartbeat is logged.
 
         Raises:
-            AuditError: another process holds the log, or it belongs to another origin/key.
+            LogBusyError: another process holds the log.
+            AuditError: it belongs to another origin/key.
             ConsistencyError: the entries no longer match a checkpoint the log signed.
             VerificationError: an entry or checkpoint on disk is corrupt.
         """
@@ -133,7 +134,7 @@ class AuditLog:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(self._lock_fd)
-            raise AuditError(f"{directory}: the audit log is open in another process") from exc
+            raise LogBusyError(f"{directory}: the audit log is open in another process") from exc
         try:
             self._load()
         except OSError as exc:

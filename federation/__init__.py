@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from federation.directory import load_directory, parse_directory, sign_directory
     from federation.directory_model import Directory, Member
     from federation.directory_watch import DirectoryWatcher
-    from federation.evaluation import BlindedQuery, Evaluator, MatchStatus, match_status
+    from federation.evaluation import BlindedQuery, Evaluator
     from federation.hitcheck import HitCheck
     from federation.hitcheck_types import CheckItem, CheckResult, CountryAnswer, Outcome
     from federation.index import IndexInput, NodeIndex
@@ -69,7 +69,6 @@ _EXPORTS = {
     "IndexInput": "federation.index",
     "IndexMirror": "federation.index_mirror",
     "Label": "federation.labels",
-    "MatchStatus": "federation.evaluation",
     "Member": "federation.directory_model",
     "MirrorStore": "federation.mirrors",
     "NodeIndex": "federation.index",
@@ -80,7 +79,6 @@ _EXPORTS = {
     "cosign_round": "federation.cosign",
     "load_directory": "federation.directory",
     "make_reference": "federation.labels",
-    "match_status": "federation.evaluation",
     "parse_directory": "federation.directory",
     "sign_directory": "federation.directory",
 }

@@ -12,13 +12,12 @@ One round per peer per request::
 
 The node never sees ``x_i``; the asker learns only the entries of identifiers it evaluated.
 Which items are hits or possible matches is the caller's reading of the per-item labels:
-items are opaque here, and :func:`match_status` applies the rule that a serial-only match
-alone is a *possible* match, not a hit.
+items are opaque here, and :func:`federation.hitcheck_types.classify` applies the rule
+that a serial-only match alone is a *possible* match, not a hit.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 
 from federation.index import MAX_SLOTS
@@ -36,7 +35,7 @@ from federation.psi import (
 )
 from fedlookup.errors import EpochMismatchError
 
-__all__ = ["DEFAULT_MAX_ITEMS", "BlindedQuery", "Evaluator", "MatchStatus", "match_status"]
+__all__ = ["DEFAULT_MAX_ITEMS", "BlindedQuery", "Evaluator"]
 
 #: Default limit of items in one request (node policy may set a lower one).
 DEFAULT_MAX_ITEMS = 100_000
@@ -177,24 +176,3 @@ class BlindedQuery:
         """
         prks = self._unblind(response, mirror, epoch_id)
         return sum(1 for prk in prks if mirror.lookup(slot_tag(prk, 0)) is not None)
-
-
-class MatchStatus(enum.StrEnum):
-    """How one firearm stands against one peer."""
-
-    HIT = "hit"
-    POSSIBLE = "possible"
-    NO_HIT = "no-hit"
-
-
-def match_status(make_serial: Sequence[Label], serial_only: Sequence[Label]) -> MatchStatus:
-    """Classify a firearm from the labels of its two identifiers.
-
-    A make+serial match is a hit; a serial-only match alone is a possible match (another
-    maker may use the same serial).
-    """
-    if make_serial:
-        return MatchStatus.HIT
-    if serial_only:
-        return MatchStatus.POSSIBLE
-    return MatchStatus.NO_HIT

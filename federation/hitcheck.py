@@ -42,6 +42,7 @@ from federation.hitcheck_types import (
     QueryAuditor,
     QueryOutcome,
     SignedQuery,
+    classify,
 )
 from federation.index import IndexMirror
 from federation.labels import Label
@@ -345,7 +346,7 @@ class HitCheck:
                 per_item = query.finish(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
                 )
-                found = [_classify(per_item[i], per_item[i + 1]) for i in range(0, len(flat), 2)]
+                found = [classify(per_item[i], per_item[i + 1]) for i in range(0, len(flat), 2)]
             else:
                 matches = query.count(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
@@ -446,14 +447,6 @@ class HitCheck:
 
 
 _Found = tuple[Outcome, tuple[Label, ...]]
-
-
-def _classify(make_serial: list[Label], serial_only: list[Label]) -> _Found:
-    if make_serial:
-        return Outcome.HIT, tuple(make_serial)
-    if serial_only:
-        return Outcome.POSSIBLE, tuple(serial_only)
-    return Outcome.NO_HIT, ()
 
 
 def _reason(exc: FedlookupError) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "QueryAuditor",
     "QueryOutcome",
     "SignedQuery",
+    "classify",
 ]
 
 
@@ -42,6 +43,21 @@ class Outcome(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     #: The country answered with a refusal (policy, quota, identity).
     REFUSED = "refused"
+
+
+def classify(
+    make_serial: Sequence[Label], serial_only: Sequence[Label]
+) -> tuple[Outcome, tuple[Label, ...]]:
+    """One firearm's outcome from the labels of its two identifiers, and the labels shown.
+
+    A make+serial match is a hit; a serial-only match alone is a possible match (another
+    maker may use the same serial).
+    """
+    if make_serial:
+        return Outcome.HIT, tuple(make_serial)
+    if serial_only:
+        return Outcome.POSSIBLE, tuple(serial_only)
+    return Outcome.NO_HIT, ()
 
 
 @dataclass(frozen=True)

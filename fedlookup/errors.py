@@ -40,6 +40,7 @@ message (``node.errors``); the full reason stays in the local log.
     │   └── PeerRejectedError ............ peer answered with a refusal
     └── AuditError
         ├── LogWriteError ................ the log cannot be made durable: refuse to answer
+        ├── LogBusyError ................. the log is open in another process
         ├── ConsistencyError ............. two checkpoints do not describe one history
         └── VerificationError ............ signature, inclusion, commitment or export invalid
 """
@@ -65,6 +66,7 @@ __all__ = [
     "IndexVersionError",
     "InputError",
     "KeyFileError",
+    "LogBusyError",
     "LogWriteError",
     "PSIProtocolError",
     "PeerError",
@@ -258,6 +260,10 @@ class AuditError(FedlookupError):
 
 class LogWriteError(AuditError):
     """An entry could not be made durable; the node must not answer."""
+
+
+class LogBusyError(AuditError):
+    """The audit log is held open by another process (the serving node, another check)."""
 
 
 class ConsistencyError(AuditError):

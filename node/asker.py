@@ -31,7 +31,7 @@ from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck import HitCheck
 from federation.mirrors import MirrorStore
 from federation.trail import AskerTrail
-from fedlookup.errors import AuditError, ConfigError
+from fedlookup.errors import ConfigError, LogBusyError
 from node.config import NodeConfig
 
 __all__ = [
@@ -71,8 +71,8 @@ def _open_log(directory: Path, origin: str, key: Ed25519PrivateKey, country: str
     while True:
         try:
             return AuditLog.open(directory, origin, key, country=country)
-        except AuditError as exc:
-            if "another process" not in str(exc) or time.monotonic() > deadline:
+        except LogBusyError:
+            if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 

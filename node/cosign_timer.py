@@ -28,7 +28,7 @@ from audit.log import AuditLog
 from audit.storage import atomic_write
 from federation.cosign import CosignResult
 from federation.directory import Directory, load_directory
-from fedlookup.errors import AuditError, FedlookupError, PeerUnavailableError
+from fedlookup.errors import FedlookupError, LogBusyError, PeerUnavailableError
 from node.config import NodeConfig
 from node.cosigning import log_origins, run_round
 
@@ -142,9 +142,7 @@ def cosign_now(config: NodeConfig, *, wait: float = 60.0) -> list[CosignResult]:
     key = load_private_key(config.audit.key)
     try:
         log = AuditLog.open(config.audit_dir, log_origins(country)[0], key, country=country)
-    except AuditError as exc:
-        if "another process" not in str(exc):
-            raise
+    except LogBusyError:
         return _ask_serving_node(config, wait)
     with log:
         directory = load_directory(config.directory.path, config.directory.authority)

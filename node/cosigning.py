@@ -37,7 +37,7 @@ from federation.cosign import (
 )
 from federation.directory import Directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
-from fedlookup.errors import AuditError, ConfigError
+from fedlookup.errors import ConfigError, LogBusyError
 from node.asker import log_origin, outgoing_log_dir
 from node.config import NodeConfig
 
@@ -119,10 +119,8 @@ def _open_outgoing(config: NodeConfig) -> AuditLog | None:
     key = load_private_key(config.audit.key)
     try:
         return AuditLog.open(folder, log_origin(country), key, country=country)
-    except AuditError as exc:
-        if "another process" in str(exc):
-            return None
-        raise
+    except LogBusyError:
+        return None
 
 
 def run_round(

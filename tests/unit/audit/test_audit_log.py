@@ -25,7 +25,13 @@ from audit import (
     verify_receipt,
 )
 from audit.checkpoint import Checkpoint
-from fedlookup.errors import AuditError, ConsistencyError, LogWriteError, VerificationError
+from fedlookup.errors import (
+    AuditError,
+    ConsistencyError,
+    LogBusyError,
+    LogWriteError,
+    VerificationError,
+)
 
 OpenLog = Callable[..., AuditLog]
 
@@ -45,7 +51,7 @@ def test_append_returns_consecutive_indexes_and_survives_reopen(open_log: OpenLo
 
 def test_a_second_process_cannot_open_the_same_log(open_log: OpenLog) -> None:
     open_log("DE")
-    with pytest.raises(AuditError, match="another process"):
+    with pytest.raises(LogBusyError, match="another process"):
         open_log("DE")
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from psi_helpers import firearm, make_index, synced
 
-from federation.evaluation import BlindedQuery, Evaluator, MatchStatus, match_status
+from federation.evaluation import BlindedQuery, Evaluator
+from federation.hitcheck_types import Outcome, classify
 from federation.index import IndexMirror
 from federation.labels import entry_prk, slot_stream, slot_tag
 from federation.psi import Blinder, parse_response
@@ -32,9 +33,9 @@ def test_hit_possible_and_no_hit(setup) -> None:
     key, mirror = setup
     q = BlindedQuery.create([b"v1|MS|GLOCK|111", b"v1|S|111", b"v1|MS|CZ|333", b"v1|S|333"])
     ms, so, ms2, so2 = q.finish(Evaluator(key).evaluate(q.request), mirror, epoch_id=key.epoch_id)
-    assert match_status(ms, so) is MatchStatus.HIT
-    assert match_status(ms2, so2) is MatchStatus.POSSIBLE  # other make, same serial
-    assert match_status([], []) is MatchStatus.NO_HIT
+    assert classify(ms, so)[0] is Outcome.HIT
+    assert classify(ms2, so2) == (Outcome.POSSIBLE, tuple(so2))  # other make, same serial
+    assert classify([], []) == (Outcome.NO_HIT, ())
     assert {lab.category for lab in so} == {"stolen", "lost"}
 
 
