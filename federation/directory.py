@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from federation.directory_model import (
     DIRECTORY_FORMAT,
     Directory,
-    Limits,
+    DirectoryLimits,
     Member,
     PeerLike,
     canonical_json,
@@ -47,7 +47,7 @@ __all__ = [
     "SIGNING_CONTEXT",
     "Directory",
     "DirectoryAuthority",
-    "Limits",
+    "DirectoryLimits",
     "Member",
     "PeerLike",
     "Trust",

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fedlookup.errors import InputError, UnlistedPeerError
 
-__all__ = ["DIRECTORY_FORMAT", "Directory", "Limits", "Member", "PeerLike", "canonical_json"]
+__all__ = ["DIRECTORY_FORMAT", "Directory", "DirectoryLimits", "Member", "PeerLike", "canonical_json"]
 
 #: Value of the ``format`` field; a new incompatible layout gets a new value.
 DIRECTORY_FORMAT = "fedlookup-directory/1"
@@ -61,7 +61,7 @@ class PeerLike(Protocol):
 
 
 @dataclass(frozen=True)
-class Limits:
+class DirectoryLimits:
     """Federation-wide ceilings on what one member may ask of each other member.
 
     A node may apply tighter limits of its own; it never grants more than these.
@@ -81,7 +81,7 @@ class Limits:
                 raise _fail(f"must be a positive integer, got {value!r}", f"limits.{name}")
 
     @classmethod
-    def from_json(cls, obj: Any, where: str) -> Limits:
+    def from_json(cls, obj: Any, where: str) -> DirectoryLimits:
         """Parse the ``limits`` object of a member."""
         if not isinstance(obj, dict):
             raise _fail("expected an object", where)
@@ -108,7 +108,7 @@ class Member:
     endpoint: str
     key_fingerprint: str | None
     audit_public_key: bytes
-    limits: Limits
+    limits: DirectoryLimits
 
     def __post_init__(self) -> None:
         if not _COUNTRY.fullmatch(self.country):
@@ -161,7 +161,7 @@ class Member:
                 endpoint=_get(obj, "endpoint", str, where),
                 key_fingerprint=pin,
                 audit_public_key=key,
-                limits=Limits.from_json(_get(obj, "limits", dict, where), f"{where}.limits"),
+                limits=DirectoryLimits.from_json(_get(obj, "limits", dict, where), f"{where}.limits"),
             )
         except InputError as exc:
             if exc.field and not exc.field.startswith(where):

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from certs import certificate_country, key_fingerprint
 from certs._files import load_certificate
-from federation.directory_model import Limits, Member
+from federation.directory_model import DirectoryLimits, Member
 from fedlookup.errors import CertificateError, InputError
 
 __all__ = ["read_audit_public_key", "read_members", "version_on_disk"]
@@ -112,7 +112,7 @@ def _member(item: Any, where: str, base: Path, default_limits: Any, source: str)
             endpoint=need("endpoint"),
             key_fingerprint=key_fingerprint(cert) if pin else None,
             audit_public_key=read_audit_public_key(base / need("audit_public_key")),
-            limits=Limits.from_json(limits, f"{where}.limits"),
+            limits=DirectoryLimits.from_json(limits, f"{where}.limits"),
         )
     except InputError as exc:
         if exc.file:

@@ -113,7 +113,7 @@ def _audit_key(folder: Path) -> tuple[Ed25519PrivateKey, Path, Path]:
 def build_test_pki(root: Path) -> TestPKI:
     """Build the whole test PKI under ``root`` (about 20 P-256 keys: well under a second)."""
     from federation.directory import write_directory
-    from federation.directory_model import Directory, Limits, Member
+    from federation.directory_model import Directory, DirectoryLimits, Member
 
     now = datetime.now(UTC)
     ca = init_ca(root / "ca", "fedlookup test federation")
@@ -146,7 +146,7 @@ def build_test_pki(root: Path) -> TestPKI:
             endpoint=f"127.0.0.1:{50051 + i}",
             key_fingerprint=key_fingerprint(load_certificate(nodes[cc].cert_path)),
             audit_public_key=audit[cc][0].public_key().public_bytes_raw(),
-            limits=Limits(max_items_per_request=1000, items_per_day=100_000),
+            limits=DirectoryLimits(max_items_per_request=1000, items_per_day=100_000),
         )
         for i, cc in enumerate(COUNTRIES)
     ]

@@ -19,7 +19,7 @@ from federation.directory import (
     sign_directory,
     write_directory,
 )
-from federation.directory_model import Directory, Limits, Member, canonical_json
+from federation.directory_model import Directory, DirectoryLimits, Member, canonical_json
 from fedlookup.errors import (
     DirectoryRollbackError,
     DirectorySignatureError,
@@ -54,7 +54,7 @@ def test_fixture_directory_loads(test_pki: TestPKI) -> None:
     assert de.audit_key().public_bytes_raw() == (
         test_pki.audit_keys["DE"].public_key().public_bytes_raw()
     )
-    assert de.limits == Limits(max_items_per_request=1000, items_per_day=100_000)
+    assert de.limits == DirectoryLimits(max_items_per_request=1000, items_per_day=100_000)
 
 
 def test_trust_may_be_given_as_certificates(test_pki: TestPKI) -> None:
@@ -208,7 +208,7 @@ def test_members_are_kept_sorted_and_written_atomically(test_pki: TestPKI, tmp_p
 
 
 def test_member_validates_on_construction() -> None:
-    limits = Limits(1, 1)
+    limits = DirectoryLimits(1, 1)
     with pytest.raises(InputError) as info:
         Member("DE", "127.0.0.1:1", None, b"short", limits)
     assert info.value.field == "audit_public_key"

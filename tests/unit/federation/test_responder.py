@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from audit.statements import QueryStatement, sign
-from federation.directory_model import Limits, Member
+from federation.directory_model import DirectoryLimits, Member
 from federation.responder import PeerGrant, Responder
 from fedlookup.errors import (
     CountryMismatchError,
@@ -38,7 +38,7 @@ KEYS = {"FR": Ed25519PrivateKey.generate(), "NL": Ed25519PrivateKey.generate()}
 ANSWERED = ["member", "policy", "count", "charge", "audit", "evaluate", "receipt"]
 
 
-def _member(country: str, limits: Limits) -> Member:
+def _member(country: str, limits: DirectoryLimits) -> Member:
     raw = KEYS[country].public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return Member(country, "127.0.0.1:1", None, raw, limits)
 
@@ -62,7 +62,7 @@ def statement(**changes: Any) -> QueryStatement:
 class World:
     steps: list[str] = field(default_factory=list)
     members: set[str] = field(default_factory=lambda: {"FR", "NL"})
-    limits: Limits = field(default_factory=lambda: Limits(100, 100))
+    limits: DirectoryLimits = field(default_factory=lambda: DirectoryLimits(100, 100))
     grants: dict[str, PeerGrant] = field(default_factory=dict)
     index_ready: bool = True
     audit_fails: bool = False
@@ -201,7 +201,7 @@ ORDER = [
     ("over the per-request limit", None,
      {"stmt": statement(item_count=6), "request": b"items:6"}, RequestTooLargeError,
      ["member", "policy", "count", "refusal RequestTooLargeError"]),
-    ("over the directory's per-request limit", _break("limits", Limits(1, 100)), {},
+    ("over the directory's per-request limit", _break("limits", DirectoryLimits(1, 100)), {},
      RequestTooLargeError, ["member", "policy", "count", "refusal RequestTooLargeError"]),
     ("audit log cannot write", _break("audit_fails", True), {}, LogWriteError,
      ["member", "policy", "count", "charge"]),
@@ -230,7 +230,7 @@ def test_checks_run_in_order_and_stop_at_the_first_failure(
 
 
 def test_quota_exhaustion_is_exact_capped_by_the_directory_and_audited(world: World) -> None:
-    world.limits = Limits(100, 3)  # the node's policy allows 6 a day; the directory 3
+    world.limits = DirectoryLimits(100, 3)  # the node's policy allows 6 a day; the directory 3
     _evaluate(world)
     with pytest.raises(QuotaExceededError):
         _evaluate(world)
