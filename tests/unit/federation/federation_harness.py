@@ -1,4 +1,7 @@
-"""Several countries in one process: real node services, one hit check, no sockets.
+"""Several countries in one process as real node services (for cosigning tests).
+
+Hit-check tests use :mod:`federation_sim`, built from ``federation`` and ``audit`` alone;
+this harness is for what needs the node's own parts (its witness, its cosigning).
 
 Each country is a real :class:`node.service.NodeService` built from a ``node.toml``-shaped
 configuration over the session's test PKI (epoch keys, encrypted index, policy capped by the
@@ -9,20 +12,18 @@ outgoing log. Peers are reached through :class:`InProcessTransport`.
 
 from __future__ import annotations
 
-import random
-import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from federation_sim import Firearm
 from pki_fixtures import TestPKI
 
 from audit.commitment import OpeningStore
 from audit.log import AuditLog
 from federation.directory import load_directory
 from federation.hitcheck import HitCheck
-from federation.hitcheck_types import CheckItem
 from federation.index import IndexInput, NodeIndex
 from federation.inprocess import InProcessTransport
 from federation.keys import load_or_create_reference_key
@@ -33,16 +34,6 @@ from node.asker import log_origin
 from node.config import NodeConfig
 from node.service import NodeService
 from registry_adapter.identifiers import record_identifiers
-
-
-@dataclass(frozen=True)
-class Firearm:
-    """One registry record of the harness."""
-
-    record_id: str
-    make: str
-    serial: str
-    category: str = "registered"
 
 
 @dataclass
@@ -174,36 +165,3 @@ class Federation:
         for close in reversed(self._closers):
             close()
         self._closers.clear()
-
-
-def items(pairs: Sequence[tuple[str, str]]) -> list[CheckItem]:
-    """Check items for (make, serial) pairs."""
-    out = []
-    for make, serial in pairs:
-        ids = record_identifiers(make, serial)
-        out.append(CheckItem(make, serial, ids))
-    return out
-
-
-MAKES = ("Glock", "Beretta", "Walther", "Heckler & Koch", "Sig Sauer", "Smith & Wesson", "CZ")
-
-
-def random_registry(code: str, n: int, seed: int) -> list[Firearm]:
-    """``n`` random records whose serials carry the country code (no accidental overlap)."""
-    rng = random.Random(seed)
-    alphabet = string.ascii_uppercase.replace("O", "").replace("I", "") + "23456789"
-    return [
-        Firearm(
-            f"{code}-{i}",
-            rng.choice(MAKES),
-            f"{code}{''.join(rng.choices(alphabet, k=7))}",
-            rng.choice(("registered", "registered", "stolen", "lost", "exported")),
-        )
-        for i in range(n)
-    ]
-
-
-def messy(serial: str) -> str:
-    """The same serial as a tired clerk would type it: lower case, spaced, O for 0."""
-    s = serial.lower().replace("0", "o")
-    return f"{s[:3]} {s[3:6]}-{s[6:]}"

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from federation_harness import Federation, items, random_registry
+from federation_harness import Federation
+from federation_sim import items, random_registry
 from pki_fixtures import TestPKI
 
 from audit.entries import LogEntry

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from federation_harness import Federation, Firearm, items, messy, random_registry
-from pki_fixtures import TestPKI
+from federation_sim import FederationSimulator, Firearm, items, messy, random_registry
 
 from audit.entries import LogEntry
 from federation.hitcheck_types import CheckContext, Outcome
@@ -16,13 +15,13 @@ CONTEXT = CheckContext("CASE-1", "trafficking investigation", "art. 1", "inv-7")
 
 
 @pytest.fixture
-def fed(tmp_path: Path, test_pki: TestPKI) -> Iterator[Federation]:
-    f = Federation(tmp_path, test_pki)
+def fed(tmp_path: Path) -> Iterator[FederationSimulator]:
+    f = FederationSimulator(tmp_path)
     yield f
     f.close()
 
 
-def _planted(fed: Federation) -> list[tuple[str, str, str, str]]:
+def _planted(fed: FederationSimulator) -> list[tuple[str, str, str, str]]:
     """DE asks about FR and NL records: (make as asked, serial as asked, country, category)."""
     fr = random_registry("FR", 150, seed=1)
     nl = random_registry("NL", 150, seed=2)
@@ -37,7 +36,7 @@ def _planted(fed: Federation) -> list[tuple[str, str, str, str]]:
     return planted
 
 
-def test_every_planted_overlap_is_found_with_its_category(fed: Federation) -> None:
+def test_every_planted_overlap_is_found_with_its_category(fed: FederationSimulator) -> None:
     planted = _planted(fed)
     result = fed.hit_check("DE").run(items([(m, s) for m, s, _, _ in planted]), CONTEXT)
     assert result.complete, result.peers
@@ -48,7 +47,7 @@ def test_every_planted_overlap_is_found_with_its_category(fed: Federation) -> No
     assert result.count(Outcome.HIT) == len(planted)
 
 
-def test_no_false_hit_between_registries_with_no_overlap(fed: Federation) -> None:
+def test_no_false_hit_between_registries_with_no_overlap(fed: FederationSimulator) -> None:
     fed.add_country("DE", random_registry("DE", 200, seed=3))
     fed.add_country("FR", random_registry("FR", 200, seed=1))
     fed.add_country("NL", random_registry("NL", 200, seed=2))
@@ -60,7 +59,7 @@ def test_no_false_hit_between_registries_with_no_overlap(fed: Federation) -> Non
     assert result.count(Outcome.NO_HIT) == 2 * len(de)
 
 
-def test_a_serial_under_another_make_is_a_possible_match(fed: Federation) -> None:
+def test_a_serial_under_another_make_is_a_possible_match(fed: FederationSimulator) -> None:
     fed.add_country("DE", random_registry("DE", 5, seed=3))
     fed.add_country("FR", [Firearm("fr-1", "Glock", "XK4471Z", "stolen")])
     fed.add_country("NL", random_registry("NL", 5, seed=2))
@@ -71,7 +70,7 @@ def test_a_serial_under_another_make_is_a_possible_match(fed: Federation) -> Non
     assert result.answers[0]["NL"].outcome is Outcome.NO_HIT
 
 
-def test_a_peer_refusing_by_policy_is_reported_refused(fed: Federation) -> None:
+def test_a_peer_refusing_by_policy_is_reported_refused(fed: FederationSimulator) -> None:
     fed.add_country("DE", random_registry("DE", 5, seed=3))
     fed.add_country("FR", [Firearm("fr-1", "Glock", "XK4471Z", "stolen")])
     fed.add_country(
@@ -85,7 +84,7 @@ def test_a_peer_refusing_by_policy_is_reported_refused(fed: Federation) -> None:
     assert "policy" in result.peers["NL"].reason.lower()
 
 
-def test_a_batch_is_sent_in_chunks_under_the_peers_limit(fed: Federation) -> None:
+def test_a_batch_is_sent_in_chunks_under_the_peers_limit(fed: FederationSimulator) -> None:
     fr = random_registry("FR", 40, seed=1)
     fed.add_country("DE", random_registry("DE", 5, seed=3))
     fed.add_country("FR", fr, policy={"peers": {"DE": {"max_items_per_request": 10}}})
@@ -96,7 +95,7 @@ def test_a_batch_is_sent_in_chunks_under_the_peers_limit(fed: Federation) -> Non
     assert all(per["FR"].outcome is Outcome.HIT for per in result.answers)
 
 
-def test_both_logs_hold_the_query_and_the_asker_holds_the_receipt(fed: Federation) -> None:
+def test_both_logs_hold_the_query_and_the_asker_holds_the_receipt(fed: FederationSimulator) -> None:
     fed.add_country("DE", random_registry("DE", 5, seed=3))
     fed.add_country("FR", [Firearm("fr-1", "Glock", "XK4471Z", "stolen")])
     fed.add_country("NL", random_registry("NL", 5, seed=2))
@@ -115,7 +114,7 @@ def test_both_logs_hold_the_query_and_the_asker_holds_the_receipt(fed: Federatio
     assert all(b"XK4471Z" not in fr_log.entry(i) for i in range(fr_log.size))
 
 
-def test_a_quota_running_out_mid_batch_refuses_the_rest(fed: Federation) -> None:
+def test_a_quota_running_out_mid_batch_refuses_the_rest(fed: FederationSimulator) -> None:
     fr = random_registry("FR", 8, seed=1)
     fed.add_country("DE", random_registry("DE", 5, seed=3))
     policy = {"peers": {"DE": {"max_items_per_request": 4, "items_per_day": 10}}}
@@ -129,7 +128,9 @@ def test_a_quota_running_out_mid_batch_refuses_the_rest(fed: Federation) -> None
     assert result.peers["NL"].status == "answered"
 
 
-def test_a_cardinality_only_peer_yields_possible_matches_without_labels(fed: Federation) -> None:
+def test_a_cardinality_only_peer_yields_possible_matches_without_labels(
+    fed: FederationSimulator,
+) -> None:
     nl = random_registry("NL", 10, seed=2)
     fed.add_country("DE", random_registry("DE", 5, seed=3))
     fed.add_country("FR", random_registry("FR", 5, seed=1))
@@ -140,3 +141,18 @@ def test_a_cardinality_only_peer_yields_possible_matches_without_labels(fed: Fed
     assert known.answers[0]["NL"].outcome is Outcome.POSSIBLE
     assert known.answers[0]["NL"].labels == ()
     assert unknown.answers[0]["NL"].outcome is Outcome.NO_HIT
+
+
+def test_five_countries_in_one_process(fed: FederationSimulator) -> None:
+    for seed, code in enumerate(("DE", "FR", "NL", "BE", "AT")):
+        fed.add_country(code, random_registry(code, 20, seed=seed))
+    at = fed.countries["AT"].records["AT-3"]
+    be = fed.countries["BE"].records["BE-7"]
+    result = fed.hit_check("DE").run(items([(at.make, at.serial), (be.make, be.serial)]), CONTEXT)
+    assert result.complete, result.peers
+    assert sorted(result.peers) == ["AT", "BE", "FR", "NL"]
+    first, second = result.answers
+    assert [c for c, a in sorted(first.items()) if a.outcome is Outcome.HIT] == ["AT"]
+    assert [c for c, a in sorted(second.items()) if a.outcome is Outcome.HIT] == ["BE"]
+    for code in ("AT", "BE", "FR", "NL"):  # every peer logged the query it answered
+        assert fed.countries[code].log.size == 1

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from federation_harness import Federation, Firearm, items, random_registry
-from pki_fixtures import TestPKI
+from federation_sim import FederationSimulator, Firearm, items, random_registry
 
 from audit.entries import LogEntry
 from audit.records import read_records
@@ -24,8 +23,8 @@ ASK = [("Glock", "XK4471Z")]
 
 
 @pytest.fixture
-def fed(tmp_path: Path, test_pki: TestPKI) -> Iterator[Federation]:
-    f = Federation(tmp_path, test_pki)
+def fed(tmp_path: Path) -> Iterator[FederationSimulator]:
+    f = FederationSimulator(tmp_path)
     f.add_country("DE", random_registry("DE", 5, seed=3))
     f.add_country("FR", [Firearm("fr-1", "Glock", "XK4471Z", "stolen")])
     f.add_country("NL", random_registry("NL", 20, seed=2))
@@ -55,7 +54,9 @@ class Spy:
         return self.inner.evaluate(peer, statement, signature, request)  # type: ignore[no-any-return]
 
 
-def test_every_statement_is_on_disk_before_the_first_request_leaves(fed: Federation) -> None:
+def test_every_statement_is_on_disk_before_the_first_request_leaves(
+    fed: FederationSimulator,
+) -> None:
     seen: list[tuple[str, set[str], bytes]] = []
     log_file = fed.root / "asker-DE" / "audit-outgoing" / "entries.rec"
     peers = fed.transports("DE", lambda c: Spy(c.responder, log_file, seen))
@@ -88,7 +89,7 @@ def _log_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.mark.parametrize(("batched", "expected"), [(True, 2), (False, 4)])
 def test_a_round_costs_two_log_fsyncs_whatever_the_number_of_peers(
-    fed: Federation, monkeypatch: pytest.MonkeyPatch, batched: bool, expected: int
+    fed: FederationSimulator, monkeypatch: pytest.MonkeyPatch, batched: bool, expected: int
 ) -> None:
     check = fed.hit_check("DE")
     check.batched = batched

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from federation_harness import Country, Federation, Firearm, items, random_registry
-from pki_fixtures import TestPKI
+from federation_sim import Country, FederationSimulator, Firearm, items, random_registry
 
 from federation.hitcheck_types import CheckContext, Outcome
 from federation.mirrors import MirrorStore
@@ -22,8 +21,8 @@ ASK = [("glock", "xk 4471 z"), ("Walther", "WP-99812")]
 
 
 @pytest.fixture
-def fed(tmp_path: Path, test_pki: TestPKI) -> Iterator[Federation]:
-    f = Federation(tmp_path, test_pki)
+def fed(tmp_path: Path) -> Iterator[FederationSimulator]:
+    f = FederationSimulator(tmp_path)
     f.add_country("DE", random_registry("DE", 5, seed=3))
     f.add_country("FR", [STOLEN, *random_registry("FR", 20, seed=1)])
     f.add_country("NL", [EXPORTED, *random_registry("NL", 20, seed=2)])
@@ -53,7 +52,7 @@ def _only(code: str, before: Callable[[], None]) -> Callable[[Country], Any]:
     return lambda c: Faulty(c.responder, before) if c.code == code else c.responder
 
 
-def test_a_peer_that_fails_is_unavailable_and_the_others_answer(fed: Federation) -> None:
+def test_a_peer_that_fails_is_unavailable_and_the_others_answer(fed: FederationSimulator) -> None:
     def crash() -> None:
         raise RuntimeError("disk on fire")
 
@@ -66,7 +65,7 @@ def test_a_peer_that_fails_is_unavailable_and_the_others_answer(fed: Federation)
 
 
 def test_a_peer_slower_than_the_deadline_is_unavailable_and_does_not_block(
-    fed: Federation,
+    fed: FederationSimulator,
 ) -> None:
     release = threading.Event()
     try:
@@ -83,7 +82,7 @@ def test_a_peer_slower_than_the_deadline_is_unavailable_and_does_not_block(
     assert result.peers["NL"].status == "answered"
 
 
-def test_a_stale_mirror_catches_up_by_delta(fed: Federation) -> None:
+def test_a_stale_mirror_catches_up_by_delta(fed: FederationSimulator) -> None:
     check = fed.hit_check("DE")
     first = check.run(items([("Beretta", "BX123456")]), CONTEXT)
     assert first.answers[0]["FR"].outcome is Outcome.NO_HIT
@@ -95,7 +94,9 @@ def test_a_stale_mirror_catches_up_by_delta(fed: Federation) -> None:
     assert second.answers[0]["FR"].index_version == version
 
 
-def test_mirrors_survive_a_restart_and_a_damaged_file_is_refetched(fed: Federation) -> None:
+def test_mirrors_survive_a_restart_and_a_damaged_file_is_refetched(
+    fed: FederationSimulator,
+) -> None:
     fed.hit_check("DE").run(items(ASK), CONTEXT)
     restarted = fed.hit_check("DE")
     again = restarted.run(items(ASK), CONTEXT)
@@ -107,7 +108,7 @@ def test_mirrors_survive_a_restart_and_a_damaged_file_is_refetched(fed: Federati
     assert after_damage.answers[0]["FR"].outcome is Outcome.HIT
 
 
-def test_an_epoch_rotation_between_checks_forces_a_full_resync(fed: Federation) -> None:
+def test_an_epoch_rotation_between_checks_forces_a_full_resync(fed: FederationSimulator) -> None:
     check = fed.hit_check("DE")
     check.run(items(ASK), CONTEXT)
     new_epoch = fed.countries["FR"].rotate_epoch()
@@ -117,7 +118,9 @@ def test_an_epoch_rotation_between_checks_forces_a_full_resync(fed: Federation) 
     assert result.answers[0]["FR"].outcome is Outcome.HIT
 
 
-def test_an_epoch_rotation_during_a_check_is_read_under_the_new_epoch(fed: Federation) -> None:
+def test_an_epoch_rotation_during_a_check_is_read_under_the_new_epoch(
+    fed: FederationSimulator,
+) -> None:
     fr = fed.countries["FR"]
     rotated: list[str] = []
 
@@ -142,7 +145,7 @@ class ForgedReceipts(Faulty):
         return Evaluation(answer.response, forged, answer.epoch_id, answer.index_version)
 
 
-def test_an_answer_whose_receipt_does_not_verify_is_not_trusted(fed: Federation) -> None:
+def test_an_answer_whose_receipt_does_not_verify_is_not_trusted(fed: FederationSimulator) -> None:
     peers = fed.transports("DE", lambda c: ForgedReceipts(c.responder, lambda: None)
                            if c.code == "FR" else c.responder)  # fmt: skip
     result = fed.hit_check("DE", peers=peers).run(items(ASK), CONTEXT)

@@ -67,3 +67,9 @@ def test_imports_follow_the_dependency_map(path: Path) -> None:
 def test_the_map_sees_every_package() -> None:
     seen = {p.relative_to(ROOT).parts[0] for p in _modules()}
     assert seen == set(ALLOWED) - {"protos"}
+
+
+def test_the_federation_simulator_needs_no_node() -> None:
+    """Hit-check tests run on ``federation`` and ``audit`` alone (no node, no gRPC)."""
+    found = _imports(ROOT / "tests" / "federation_sim.py")
+    assert not found & {"node", "grpc", "protos"}, found
