@@ -18,7 +18,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fedlookup.errors import InputError, UnlistedPeerError
 
-__all__ = ["DIRECTORY_FORMAT", "Directory", "DirectoryLimits", "Member", "PeerLike", "canonical_json"]
+__all__ = [
+    "DIRECTORY_FORMAT",
+    "Directory",
+    "DirectoryLimits",
+    "Member",
+    "PeerLike",
+    "canonical_json",
+]
 
 #: Value of the ``format`` field; a new incompatible layout gets a new value.
 DIRECTORY_FORMAT = "fedlookup-directory/1"
@@ -161,7 +168,9 @@ class Member:
                 endpoint=_get(obj, "endpoint", str, where),
                 key_fingerprint=pin,
                 audit_public_key=key,
-                limits=DirectoryLimits.from_json(_get(obj, "limits", dict, where), f"{where}.limits"),
+                limits=DirectoryLimits.from_json(
+                    _get(obj, "limits", dict, where), f"{where}.limits"
+                ),
             )
         except InputError as exc:
             if exc.field and not exc.field.startswith(where):
