@@ -39,9 +39,9 @@ from pathlib import Path
 
 from federation import psi
 from federation.hitcheck_types import CheckContext, CheckItem
-from node.asker import open_hit_check
-from node.demo_network import NodeProcesses
-from node.demo_setup import (
+from node.ask.asker import open_hit_check
+from node.demo.network import NodeProcesses
+from node.demo.setup import (
     Network,
     NetworkNode,
     create_network,

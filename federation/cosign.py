@@ -7,7 +7,7 @@ cosigns only a checkpoint consistent with the last one of that log it cosigned, 
 can later show an auditor a rewritten or shortened history its peers have seen.
 
 This module holds no audit code and no sockets: the log side is a :class:`WitnessedLog`
-(``node.cosigning`` adapts ``audit.AuditLog`` and ``audit.witness.request_cosignature``),
+(``node.serve.cosigning`` adapts ``audit.AuditLog`` and ``audit.witness.request_cosignature``),
 the witness side calls ``handle`` (``audit.witness.handle_add_checkpoint`` bound to the
 node's own log), and peers are transports, so a test runs a round between in-process nodes.
 
@@ -101,7 +101,7 @@ class CosignResult:
             checkpoint already carried one), ``unavailable`` (retry next round),
             ``refused`` (the witness said no: a conflict means our history differs from
             what it cosigned before), ``invalid`` (its cosignature did not verify),
-            ``error`` (storing it failed); ``node.cosigning`` adds ``busy`` (a check held
+            ``error`` (storing it failed); ``node.serve.cosigning`` adds ``busy`` (a check held
             the outgoing log: retried next round).
         size: the tree size the witness has cosigned (0 when unknown).
         witness_status: the witness's add-checkpoint status (0 when it did not answer).

@@ -1,7 +1,7 @@
 """The one refusal table: error class -> verdict, gRPC status and fixed public message.
 
 Both transports read it, so a federation run in one process sees the same answers as one
-over the network: the node's servicer (``node.errors.public_error``) sends the status and
+over the network: the node's servicer (``node.serve.errors.public_error``) sends the status and
 message of the row an error matches; the gRPC client (:func:`peer_error`, through
 ``federation.grpc_transport.translate_rpc_error``) turns a status back into a verdict; the
 in-process transport (``federation.inprocess``) goes through both halves without the wire.

@@ -18,7 +18,7 @@ failure (every refusal is audited too):
    of the audit entry is returned with the response.
 
 The audit trail is :class:`federation.trail.ResponderTrail`; policy, quotas, index and
-evaluator are Protocols so the node wires the real ones (:mod:`node.service`) and a test
+evaluator are Protocols so the node wires the real ones (:mod:`node.serve.service`) and a test
 can run several countries in one process. ``tests/unit/federation/test_responder_order.py``
 pins this order.
 """

@@ -61,7 +61,7 @@ class NodeSection:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """``[server]``: gRPC server limits (see :func:`node.server.build_server`).
+    """``[server]``: gRPC server limits (see :func:`node.serve.server.build_server`).
 
     Attributes:
         max_workers: threads answering calls; each holds its own PSI evaluator.

@@ -134,7 +134,7 @@ def enumeration(args: argparse.Namespace) -> dict[str, Any]:
     from relnet import RelNet, export_and_verify
     from test_reliability_enumeration import sweep
 
-    from node.demo_network import fedlookup_command
+    from node.demo.network import fedlookup_command
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -26,7 +26,7 @@ from audit.reveal import check_reveal
 from audit.storage import atomic_write
 from audit.verify import Finding, VerifyReport, load_export, verify_export
 from fedlookup.errors import InputError, VerificationError
-from node.cli_common import EXIT_FINDINGS, print_json
+from node.cli.common import EXIT_FINDINGS, print_json
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -193,7 +193,7 @@ def policy_cmd(
     """Write a trusted policy for one node's log from the signed federation directory:
     the log's key, every other member as a cosigner, and a quorum of them."""
     from federation.directory import load_directory
-    from node.cosigning import trusted_policy
+    from node.serve.cosigning import trusted_policy
 
     trusted = trusted_policy(
         load_directory(directory, authority), country.upper(), outgoing=outgoing, quorum=quorum

@@ -28,8 +28,8 @@ from certs import (
     renew,
     revoke,
 )
-from node.ca_members import read_members, version_on_disk
-from node.cli_common import console, print_json
+from node.cli.common import console, print_json
+from node.ops.ca_members import read_members, version_on_disk
 
 app = typer.Typer(no_args_is_help=True)
 

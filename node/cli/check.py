@@ -23,8 +23,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from federation.hitcheck_types import CheckContext, CheckItem, CheckResult
-from node.check_render import render_csv, render_table
-from node.cli_common import EXIT_FINDINGS, EXIT_OK, console, console_err, print_json
+from node.ask.check_render import render_csv, render_table
+from node.cli.common import EXIT_FINDINGS, EXIT_OK, console, console_err, print_json
 
 if TYPE_CHECKING:
     from federation.hitcheck import HitCheck
@@ -142,7 +142,7 @@ def check(
     ),
 ) -> None:
     """Check firearms against every other member country (hit / possible / no-hit)."""
-    from node.asker import open_hit_check
+    from node.ask.asker import open_hit_check
     from node.config import NodeConfig
 
     fmt = OutputFormat.JSON if as_json else output

@@ -12,7 +12,7 @@ from types import FrameType
 
 import typer
 
-from node.cli_common import EXIT_FINDINGS, EXIT_OK, console
+from node.cli.common import EXIT_FINDINGS, EXIT_OK, console
 
 
 def demo(
@@ -35,7 +35,7 @@ def demo(
 ) -> None:
     """Run a whole federation on 127.0.0.1: CA, registries, nodes, checks, audit."""
     from fedlookup.errors import InputError
-    from node.demo import DemoOptions, run_demo
+    from node.demo.run import DemoOptions, run_demo
 
     codes = tuple(c.strip().upper() for c in countries.split(",") if c.strip())
     if len(codes) < 2 or len(set(codes)) != len(codes):

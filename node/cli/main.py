@@ -14,8 +14,13 @@ import typer
 
 import fedlookup
 from fedlookup.errors import FedlookupError
-from node import cli_audit, cli_ca, cli_check, cli_demo, cli_node, cli_registry
-from node.cli_common import EXIT_ERROR, console_err
+from node.cli import audit as cli_audit
+from node.cli import ca as cli_ca
+from node.cli import check as cli_check
+from node.cli import demo as cli_demo
+from node.cli import node as cli_node
+from node.cli import registry as cli_registry
+from node.cli.common import EXIT_ERROR, console_err
 
 app = typer.Typer(
     name="fedlookup",

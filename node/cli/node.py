@@ -1,6 +1,6 @@
 """``fedlookup node``: initialise, index, run and inspect a country's node.
 
-Commands raise :class:`~fedlookup.errors.FedlookupError`; ``node.cli`` turns it into exit
+Commands raise :class:`~fedlookup.errors.FedlookupError`; ``node.cli.main`` turns it into exit
 code 2 with the message (a bad configuration names the field).
 """
 
@@ -12,7 +12,7 @@ from types import FrameType
 
 import typer
 
-from node.cli_common import EXIT_FINDINGS, console, print_json
+from node.cli.common import EXIT_FINDINGS, console, print_json
 from node.config import NodeConfig
 from node.logs import configure_logging
 
@@ -41,7 +41,7 @@ def init(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Create a node folder: node.toml, keys (0600), data folder, optional certificate."""
-    from node.bootstrap import init_node
+    from node.ops.bootstrap import init_node
 
     report = init_node(country, folder, ca_dir=ca_dir, listen=listen, registry_url=registry)
     summary = {
@@ -69,8 +69,8 @@ def serve(
 ) -> None:
     """Run the node in the foreground until SIGTERM or Ctrl-C (graceful shutdown)."""
     from node.logs import HANDSHAKE_LISTENERS, capture_native_log
-    from node.server import write_port_file
-    from node.service import serving
+    from node.serve.server import write_port_file
+    from node.serve.service import serving
 
     cfg = _load(config)
     configure_logging(cfg.node.log_format, cfg.node.log_level, capture_native_log())
@@ -96,7 +96,7 @@ def index(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Bring the encrypted index up to date with the registry (only changes cost EC work)."""
-    from node.operations import index_node
+    from node.ops.operations import index_node
 
     cfg = _load(config)
     report = index_node(cfg, full=full, workers=workers, progress=not as_json)
@@ -137,7 +137,7 @@ def rotate_key(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Create a new epoch key and rebuild the index under it (peers resync in full)."""
-    from node.operations import rotate_epoch_key
+    from node.ops.operations import rotate_epoch_key
 
     cfg = _load(config)
     old, report = rotate_epoch_key(cfg, workers=workers, progress=not as_json)
@@ -157,7 +157,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Local state (index, quotas today, audit log) and, if the node serves, its health."""
-    from node.operations import node_status
+    from node.ops.operations import node_status
 
     cfg = _load(config)
     doc = node_status(cfg, address=address)
@@ -181,7 +181,7 @@ def cosign(
     The serving node runs the round (it holds the log); when the node is stopped, this
     command does. Exit status 1 when a peer did not cosign (down, or refusing).
     """
-    from node.cosign_timer import cosign_now
+    from node.serve.cosign_timer import cosign_now
 
     cfg = _load(config)
     results = cosign_now(cfg, wait=wait)

@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fedlookup.errors import ConfigError
-from node.cli_common import EXIT_FINDINGS, console, console_err, print_json
+from node.cli.common import EXIT_FINDINGS, console, console_err, print_json
 from node.config import NodeConfig, RegistryConfig
 from registry_adapter import (
     ImportSummary,

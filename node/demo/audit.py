@@ -19,10 +19,10 @@ from audit.export import export_log
 from audit.keys import load_private_key
 from audit.verify import ExportView, load_export, verify_export
 from federation.directory import load_directory
-from node.asker import outgoing_log_dir
-from node.cosign_timer import cosign_now
-from node.cosigning import trusted_policy
-from node.demo_setup import Network
+from node.ask.asker import outgoing_log_dir
+from node.demo.setup import Network
+from node.serve.cosign_timer import cosign_now
+from node.serve.cosigning import trusted_policy
 
 __all__ = ["cosign_logs", "verify_logs"]
 

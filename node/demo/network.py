@@ -41,7 +41,7 @@ def fedlookup_command() -> list[str]:
     found = shutil.which("fedlookup")
     if found:
         return [found]
-    return [sys.executable, "-c", "from node.cli import main; main()"]
+    return [sys.executable, "-c", "from node.cli.main import main; main()"]
 
 
 @dataclass

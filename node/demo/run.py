@@ -25,13 +25,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from node.asker import open_hit_check
-from node.demo_audit import cosign_logs, verify_logs
-from node.demo_network import NodeProcesses
-from node.demo_scenario import Planted, Recall, read_planted
-from node.demo_setup import Network, create_network, pin_listen, publish_directory
-from node.demo_show import show_batch, show_singles, show_summary
-from node.operations import index_node
+from node.ask.asker import open_hit_check
+from node.demo.audit import cosign_logs, verify_logs
+from node.demo.network import NodeProcesses
+from node.demo.scenario import Planted, Recall, read_planted
+from node.demo.setup import Network, create_network, pin_listen, publish_directory
+from node.demo.show import show_batch, show_singles, show_summary
+from node.ops.operations import index_node
 from registry_adapter.generate import generate_registry
 from registry_adapter.store import RegistryStore
 

@@ -31,9 +31,9 @@ from federation.index import IndexInput, NodeIndex
 from federation.keys import EpochKeyStore, load_or_create_reference_key
 from federation.labels import Label, make_reference
 from fedlookup.errors import ConfigError
-from node.bootstrap import init_node
-from node.ca_members import read_members
 from node.config import NodeConfig
+from node.ops.bootstrap import init_node
+from node.ops.ca_members import read_members
 from registry_adapter.identifiers import record_identifiers
 
 __all__ = [

@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from federation.hitcheck import HitCheck
 from federation.hitcheck_types import CheckContext, CheckItem
-from node.check_render import render_table
-from node.demo_scenario import Planted, Recall, batch_items, measure_recall, write_csv
-from node.demo_setup import Network
+from node.ask.check_render import render_table
+from node.demo.scenario import Planted, Recall, batch_items, measure_recall, write_csv
+from node.demo.setup import Network
 from registry_adapter.identifiers import record_identifiers
 
 __all__ = ["show_batch", "show_singles", "show_summary"]

@@ -19,8 +19,8 @@ from federation.index import NodeIndex
 from federation.keys import EpochKeyStore, load_or_create_reference_key
 from fedlookup.errors import FedlookupError
 from node.config import NodeConfig
-from node.indexing import IndexReport, run_index
-from node.quotas import SqliteQuotaLedger
+from node.ops.indexing import IndexReport, run_index
+from node.serve.quotas import SqliteQuotaLedger
 from registry_adapter import MakeAliases, RegistrySource, open_registry
 
 __all__ = ["health_of", "index_node", "node_status", "rotate_epoch_key"]

@@ -2,7 +2,7 @@
 
 :func:`on_directory_change` is the :class:`~federation.directory_watch.DirectoryWatcher`
 callback that logs each adopted directory in the node's audit log before it takes effect.
-The responder's ports are wired in :mod:`node.service` straight from ``federation``
+The responder's ports are wired in :mod:`node.serve.service` straight from ``federation``
 (:class:`~federation.trail.ResponderTrail`, :class:`~federation.evaluation.Evaluator`, the
 watcher itself as the directory).
 """

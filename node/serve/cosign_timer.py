@@ -30,7 +30,7 @@ from federation.cosign import CosignResult
 from federation.directory import Directory, load_directory
 from fedlookup.errors import FedlookupError, LogBusyError, PeerUnavailableError
 from node.config import NodeConfig
-from node.cosigning import log_origins, run_round
+from node.serve.cosigning import log_origins, run_round
 
 __all__ = ["CosignTimer", "cosign_now", "requests_dir"]
 

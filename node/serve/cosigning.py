@@ -38,7 +38,7 @@ from federation.cosign import (
 from federation.directory import Directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from fedlookup.errors import ConfigError, LogBusyError
-from node.asker import log_origin, outgoing_log_dir
+from node.ask.asker import log_origin, outgoing_log_dir
 from node.config import NodeConfig
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
 
 def log_origins(country: str) -> tuple[str, str]:
     """Origins of a country's node log and outgoing-query log."""
-    from node.service import audit_origin  # node.service wires this module: import late
+    from node.serve.service import audit_origin  # node.serve.service wires this module: import late
 
     return audit_origin(country), log_origin(country)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from grpc_health.v1 import health, health_pb2
 
-from node.identity import FEDERATION_SERVICE
+from node.serve.identity import FEDERATION_SERVICE
 
 __all__ = ["NodeHealth"]
 

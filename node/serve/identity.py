@@ -23,7 +23,7 @@ import grpc
 
 from certs import PeerIdentity
 from fedlookup.errors import FedlookupError, IdentityError
-from node.errors import public_error
+from node.serve.errors import public_error
 
 __all__ = ["FEDERATION_SERVICE", "IdentityInterceptor", "PeerCheck", "current_peer"]
 

@@ -5,7 +5,7 @@ directory watcher, peer verifier, metrics, health) and adapts them to the
 :class:`~federation.responder.Responder`'s ports (straight from ``federation``). A housekeeping
 thread, once a second, reports SERVING as soon as the index holds a version, refreshes the
 index gauges, picks up a new directory and lets the audit log sign checkpoints and
-heartbeats. A cosigning thread (:class:`node.cosign_timer.CosignTimer`) asks the peers to
+heartbeats. A cosigning thread (:class:`node.serve.cosign_timer.CosignTimer`) asks the peers to
 cosign the logs' latest checkpoints every ``audit.cosign_interval_s`` and on request, and
 the servicer witnesses the peers' own checkpoints (``AddCheckpoint``).
 
@@ -38,18 +38,18 @@ from federation.keys import EpochKeyStore
 from federation.responder import Responder
 from federation.trail import ResponderTrail
 from fedlookup.errors import FedlookupError
-from node.adapters import on_directory_change
-from node.compat import CompatSetups
 from node.config import NodeConfig
-from node.cosign_timer import CosignTimer
-from node.cosigning import node_witness
-from node.health import NodeHealth
-from node.identity import FEDERATION_SERVICE, IdentityInterceptor
-from node.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics, serve_metrics
 from node.policy import ConfigPolicy
-from node.quotas import SqliteQuotaLedger
-from node.server import bind, build_server
-from node.servicer import FederationServicer
+from node.serve.adapters import on_directory_change
+from node.serve.compat import CompatSetups
+from node.serve.cosign_timer import CosignTimer
+from node.serve.cosigning import node_witness
+from node.serve.health import NodeHealth
+from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor
+from node.serve.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics, serve_metrics
+from node.serve.quotas import SqliteQuotaLedger
+from node.serve.server import bind, build_server
+from node.serve.servicer import FederationServicer
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 

@@ -3,7 +3,7 @@
 It converts protobuf messages to plain arguments at the edge, takes the caller's country
 from the identity interceptor (never from the request), chunks large payloads (index,
 setup) into streamed messages below the size limit, and maps every error through the one
-catalog in :mod:`node.errors`: the caller sees a status and fixed message, the local log
+catalog in :mod:`node.serve.errors`: the caller sees a status and fixed message, the local log
 the full reason.
 """
 
@@ -19,9 +19,9 @@ import grpc
 from federation.responder import IndexExport
 from federation.transport import Evaluation, NodeInfo
 from fedlookup.errors import IndexVersionError, InputError
-from node.errors import public_error
-from node.identity import current_peer
-from node.metrics import NodeMetrics
+from node.serve.errors import public_error
+from node.serve.identity import current_peer
+from node.serve.metrics import NodeMetrics
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 

@@ -19,9 +19,9 @@ import pytest
 
 from federation.hitcheck_types import CheckContext, CheckItem, Outcome
 from federation.keys import EpochKeyStore
-from node.asker import open_hit_check
-from node.demo_network import NodeProcesses, fedlookup_command
-from node.demo_setup import Network, create_network, index_records, pin_listen, publish_directory
+from node.ask.asker import open_hit_check
+from node.demo.network import NodeProcesses, fedlookup_command
+from node.demo.setup import Network, create_network, index_records, pin_listen, publish_directory
 from registry_adapter.identifiers import record_identifiers
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from node.demo_network import NodeProcesses, fedlookup_command
+from node.demo.network import NodeProcesses, fedlookup_command
 
 pytestmark = pytest.mark.integration
 

@@ -30,8 +30,8 @@ from certs import CAFiles, NodeCertFiles, issue_node_certificate, revoke
 from federation.directory import Directory, load_directory, write_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from fedlookup.errors import PeerRejectedError, PeerUnavailableError
-from node.demo_network import NodeProcess, NodeProcesses, fedlookup_command
-from node.demo_setup import Network, create_network, index_records, publish_directory
+from node.demo.network import NodeProcess, NodeProcesses, fedlookup_command
+from node.demo.setup import Network, create_network, index_records, publish_directory
 
 pytestmark = pytest.mark.integration
 

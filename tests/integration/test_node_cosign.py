@@ -24,10 +24,9 @@ from audit.verify import verify_export
 from federation.directory import load_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck_types import CheckContext, CheckItem
-from node.asker import open_hit_check, outgoing_log_dir
-from node.cosigning import trusted_policy
-from node.demo_network import NodeProcesses, fedlookup_command
-from node.demo_setup import (
+from node.ask.asker import open_hit_check, outgoing_log_dir
+from node.demo.network import NodeProcesses, fedlookup_command
+from node.demo.setup import (
     Network,
     NetworkNode,
     create_network,
@@ -35,6 +34,7 @@ from node.demo_setup import (
     pin_listen,
     publish_directory,
 )
+from node.serve.cosigning import trusted_policy
 from registry_adapter.identifiers import record_identifiers
 
 pytestmark = pytest.mark.integration

@@ -41,7 +41,7 @@ from federation.keys import EpochKeyStore, load_or_create_reference_key
 from federation.labels import Label, make_reference
 from fedlookup.errors import PeerRejectedError, PeerUnavailableError
 from node.config import NodeConfig
-from node.service import RunningNode, audit_origin, serving
+from node.serve.service import RunningNode, audit_origin, serving
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 from registry_adapter import RegistryStore

@@ -2,7 +2,7 @@
 
 :func:`run_load` spreads ``investigators`` over the member countries; each country's
 investigators run in one driver process of their own (so the drivers do not share one
-interpreter lock), as threads sharing that node's :func:`~node.asker.open_hit_check`
+interpreter lock), as threads sharing that node's :func:`~node.ask.asker.open_hit_check`
 (one outgoing log, one mirror store, one channel per peer). Each investigator runs
 ``checks`` hit checks of one firearm (alternately a record of another country and a
 serial nobody holds) against every other node.
@@ -31,7 +31,7 @@ from relnet import RelNet, audit_kinds
 from audit.entries import LogEntry
 from audit.records import read_records
 from federation.hitcheck_types import CheckContext, CheckItem, Outcome
-from node.asker import open_hit_check
+from node.ask.asker import open_hit_check
 from node.config import NodeConfig
 from registry_adapter.identifiers import record_identifiers
 

@@ -1,7 +1,7 @@
 """A federation of real node processes on 127.0.0.1 for the reliability suite and script.
 
 Built with the same set-up code as ``fedlookup demo`` and the integration tests
-(:mod:`node.demo_setup`, :mod:`node.demo_network`): a CA, one initialised node folder per
+(:mod:`node.demo.setup`, :mod:`node.demo.network`): a CA, one initialised node folder per
 country, an encrypted index per node, a signed directory, one ``fedlookup node serve``
 process per node logging JSON lines.
 
@@ -27,9 +27,9 @@ from audit.entries import LogEntry
 from audit.records import read_records
 from federation.grpc_transport import ClientCredentials
 from node.config import NodeConfig
-from node.demo_network import NodeProcesses
-from node.demo_setup import Network, create_network, pin_listen, publish_directory
-from node.operations import index_node
+from node.demo.network import NodeProcesses
+from node.demo.setup import Network, create_network, pin_listen, publish_directory
+from node.ops.operations import index_node
 from registry_adapter import RegistryStore
 
 __all__ = [
@@ -195,6 +195,6 @@ class RelNet:
 
     def outgoing_dir(self, country: str) -> Path:
         """``country``'s outgoing-query audit log."""
-        from node.asker import outgoing_log_dir
+        from node.ask.asker import outgoing_log_dir
 
         return outgoing_log_dir(self.network.nodes[country].config())

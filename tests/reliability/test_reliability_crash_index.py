@@ -27,8 +27,8 @@ from federation.index import NodeIndex
 from federation.index_format import decode
 from federation.keys import EpochKeyStore
 from node.config import NodeConfig
-from node.demo_network import fedlookup_command
-from node.demo_setup import create_network
+from node.demo.network import fedlookup_command
+from node.demo.setup import create_network
 from registry_adapter import RegistryStore
 
 pytestmark = pytest.mark.integration

@@ -22,7 +22,7 @@ from audit.statements import QueryStatement, sign
 from federation.evaluation import BlindedQuery
 from federation.grpc_transport import GrpcTransport
 from fedlookup.errors import PeerRejectedError
-from node.demo_network import fedlookup_command
+from node.demo.network import fedlookup_command
 from registry_adapter.identifiers import record_identifiers
 
 pytestmark = pytest.mark.integration

@@ -34,9 +34,9 @@ from federation.evaluation import BlindedQuery
 from federation.grpc_transport import GrpcTransport
 from federation.hitcheck_types import CheckContext, CheckItem, CheckResult, Outcome
 from fedlookup.errors import PeerError
-from node.asker import open_hit_check
-from node.demo_network import fedlookup_command
-from node.operations import index_node
+from node.ask.asker import open_hit_check
+from node.demo.network import fedlookup_command
+from node.ops.operations import index_node
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from registry_adapter.identifiers import record_identifiers
 

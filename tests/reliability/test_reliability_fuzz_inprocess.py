@@ -1,6 +1,6 @@
 """In-process fuzzing (no sockets) of everything that parses bytes from a peer.
 
-Hypothesis drives the answering side (the real :class:`~node.service.NodeService`'s
+Hypothesis drives the answering side (the real :class:`~node.serve.service.NodeService`'s
 responder: statement, signature, PSI request) and the asking side (a peer's PSI response,
 index blob, receipt). Every input must end in a result or a :class:`FedlookupError` that
 the node's error catalog maps to a status other than INTERNAL; a failed call leaves the
@@ -31,10 +31,10 @@ from federation.evaluation import BlindedQuery
 from federation.index_mirror import IndexMirror
 from federation.psi import new_key, parse_request, server_setup
 from fedlookup.errors import FedlookupError, PSIProtocolError
-from node.demo_setup import create_network
-from node.errors import public_error
-from node.operations import index_node
-from node.service import NodeService, audit_origin
+from node.demo.setup import create_network
+from node.ops.operations import index_node
+from node.serve.errors import public_error
+from node.serve.service import NodeService, audit_origin
 
 EXAMPLES = int(os.environ.get("FEDLOOKUP_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(

@@ -33,9 +33,9 @@ from fedlookup.errors import (
     IndexIntegrityError,
 )
 from node.config import NodeConfig
-from node.demo_setup import create_network
-from node.operations import index_node
-from node.service import NodeService
+from node.demo.setup import create_network
+from node.ops.operations import index_node
+from node.serve.service import NodeService
 from registry_adapter import RegistryStore
 
 EXAMPLES = int(os.environ.get("FEDLOOKUP_FUZZ_EXAMPLES", "50"))

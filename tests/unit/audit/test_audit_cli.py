@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from audit import AuditLog, OpeningStore, generate_key, log_vkey
 from fedlookup.errors import InputError
-from node.cli_audit import app
+from node.cli.audit import app
 
 OpenLog = Callable[..., AuditLog]
 runner = CliRunner()

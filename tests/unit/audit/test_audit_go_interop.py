@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from audit import AuditLog
 from audit.export import export_log
-from node.cli_audit import app
+from node.cli.audit import app
 
 GOPATH = Path(os.environ.get("FEDLOOKUP_GOPATH", "/usr/share/gocode"))
 PROGRAM = Path(__file__).parent / "interop" / "verify_export.go"

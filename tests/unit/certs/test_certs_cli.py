@@ -19,8 +19,8 @@ from fedlookup.errors import (
     FedlookupError,
     InputError,
 )
-from node.ca_members import read_audit_public_key
-from node.cli import app
+from node.cli.main import app
+from node.ops.ca_members import read_audit_public_key
 
 runner = CliRunner()
 

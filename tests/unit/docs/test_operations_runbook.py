@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import typer.main
 
-from node.cli import app
+from node.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[3]
 RUNBOOK = ROOT / "docs" / "operations.md"

@@ -3,7 +3,7 @@
 Hit-check tests use :mod:`federation_sim`, built from ``federation`` and ``audit`` alone;
 this harness is for what needs the node's own parts (its witness, its cosigning).
 
-Each country is a real :class:`node.service.NodeService` built from a ``node.toml``-shaped
+Each country is a real :class:`node.serve.service.NodeService` built from a ``node.toml``-shaped
 configuration over the session's test PKI (epoch keys, encrypted index, policy capped by the
 directory, durable quotas, audit log, directory watcher), with the registry fed straight
 into its index. The asking country gets :class:`federation.trail.AskerTrail` over its own
@@ -30,9 +30,9 @@ from federation.keys import load_or_create_reference_key
 from federation.labels import Label, make_reference
 from federation.mirrors import MirrorStore
 from federation.trail import AskerTrail
-from node.asker import log_origin
+from node.ask.asker import log_origin
 from node.config import NodeConfig
-from node.service import NodeService
+from node.serve.service import NodeService
 from registry_adapter.identifiers import record_identifiers
 
 

@@ -1,7 +1,7 @@
 """One refusal table: every error class gets the same verdict and text on both transports.
 
 For each class of :mod:`fedlookup.errors` (and one foreign exception), the error goes once
-through the gRPC path (the servicer's :func:`node.errors.public_error`, then the client's
+through the gRPC path (the servicer's :func:`node.serve.errors.public_error`, then the client's
 :func:`~federation.grpc_transport.translate_rpc_error` over the status the wire would carry)
 and once through :class:`~federation.inprocess.InProcessTransport`; both must raise the same
 class with the same text, and never the responder's own detail unless the table makes it
@@ -21,7 +21,7 @@ from federation.inprocess import InProcessTransport
 from federation.refusals import TABLE, UNAVAILABLE_STATUSES, refusal_for
 from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup import errors as e
-from node.errors import public_error
+from node.serve.errors import public_error
 
 SECRET = "GLOCK|ABC123 at /var/lib/secret"
 

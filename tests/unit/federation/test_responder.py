@@ -31,7 +31,7 @@ from fedlookup.errors import (
     UnlistedPeerError,
     VerificationError,
 )
-from node.quotas import SqliteQuotaLedger
+from node.serve.quotas import SqliteQuotaLedger
 
 KEYS = {"FR": Ed25519PrivateKey.generate(), "NL": Ed25519PrivateKey.generate()}
 #: Every step of an answered evaluation, in the order the responder must take them.

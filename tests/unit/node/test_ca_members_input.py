@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fedlookup.errors import InputError
-from node.ca_members import read_audit_public_key, read_members
+from node.ops.ca_members import read_audit_public_key, read_members
 
 
 def test_members_file_that_is_not_utf8(tmp_path: Path) -> None:

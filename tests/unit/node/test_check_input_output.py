@@ -14,8 +14,8 @@ from federation.hitcheck_types import CheckItem, CheckResult, CountryAnswer, Out
 from federation.labels import Label
 from fedlookup.errors import InputError
 from fedlookup.identifiers import Identifiers
-from node.check_render import CSV_COLUMNS, render_csv, render_table
-from node.cli_check import read_items
+from node.ask.check_render import CSV_COLUMNS, render_csv, render_table
+from node.cli.check import read_items
 
 
 def _csv(tmp_path: Path, text: str) -> Path:

@@ -19,9 +19,9 @@ from audit.log import AuditLog
 from federation.cosign import CosignResult
 from federation.directory import load_directory
 from fedlookup.errors import ConfigError, PeerUnavailableError
-from node import cosign_timer
 from node.config import NodeConfig
-from node.cosign_timer import CosignTimer, cosign_now, requests_dir
+from node.serve import cosign_timer
+from node.serve.cosign_timer import CosignTimer, cosign_now, requests_dir
 
 RESULT = CosignResult("fedlookup/DE", "FR", "cosigned", 3, 200)
 
@@ -43,7 +43,7 @@ def make_config(tmp_path: Path, pki: TestPKI, interval: float) -> NodeConfig:
 
 
 class Recorder:
-    """Stands in for ``node.cosigning.run_round``."""
+    """Stands in for ``node.serve.cosigning.run_round``."""
 
     def __init__(self, fail: bool = False) -> None:
         self.logs: list[AuditLog] = []

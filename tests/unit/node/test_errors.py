@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from fedlookup import errors as e
-from node.errors import public_error
+from node.serve.errors import public_error
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 from psi_helpers import make_index, query, synced
 
 from fedlookup.errors import WatermarkError
-from node.indexing import run_index
+from node.ops.indexing import run_index
 from registry_adapter.identifiers import record_identifiers
 from registry_adapter.models import Category, Change, Record
 from registry_adapter.source import RegistrySource

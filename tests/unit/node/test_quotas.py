@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fedlookup.errors import QuotaExceededError
-from node.quotas import SqliteQuotaLedger
+from node.serve.quotas import SqliteQuotaLedger
 
 DAY = date(2026, 11, 22)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fedlookup.errors import ImportRejectedError
-from node.cli import app
+from node.cli.main import app
 
 runner = CliRunner()
 
@@ -58,7 +58,7 @@ def test_strict_import_raises_for_exit_code_2(tmp_path: Path) -> None:
         "A1,Glock,17,9mm,,registered,2020-01-01\n"
     )
     _, _, exc = run("import", str(path), "--db", str(tmp_path / "r.db"), "--strict")
-    assert isinstance(exc, ImportRejectedError)  # node.cli.main turns it into exit code 2
+    assert isinstance(exc, ImportRejectedError)  # node.cli.main.main turns it into exit code 2
     assert (exc.line, exc.field) == (2, "serial")
 
 
@@ -71,7 +71,7 @@ def test_generate_env_default_db(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_registry_taken_from_the_node_configuration(tmp_path: Path) -> None:
-    from node.bootstrap import render_config
+    from node.ops.bootstrap import render_config
 
     cfg = tmp_path / "node.toml"
     cfg.write_text(render_config("LU", listen="127.0.0.1:7443", registry_url="sqlite:///data/r.db"))
