@@ -20,6 +20,7 @@ from typing import Any
 
 from fedlookup.errors import ConfigError
 from node.config_fields import ENV_PREFIX, Fields, apply_env, country_code, host_port
+from node.layout import NodeLayout
 from node.policy import DEFAULT_MAX_ITEMS_PER_REQUEST, PeerPolicy, parse_peer_policy
 from registry_adapter.mapping import ColumnMapping
 
@@ -211,29 +212,34 @@ class NodeConfig:
     source: Path | None = None
 
     @property
+    def layout(self) -> NodeLayout:
+        """The paths of the data folder (:mod:`node.layout`)."""
+        return NodeLayout(self.node.data_dir)
+
+    @property
     def epoch_key_dir(self) -> Path:
         """Directory of the epoch key files."""
-        return self.node.data_dir / "keys" / "epoch"
+        return self.layout.epoch_keys
 
     @property
     def reference_key_dir(self) -> Path:
         """Directory of the reference key (follow-up references of labels)."""
-        return self.node.data_dir / "keys"
+        return self.layout.reference_keys
 
     @property
     def index_dir(self) -> Path:
         """Directory of the encrypted index."""
-        return self.node.data_dir / "index"
+        return self.layout.index
 
     @property
     def audit_dir(self) -> Path:
         """Directory of the audit log."""
-        return self.node.data_dir / "audit"
+        return self.layout.audit
 
     @property
     def quota_db(self) -> Path:
         """SQLite file of the quota ledger."""
-        return self.node.data_dir / "quotas.sqlite"
+        return self.layout.quotas
 
     @classmethod
     def from_toml(cls, path: Path, env: Mapping[str, str] | None = None) -> NodeConfig:

@@ -33,36 +33,11 @@ from federation.mirrors import MirrorStore
 from federation.trail import AskerTrail
 from fedlookup.errors import ConfigError, LogBusyError
 from node.config import NodeConfig
+from node.layout import outgoing_log_origin
 
-__all__ = [
-    "log_origin",
-    "mirrors_dir",
-    "open_hit_check",
-    "openings_path",
-    "outgoing_log_dir",
-]
+__all__ = ["open_hit_check"]
 
 _LOCK_WAIT_S = 30.0
-
-
-def log_origin(country: str) -> str:
-    """Origin line of a country's outgoing-query log."""
-    return f"fedlookup/{country}/outgoing"
-
-
-def outgoing_log_dir(config: NodeConfig) -> Path:
-    """Directory of the node's outgoing-query log."""
-    return config.node.data_dir / "audit-outgoing"
-
-
-def openings_path(config: NodeConfig) -> Path:
-    """SQLite file of the openings of this node's commitments."""
-    return config.node.data_dir / "openings.sqlite3"
-
-
-def mirrors_dir(config: NodeConfig) -> Path:
-    """Directory of the peers' index mirrors."""
-    return config.node.data_dir / "mirrors"
 
 
 def _open_log(directory: Path, origin: str, key: Ed25519PrivateKey, country: str) -> AuditLog:
@@ -140,11 +115,11 @@ def open_hit_check(
             )
             stack.callback(transport.close)
             transports.append(transport)
-        log = _open_log(outgoing_log_dir(config), log_origin(country), key, country)
+        log = _open_log(config.layout.audit_outgoing, outgoing_log_origin(country), key, country)
         stack.callback(log.close)
         # A signed checkpoint covering this check's entries, so an export needs no key.
         stack.callback(log.checkpoint)
-        openings = OpeningStore(_wal(openings_path(config)))
+        openings = OpeningStore(_wal(config.layout.openings))
         stack.callback(openings.close)
         auditor = AskerTrail(
             country=country, log=log, openings=openings, key=key, directory=directory
@@ -152,7 +127,7 @@ def open_hit_check(
         check = HitCheck(
             country=country,
             peers=transports,
-            mirrors=MirrorStore(mirrors_dir(config)),
+            mirrors=MirrorStore(config.layout.mirrors),
             auditor=auditor,
             timeout=timeout,
             sync_timeout=sync_timeout,

@@ -19,7 +19,6 @@ from audit.export import export_log
 from audit.keys import load_private_key
 from audit.verify import ExportView, load_export, verify_export
 from federation.directory import load_directory
-from node.ask.asker import outgoing_log_dir
 from node.demo.setup import Network
 from node.serve.cosign_timer import cosign_now
 from node.serve.cosigning import trusted_policy
@@ -54,7 +53,9 @@ def verify_logs(network: Network, asker: str, out: Path, console: Console) -> bo
     views: dict[str, ExportView] = {}
     logs = [(c, n.config().audit_dir, c.lower()) for c, n in network.nodes.items()]
     asker_config = network.nodes[asker].config()
-    logs.append((f"{asker} outgoing", outgoing_log_dir(asker_config), f"{asker.lower()}-outgoing"))
+    logs.append(
+        (f"{asker} outgoing", asker_config.layout.audit_outgoing, f"{asker.lower()}-outgoing")
+    )
     for name, log_dir, folder in logs:
         country = name.split()[0]
         key = load_private_key(network.nodes[country].config().audit.key)

@@ -28,7 +28,7 @@ __all__ = ["health_of", "index_node", "node_status", "rotate_epoch_key"]
 
 def _open_registry(cfg: NodeConfig) -> RegistrySource:
     # A mapped foreign table has no change feed of its own: its snapshot lives with the node.
-    snapshot = cfg.node.data_dir / "registry-snapshot.sqlite3"
+    snapshot = cfg.layout.registry_snapshot
     return open_registry(cfg.registry.url, cfg.registry.mapping, snapshot=snapshot)
 
 

@@ -65,14 +65,14 @@ class CompatSetups:
         self._index_version = index_version
         self._policy = policy
         self._record = record
-        self._cache = SetupCache(config.node.data_dir / "compat")
+        self._cache = SetupCache(config.layout.compat)
         # One build at a time: concurrent first callers wait for it and then read the cache.
         self._lock = threading.Lock()
 
     def _identifiers(self) -> list[bytes]:
         cfg = self._config
         aliases = MakeAliases.with_extra(cfg.registry.aliases) if cfg.registry.aliases else None
-        snapshot = cfg.node.data_dir / "registry-snapshot.sqlite3"
+        snapshot = cfg.layout.registry_snapshot
         out: list[bytes] = []
         with open_registry(cfg.registry.url, cfg.registry.mapping, snapshot=snapshot) as source:
             for record in source.iter_records():

@@ -21,7 +21,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from audit.keys import load_private_key
 from audit.log import AuditLog
@@ -30,17 +29,13 @@ from federation.cosign import CosignResult
 from federation.directory import Directory, load_directory
 from fedlookup.errors import FedlookupError, LogBusyError, PeerUnavailableError
 from node.config import NodeConfig
-from node.serve.cosigning import log_origins, run_round
+from node.layout import log_origins
+from node.serve.cosigning import run_round
 
-__all__ = ["CosignTimer", "cosign_now", "requests_dir"]
+__all__ = ["CosignTimer", "cosign_now"]
 
 _log = logging.getLogger("fedlookup.node.cosign")
 _POLL_S = 0.5
-
-
-def requests_dir(config: NodeConfig) -> Path:
-    """Where ``fedlookup node cosign`` leaves its requests and finds the answers."""
-    return config.node.data_dir / "cosign"
 
 
 class CosignTimer:
@@ -84,7 +79,7 @@ class CosignTimer:
     def _run(self) -> None:
         interval = self._config.audit.cosign_interval_s
         due = time.monotonic() + interval
-        folder = requests_dir(self._config)
+        folder = self._config.layout.cosign_requests
         while not self._stop.wait(_POLL_S):
             asked = sorted(folder.glob("*.request")) if folder.is_dir() else []
             if not asked and not (interval > 0 and time.monotonic() >= due):
@@ -102,7 +97,7 @@ class CosignTimer:
 
 
 def _ask_serving_node(config: NodeConfig, wait: float) -> list[CosignResult]:
-    folder = requests_dir(config)
+    folder = config.layout.cosign_requests
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     nonce = secrets.token_hex(8)
     answer = folder / f"{nonce}.json"

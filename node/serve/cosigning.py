@@ -38,25 +38,17 @@ from federation.cosign import (
 from federation.directory import Directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from fedlookup.errors import ConfigError, LogBusyError
-from node.ask.asker import log_origin, outgoing_log_dir
 from node.config import NodeConfig
+from node.layout import log_origins, outgoing_log_origin
 
 __all__ = [
     "WitnessedAuditLog",
-    "log_origins",
     "node_witness",
     "peer_cosigner",
     "peer_logs",
     "run_round",
     "trusted_policy",
 ]
-
-
-def log_origins(country: str) -> tuple[str, str]:
-    """Origins of a country's node log and outgoing-query log."""
-    from node.serve.service import audit_origin  # node.serve.service wires this module: import late
-
-    return audit_origin(country), log_origin(country)
 
 
 def peer_logs(directory: Directory, country: str) -> dict[str, str]:
@@ -112,13 +104,13 @@ class WitnessedAuditLog:
 
 def _open_outgoing(config: NodeConfig) -> AuditLog | None:
     """The outgoing log, or ``None`` when there is none yet or a check holds it."""
-    folder = outgoing_log_dir(config)
+    folder = config.layout.audit_outgoing
     if read_meta(folder) is None:
         return None
     country = config.node.country
     key = load_private_key(config.audit.key)
     try:
-        return AuditLog.open(folder, log_origin(country), key, country=country)
+        return AuditLog.open(folder, outgoing_log_origin(country), key, country=country)
     except LogBusyError:
         return None
 
@@ -173,8 +165,8 @@ def run_round(
         if outgoing is not None:
             stack.callback(outgoing.close)
             logs.append(WitnessedAuditLog(outgoing))
-        elif read_meta(outgoing_log_dir(config)) is not None:
-            origin = log_origin(country)
+        elif read_meta(config.layout.audit_outgoing) is not None:
+            origin = outgoing_log_origin(country)
             reason = "a check holds the log; retried next round"
             busy = [CosignResult(origin, w.country, "busy", reason=reason) for w in witnesses]
         timeout = config.audit.cosign_timeout_s

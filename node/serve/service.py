@@ -39,6 +39,7 @@ from federation.responder import Responder
 from federation.trail import ResponderTrail
 from fedlookup.errors import FedlookupError
 from node.config import NodeConfig
+from node.layout import node_log_origin
 from node.policy import ConfigPolicy
 from node.serve.adapters import on_directory_change
 from node.serve.compat import CompatSetups
@@ -53,15 +54,10 @@ from node.serve.servicer import FederationServicer
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
-__all__ = ["NodeService", "RunningNode", "audit_origin", "serving"]
+__all__ = ["NodeService", "RunningNode", "serving"]
 
 _log = logging.getLogger("fedlookup.node")
 _TICK_S = 1.0
-
-
-def audit_origin(country: str) -> str:
-    """Origin line of a country's node (incoming-query) audit log."""
-    return f"fedlookup/{country}"
 
 
 class NodeService:
@@ -90,7 +86,7 @@ class NodeService:
             self._stack.callback(self.quotas.close)
             self.audit_log = AuditLog.open(
                 config.audit_dir,
-                audit_origin(country),
+                node_log_origin(country),
                 load_private_key(config.audit.key),
                 country=country,
                 checkpoint_interval=config.audit.checkpoint_interval_s,

@@ -24,7 +24,7 @@ from audit.verify import verify_export
 from federation.directory import load_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck_types import CheckContext, CheckItem
-from node.ask.asker import open_hit_check, outgoing_log_dir
+from node.ask.asker import open_hit_check
 from node.demo.network import NodeProcesses, fedlookup_command
 from node.demo.setup import (
     Network,
@@ -145,7 +145,7 @@ def test_exports_verify_with_every_peer_cosignature_required(
     cosigned: Cosigned, tmp_path: Path, country: str, outgoing: bool
 ) -> None:
     config = cosigned.network.nodes[country].config()
-    log = outgoing_log_dir(config) if outgoing else config.audit_dir
+    log = config.layout.audit_outgoing if outgoing else config.audit_dir
     export = export_log(log, tmp_path / "export")
     directory = load_directory(config.directory.path, config.directory.authority)
     policy = trusted_policy(directory, country, outgoing=outgoing)

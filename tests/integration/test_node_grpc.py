@@ -41,7 +41,8 @@ from federation.keys import EpochKeyStore, load_or_create_reference_key
 from federation.labels import Label, make_reference
 from fedlookup.errors import PeerRejectedError, PeerUnavailableError
 from node.config import NodeConfig
-from node.serve.service import RunningNode, audit_origin, serving
+from node.layout import node_log_origin
+from node.serve.service import RunningNode, serving
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 from registry_adapter import RegistryStore
@@ -203,7 +204,7 @@ def test_valid_peer_evaluates_and_reads_a_hit(indexed_de: RunningNode, test_pki:
     assert [lab.category for lab in labels[0]] == ["stolen"]
     assert labels[1] != []
     pub = test_pki.audit_keys["DE"].public_key()
-    receipt = verify_receipt(result.receipt, pub, log_vkey(audit_origin("DE"), pub), st)
+    receipt = verify_receipt(result.receipt, pub, log_vkey(node_log_origin("DE"), pub), st)
     assert receipt.request_id == st.request_id
 
 

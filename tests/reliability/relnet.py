@@ -195,6 +195,5 @@ class RelNet:
 
     def outgoing_dir(self, country: str) -> Path:
         """``country``'s outgoing-query audit log."""
-        from node.ask.asker import outgoing_log_dir
 
-        return outgoing_log_dir(self.network.nodes[country].config())
+        return self.network.nodes[country].config().layout.audit_outgoing

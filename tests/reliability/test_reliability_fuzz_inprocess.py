@@ -32,9 +32,10 @@ from federation.index_mirror import IndexMirror
 from federation.psi import new_key, parse_request, server_setup
 from fedlookup.errors import FedlookupError, PSIProtocolError
 from node.demo.setup import create_network
+from node.layout import node_log_origin
 from node.ops.operations import index_node
 from node.serve.errors import public_error
-from node.serve.service import NodeService, audit_origin
+from node.serve.service import NodeService
 
 EXAMPLES = int(os.environ.get("FEDLOOKUP_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
@@ -183,7 +184,7 @@ def test_receipt_verification_refuses_garbage(node: Node, receipt: bytes) -> Non
     )
     with pytest.raises(FedlookupError):
         verify_receipt(
-            receipt, key.public_key(), log_vkey(audit_origin("DE"), key.public_key()), st_
+            receipt, key.public_key(), log_vkey(node_log_origin("DE"), key.public_key()), st_
         )
 
 

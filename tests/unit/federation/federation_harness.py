@@ -30,8 +30,8 @@ from federation.keys import load_or_create_reference_key
 from federation.labels import Label, make_reference
 from federation.mirrors import MirrorStore
 from federation.trail import AskerTrail
-from node.ask.asker import log_origin
 from node.config import NodeConfig
+from node.layout import outgoing_log_origin
 from node.serve.service import NodeService
 from registry_adapter.identifiers import record_identifiers
 
@@ -142,7 +142,9 @@ class Federation:
         if auditor is None:
             root.mkdir(parents=True, exist_ok=True)
             key = self.pki.audit_keys[asker]
-            log = AuditLog.open(root / "audit-outgoing", log_origin(asker), key, country=asker)
+            log = AuditLog.open(
+                root / "audit-outgoing", outgoing_log_origin(asker), key, country=asker
+            )
             openings = OpeningStore(root / "openings.sqlite3")
             self._closers += [log.close, openings.close]
             auditor = AskerTrail(

@@ -24,7 +24,8 @@ from federation.cosign import CosignResult, Witness, WitnessedLog, cosign_round
 from federation.hitcheck_types import CheckContext
 from federation.inprocess import InProcessTransport
 from fedlookup.errors import PeerUnavailableError
-from node.serve.cosigning import WitnessedAuditLog, log_origins, peer_cosigner, trusted_policy
+from node.layout import log_origins
+from node.serve.cosigning import WitnessedAuditLog, peer_cosigner, trusted_policy
 
 CONTEXT = CheckContext("CASE-C", "trafficking investigation", "art. 1", "inv-3")
 

@@ -21,7 +21,7 @@ from federation.directory import load_directory
 from fedlookup.errors import ConfigError, PeerUnavailableError
 from node.config import NodeConfig
 from node.serve import cosign_timer
-from node.serve.cosign_timer import CosignTimer, cosign_now, requests_dir
+from node.serve.cosign_timer import CosignTimer, cosign_now
 
 RESULT = CosignResult("fedlookup/DE", "FR", "cosigned", 3, 200)
 
@@ -88,7 +88,7 @@ def test_the_serving_node_runs_the_requested_round(serving: Any, recorder: Recor
     config, log = serving(0)  # no timer: rounds only on request
     assert cosign_now(config, wait=10) == [RESULT]
     assert recorder.logs == [log]
-    assert list(requests_dir(config).iterdir()) == []  # request and answer both consumed
+    assert list(config.layout.cosign_requests.iterdir()) == []  # request and answer both consumed
 
 
 def test_a_failed_round_answers_no_results(
@@ -114,7 +114,7 @@ def test_without_a_serving_node_the_round_runs_here(
     config = make_config(tmp_path, test_pki, 0)
     assert cosign_now(config, wait=10) == [RESULT]
     assert recorder.logs[0].origin == "fedlookup/DE"
-    assert not requests_dir(config).exists()
+    assert not config.layout.cosign_requests.exists()
 
 
 def test_a_node_that_does_not_answer_is_reported(
@@ -125,5 +125,5 @@ def test_a_node_that_does_not_answer_is_reported(
     held = AuditLog.open(config.audit_dir, "fedlookup/DE", key, country="DE")  # no timer
     with held, pytest.raises(PeerUnavailableError, match="did not run a cosigning round"):
         cosign_now(config, wait=0.3)
-    assert list(requests_dir(config).iterdir()) == []
+    assert list(config.layout.cosign_requests.iterdir()) == []
     assert recorder.logs == []
