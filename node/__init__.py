@@ -1,5 +1,8 @@
-"""The process a country runs: configuration, gRPC servicers, mTLS identity, policy and
-quotas, health, metrics, and the ``fedlookup`` command line.
+"""The process a country runs, in rooms by audience: ``serve`` (the serving process), ``ask``
+(the investigator's check), ``ops`` (operator tools), ``cli`` (the ``fedlookup`` command),
+``demo``, ``desk`` (the investigators' web desk). The top holds what every room shares:
+configuration (:mod:`node.config`), the data-folder layout and log origins
+(:mod:`node.layout`), the peer policy and logging.
 
 Nothing imports ``node``; it imports ``federation``, ``registry_adapter``, ``certs``,
 ``audit`` and ``protos``.

@@ -1,1 +1,10 @@
-"""ops"""
+"""Operator tools: node set-up (:mod:`node.ops.bootstrap`), the CA members file
+(:mod:`node.ops.ca_members`), index runs (:mod:`node.ops.indexing`) and status, backup
+and restore (:mod:`node.ops.operations`).
+
+Example::
+
+    from node.ops.operations import node_status
+"""
+
+__all__: list[str] = []
