@@ -4,7 +4,8 @@ Foreign exceptions (openmined ``RuntimeError``, protobuf ``DecodeError``, ``grpc
 SQLAlchemy ``OperationalError``, ``cryptography`` ``InvalidSignature``) are translated at the
 boundary that meets them, with ``raise ... from exc``. Verification raises; it never returns
 ``False``. The node's servicer maps each class below to one gRPC status and a fixed public
-message (``node.serve.errors``); the full reason stays in the local log.
+message (``federation.refusals``, one table for both transports); the full reason stays in
+the local log.
 
 ::
 

@@ -63,7 +63,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     index_node(cfg, workers=1)
     service = NodeService(cfg)
     try:
-        blob = service.responder.sync_index("FR", None, None)
+        blob = service.responder.sync_index("FR", None, None).blob
         mirror = IndexMirror()
         mirror.apply(blob)
         fr_key = load_private_key(net.nodes["FR"].config().audit.key)

@@ -74,7 +74,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
     try:
         service.audit_log.checkpoint()
         mirror = IndexMirror()
-        mirror.apply(service.responder.sync_index("FR", None, None))
+        mirror.apply(service.responder.sync_index("FR", None, None).blob)
     finally:
         service.close()
     export = root / "export"
