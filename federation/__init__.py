@@ -6,7 +6,9 @@
   (:class:`Evaluator`, :class:`BlindedQuery`), the stock openmined set-up
   (:mod:`federation.compat`);
 * the answering side's logic (:class:`Responder`) and the asking side's fan-out
-  (:class:`HitCheck`) over a :class:`PeerTransport` (in-process or gRPC);
+  (:class:`HitCheck`) over a :class:`PeerTransport` (in-process or gRPC), both ends' audit
+  trails (:class:`ResponderTrail`, :class:`AskerTrail`) and the one refusal table both
+  transports read (:func:`refusal_for`);
 * the signed federation directory (:class:`Directory`) and checkpoint cosigning.
 
 Names are loaded on first use, so a worker process that needs only the index builder does not
@@ -50,10 +52,13 @@ if TYPE_CHECKING:
     from federation.keys import EpochKey, EpochKeyStore
     from federation.labels import Label, make_reference
     from federation.mirrors import MirrorStore
+    from federation.refusals import refusal_for
     from federation.responder import Responder
+    from federation.trail import AskerTrail, ResponderTrail
     from federation.transport import Evaluation, NodeInfo, PeerTransport
 
 _EXPORTS = {
+    "AskerTrail": "federation.trail",
     "BlindedQuery": "federation.evaluation",
     "CheckItem": "federation.hitcheck_types",
     "CheckResult": "federation.hitcheck_types",
@@ -76,10 +81,12 @@ _EXPORTS = {
     "Outcome": "federation.hitcheck_types",
     "PeerTransport": "federation.transport",
     "Responder": "federation.responder",
+    "ResponderTrail": "federation.trail",
     "cosign_round": "federation.cosign",
     "load_directory": "federation.directory",
     "make_reference": "federation.labels",
     "parse_directory": "federation.directory",
+    "refusal_for": "federation.refusals",
     "sign_directory": "federation.directory",
 }
 
