@@ -223,12 +223,19 @@ class IndexUpdate:
         )
 
     def _prefetch(self, tags: list[int]) -> None:
-        """Learn in a few batched queries which of ``tags`` are free in the database."""
+        """Learn in a few batched queries which of ``tags`` are free in the database.
+
+        A tag written earlier in this update but not flushed yet is not in the database
+        either, yet it is taken: it must not count as free, or once the pending rows are
+        flushed (and :attr:`new_tags` forgets them) a second occurrence of the same
+        identifier would take the same slot again (the UNIQUE failure of bulk updates).
+        """
         self.absent.clear()
         for start in range(0, len(tags), _IN):
             part = tags[start : start + _IN]
             found = self.db.execute(_in_query("SELECT tag FROM entries WHERE tag", len(part)), part)
-            self.absent.update(set(part).difference(t for (t,) in found))
+            free = set(part).difference(t for (t,) in found)
+            self.absent.update(free.difference(self.new_tags))
 
     def _taken(self, tag: int) -> bool:
         if tag in self.new_tags:
