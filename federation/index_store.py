@@ -177,20 +177,23 @@ class IndexStore:
             self.get_meta(db)
 
     @staticmethod
-    def set_aside(path: Path, replacement: Path) -> Path:
-        """Rename a damaged store file (and its WAL files) to ``<name>.damaged-<UTC time>``
-        and move ``replacement`` (a closed, initialised store) into its place.
+    def set_aside(path: Path, replacement: Path, *, label: str = "damaged") -> Path:
+        """Rename a store file (and its WAL files) to ``<name>.<label>-<UTC time>`` and move
+        ``replacement`` (a closed, initialised store) into its place.
+
+        The WAL files move with their database: left behind, they would be replayed into
+        the replacement.
 
         Close this process's connections to both first. Other processes' connections (a
         serving node) move to the new file at their next transaction (:meth:`connect`
         compares the file's identity); while the path is missing they keep the old one.
 
         Returns:
-            The new path of the damaged file.
+            The new path of the old file.
         """
         path = Path(path)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        target = path.with_name(f"{path.name}.damaged-{stamp}")
+        target = path.with_name(f"{path.name}.{label}-{stamp}")
         for suffix in ("", "-wal", "-shm"):
             side = path.with_name(path.name + suffix)
             if side.exists():

@@ -99,11 +99,14 @@ class IndexUpdate:
         db: sqlite3.Connection,
         latest: dict[str, IndexInput],
         complete: bool,
+        published: int = 0,
     ) -> None:
         self.key, self.db, self.latest = key, db, latest
         meta = IndexStore.get_meta(db)
-        # A store rebuilt after damage starts above its floor, in a new delta range.
-        floor = int(meta.get("version_floor", 0))
+        # A store rebuilt after damage, new beside a lost one, or restored from an older
+        # backup starts above every version published under the epoch (``published``, the
+        # floor kept outside the store), in a new delta range: every mirror syncs in full.
+        floor = max(int(meta.get("version_floor", 0)), published)
         self.restart = int(meta["version"]) < floor
         self.version = max(int(meta["version"]), floor) + 1
         self.size = int(meta["size"])
