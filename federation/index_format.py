@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from federation.labels import LABEL_LENGTH, TAG_LENGTH
 from fedlookup.errors import IndexIntegrityError
 
-__all__ = ["FLAG_DELTA", "FLAG_LABELS", "IndexBlob", "decode", "encode"]
+__all__ = ["FLAG_DELTA", "FLAG_LABELS", "IndexBlob", "decode", "encode", "is_delta"]
 
 MAGIC = b"FLIX"
 FORMAT = 1
@@ -105,6 +105,15 @@ def encode(blob: IndexBlob) -> bytes:
     ]
     body = b"".join(parts)
     return body + hashlib.sha256(body).digest()
+
+
+def is_delta(data: bytes) -> bool:
+    """Whether ``data`` claims to be a delta (header flags only; :func:`decode` verifies).
+
+    A node answers a delta request with a full snapshot when the asked version predates its
+    current delta range (a rebuilt store), so the asker reads which one it got.
+    """
+    return len(data) > _HEAD.size and bool(data[5] & FLAG_DELTA)
 
 
 def _strictly_increasing(values: array[int]) -> bool:
