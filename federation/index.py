@@ -10,9 +10,12 @@ Each record contributes one entry per identifier: a tag and a sealed label (see
 * every update is one transaction: a crash leaves the previous version whole;
 * every version of the current epoch can get a delta (added entries, removed tags).
 
-Occurrence slots stay dense: a new occurrence takes the lowest free slot of its identifier,
-and when a removal leaves a hole, the identifier's highest slot moves into it (a new tag and
-keystream, HMAC work only). The asker therefore stops probing at the first missing slot.
+Occurrence slots are numbered per identifier *and category* (ADR 0005), and each such chain
+stays dense: a new occurrence takes the lowest free slot of its chain, and when a removal
+leaves a hole, the chain's highest slot moves into it (a new tag and keystream, HMAC work
+only). The asker therefore stops probing a chain at its first missing slot, and a peer
+restricted to some categories receives exactly their chains, dense, with no trace of the
+others: exports and deltas (removed tags included) are filtered to the peer's view.
 
 Example::
 
@@ -34,7 +37,7 @@ from federation.index_build import Progress
 from federation.index_floor import VersionFloor, floor_path
 from federation.index_format import IndexBlob, encode
 from federation.index_mirror import IndexMirror
-from federation.index_store import IndexStore, damaged
+from federation.index_store import LAYOUT, IndexStore, damaged
 from federation.index_update import MAX_SLOTS, IndexInput, IndexUpdate, UpdateStats
 from federation.keys import EpochKey
 from federation.labels import (
@@ -109,7 +112,7 @@ class NodeIndex:
                 if not IndexStore.get_meta(db):
                     IndexStore.set_meta(
                         db, epoch_id=self.key.epoch_id, version=0, epoch_start=0, size=0,
-                        country=self.country, watermark="", **floor,
+                        country=self.country, watermark="", layout=LAYOUT, **floor,
                     )  # fmt: skip
             meta = self._meta()
         return meta
@@ -233,7 +236,7 @@ class NodeIndex:
             with side.write() as db:
                 IndexStore.set_meta(
                     db, epoch_id=self.key.epoch_id, version=0, epoch_start=0, size=0,
-                    country=self.country, watermark="", version_floor=floor,
+                    country=self.country, watermark="", layout=LAYOUT, version_floor=floor,
                 )  # fmt: skip
                 job = IndexUpdate(self.key, db, latest, True, floor)
                 stats = job.run(workers, progress, watermark)
@@ -295,7 +298,10 @@ class NodeIndex:
                 total = len(rows)
             else:
                 total = db.execute(f"SELECT COUNT(*) FROM entries WHERE {where}").fetchone()[0]  # noqa: S608
-                gone = db.execute("SELECT DISTINCT tag FROM removals WHERE version > ?", (base,))
+                gone = db.execute(
+                    f"SELECT DISTINCT tag FROM removed WHERE {where} AND version > ?",  # noqa: S608
+                    (base,),
+                )
                 removed = array("q", sorted(t for (t,) in gone))
         try:
             sealed = b"".join(s for _, s in rows) if labels else None

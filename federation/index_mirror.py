@@ -19,7 +19,15 @@ from bisect import bisect_left
 from pathlib import Path
 
 from federation.index_format import IndexBlob, decode, encode
-from federation.labels import LABEL_LENGTH
+from federation.labels import (
+    CATEGORIES,
+    LABEL_LENGTH,
+    MAX_SLOTS,
+    Label,
+    open_label,
+    slot_keys,
+    slot_tag,
+)
 from fedlookup.errors import IndexVersionError
 from fedlookup.files import write_atomic
 
@@ -64,6 +72,35 @@ class IndexMirror:
         if not self.has_labels:
             return _EMPTY
         return self._labels[i * LABEL_LENGTH : (i + 1) * LABEL_LENGTH]
+
+    def labels_for(self, prk: bytes) -> list[Label]:
+        """Every label this mirror holds for the identifier whose HKDF key is ``prk``.
+
+        Walks each category's slot chain from slot 0 to its first missing slot (the node
+        keeps chains dense, and a restricted peer's mirror holds whole chains of its
+        categories only). A label opens only under the right keystream, and counts only if
+        its category is the chain's: anything else is a 64-bit tag collision, skipped.
+        """
+        country = self.country or "XX"
+        found: list[Label] = []
+        for code in range(1, len(CATEGORIES) + 1):
+            for slot in range(MAX_SLOTS):
+                tag, stream = slot_keys(prk, code, slot)
+                sealed = self.lookup(tag)
+                if sealed is None:
+                    break
+                label = open_label(stream, sealed, country)
+                if label is not None and label.category == CATEGORIES[code - 1]:
+                    found.append(label)
+        return found
+
+    def holds(self, prk: bytes) -> bool:
+        """Whether any entry of the identifier whose HKDF key is ``prk`` is held (the first
+        slot of some category's chain); works without labels."""
+        return any(
+            self.lookup(slot_tag(prk, code, 0)) is not None
+            for code in range(1, len(CATEGORIES) + 1)
+        )
 
     def apply(self, blob: bytes) -> None:
         """Apply a full snapshot (replaces everything) or a delta.

@@ -4,17 +4,20 @@ Every index entry derives from ``x``, the 32-byte x-coordinate of ``H(y)^b`` for
 ``y`` under the epoch key ``b``, and nothing else (HKDF-SHA256, RFC 5869, written out with
 ``hmac`` for speed)::
 
-    prk               = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
-    tag_j || stream_j = HKDF-Expand(prk, "slot" + u32be(j), 17)   (8 + 9 bytes)
-    sealed_j          = (category code || reference) XOR stream_j  (9 bytes)
+    prk                   = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
+    tag_cj || stream_cj   = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j), 17)
+    sealed_cj             = (c || reference) XOR stream_cj     (8 + 9 bytes)
 
-``tag_j`` is read as a signed little-endian int64.
+``tag_cj`` is read as a signed little-endian int64.
 
-``j`` is the occurrence slot: the j-th record holding the same identifier (many records
-share a serial-only identifier) gets slot j, so equal identifiers never share a tag or a
-keystream, and the index does not show which entries belong together. The asker probes
-``j = 0, 1, ...`` until a slot is missing (the node keeps slots dense; see
-:mod:`federation.index`).
+``c`` is the record's category code and ``j`` its occurrence slot in that category's chain:
+the j-th record of category c holding the same identifier (many records share a serial-only
+identifier) gets slot j, so equal identifiers never share a tag or a keystream, and the
+index does not show which entries belong together. Slots are numbered **per category**, so
+a peer restricted to some categories receives dense chains of exactly those: it finds every
+record it may see, and no gap betrays a hidden one (ADR 0005). The asker probes, for each
+category, ``j = 0, 1, ...`` until a slot is missing (the node keeps chains dense; see
+:mod:`federation.index`), and accepts an opened label only if its category is the chain's.
 
 A follow-up reference is ``HMAC-SHA256(reference_key, record_id)[:8]``, shown as
 ``CC-XXXX-XXXX-XXXX-XXXX`` (country, 16 hex digits); only the node holding the reference key
@@ -33,6 +36,7 @@ from fedlookup.errors import InputError
 __all__ = [
     "CATEGORIES",
     "LABEL_LENGTH",
+    "MAX_SLOTS",
     "TAG_LENGTH",
     "Label",
     "category_code",
@@ -63,6 +67,9 @@ CATEGORIES: tuple[str, ...] = (
 )
 _CODES = {name: i + 1 for i, name in enumerate(CATEGORIES)}
 TAG_LENGTH = 8
+#: Most records of one category that may share one identifier; the asker probes at most this
+#: many slots per category.
+MAX_SLOTS = 4096
 REFERENCE_LENGTH = 8
 LABEL_LENGTH = 1 + REFERENCE_LENGTH
 _REFERENCE = re.compile(r"^([A-Z]{2})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})$")
@@ -132,22 +139,25 @@ def entry_prk(x: bytes, epoch_id: str) -> bytes:
     return hmac.digest(b"fedlookup/v1/index|" + epoch_id.encode("ascii"), x, "sha256")
 
 
-def slot_keys(prk: bytes, slot: int) -> tuple[int, bytes]:
-    """Tag and keystream of occurrence ``slot``: one HKDF-Expand block, split 8 + 9 bytes."""
-    block = hmac.digest(prk, b"slot" + slot.to_bytes(4, "big") + b"\x01", "sha256")
+def slot_keys(prk: bytes, category: int, slot: int) -> tuple[int, bytes]:
+    """Tag and keystream of occurrence ``slot`` in the chain of category code ``category``:
+    one HKDF-Expand block, split 8 + 9 bytes."""
+    info = b"chain" + category.to_bytes(1, "big") + b"slot" + slot.to_bytes(4, "big")
+    block = hmac.digest(prk, info + b"\x01", "sha256")
     return int.from_bytes(block[:TAG_LENGTH], "little", signed=True), block[
         TAG_LENGTH : TAG_LENGTH + LABEL_LENGTH
     ]
 
 
-def slot_tag(prk: bytes, slot: int) -> int:
-    """The tag of occurrence ``slot`` (a signed 64-bit integer; 8 bytes on the wire)."""
-    return slot_keys(prk, slot)[0]
+def slot_tag(prk: bytes, category: int, slot: int) -> int:
+    """The tag of occurrence ``slot`` of ``category`` (a signed 64-bit integer; 8 bytes on
+    the wire)."""
+    return slot_keys(prk, category, slot)[0]
 
 
-def slot_stream(prk: bytes, slot: int) -> bytes:
-    """The 9-byte keystream sealing the label of occurrence ``slot``."""
-    return slot_keys(prk, slot)[1]
+def slot_stream(prk: bytes, category: int, slot: int) -> bytes:
+    """The 9-byte keystream sealing the label of occurrence ``slot`` of ``category``."""
+    return slot_keys(prk, category, slot)[1]
 
 
 def _xor(a: bytes, b: bytes) -> bytes:

@@ -1,9 +1,10 @@
 """What an index holds, independent of how it got there: :func:`index_content`.
 
-Two indexes of the same registry under the same epoch key are equivalent when every
-identifier (its HKDF key ``prk``) has the same occurrence slots, ``0 .. n-1`` dense, and the
-same multiset of labels over those slots. Which record sits in which slot may differ (a
-fresh build numbers them in feed order, an update fills holes), so it is not compared.
+Two indexes of the same registry under the same epoch key are equivalent when every slot
+chain (an identifier's HKDF key ``prk`` and a category) has the same occurrence slots,
+``0 .. n-1`` dense, and the same multiset of labels over those slots. Which record sits in
+which slot may differ (a fresh build numbers them in feed order, an update fills holes), so
+it is not compared.
 
 The walk also checks each entry on its own: the tag and keystream are the ones its
 ``prk`` and slot derive, the sealed label opens to its record's category and reference,
@@ -19,17 +20,17 @@ from federation.index_format import decode
 from federation.index_mirror import IndexMirror
 from federation.labels import plain_label, seal_plain, slot_keys
 
-Content = dict[bytes, tuple[tuple[int, ...], tuple[int, ...]]]
+Content = dict[tuple[bytes, int], tuple[tuple[int, ...], tuple[int, ...]]]
 
 
 def index_content(index: NodeIndex) -> Content:
-    """Per identifier ``prk``: its occupied slots and its plaintext labels, both sorted.
+    """Per chain ``(prk, category)``: its occupied slots and plaintext labels, both sorted.
 
     Raises:
         AssertionError: an entry is inconsistent with its derivation or its record.
     """
-    slots: dict[bytes, list[int]] = defaultdict(list)
-    labels: dict[bytes, list[int]] = defaultdict(list)
+    slots: dict[tuple[bytes, int], list[int]] = defaultdict(list)
+    labels: dict[tuple[bytes, int], list[int]] = defaultdict(list)
     owned: dict[str, Counter[int]] = defaultdict(Counter)
     with index.store.read() as db:
         records = {
@@ -41,22 +42,22 @@ def index_content(index: NodeIndex) -> Content:
         }  # fmt: skip
         rows = db.execute("SELECT tag, record_id, prk, slot, category, sealed FROM entries")
         for tag, rid, prk, slot, cat, sealed in rows:
-            want_tag, stream = slot_keys(prk, slot)
+            want_tag, stream = slot_keys(prk, cat, slot)
             assert tag == want_tag, f"entry of {rid}: tag is not slot {slot}'s"
             rcat, ref, _ = records[rid]
             assert cat == rcat, f"entry of {rid}: category {cat}, record says {rcat}"
             plain = plain_label(cat, ref)
             assert sealed == seal_plain(stream, plain), f"entry of {rid}: label does not open"
-            slots[prk].append(slot)
-            labels[prk].append(plain)
+            slots[prk, cat].append(slot)
+            labels[prk, cat].append(plain)
             owned[rid][tag] += 1
     for rid, (_, _, tags) in records.items():
         assert owned.get(rid, Counter()) == tags, f"record {rid}: tags column disagrees"
     out: Content = {}
-    for prk, found in slots.items():
+    for chain, found in slots.items():
         ordered = tuple(sorted(found))
         assert ordered == tuple(range(len(found))), f"slots not dense: {ordered}"
-        out[prk] = (ordered, tuple(sorted(labels[prk])))
+        out[chain] = (ordered, tuple(sorted(labels[chain])))
     return out
 
 

@@ -79,11 +79,11 @@ def test_label_does_not_open_without_the_hit(setup) -> None:
     hit, miss = (
         entry_prk(x, key.epoch_id) for x in blinder.unblind(parse_response(response, expected=2))
     )
-    sealed = mirror.lookup(slot_tag(hit, 0))
+    sealed = mirror.lookup(slot_tag(hit, 2, 0))
     assert sealed is not None
-    assert mirror.lookup(slot_tag(miss, 0)) is None
-    opened = bytes(a ^ b for a, b in zip(sealed, slot_stream(hit, 0), strict=True))
-    wrong = bytes(a ^ b for a, b in zip(sealed, slot_stream(miss, 0), strict=True))
+    assert mirror.lookup(slot_tag(miss, 2, 0)) is None
+    opened = bytes(a ^ b for a, b in zip(sealed, slot_stream(hit, 2, 0), strict=True))
+    wrong = bytes(a ^ b for a, b in zip(sealed, slot_stream(miss, 2, 0), strict=True))
     assert opened[0] == 2  # "stolen"
     assert wrong != opened
 
