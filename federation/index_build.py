@@ -39,10 +39,10 @@ class Evaluated(NamedTuple):
 
 
 def _chunk(
-    secret: bytes, epoch_id: str, items: Sequence[bytes], categories: Sequence[int]
+    secret: bytes, epoch_id: str, items: Sequence[bytes], categories: Sequence[int], generation: int
 ) -> Evaluated:
     prks = [entry_prk(point[1:], epoch_id) for point in evaluate_points(secret, items)]
-    keys = [slot_keys(p, c, 0) for p, c in zip(prks, categories, strict=True)]
+    keys = [slot_keys(p, c, 0, generation) for p, c in zip(prks, categories, strict=True)]
     return Evaluated(prks, [k[0] for k in keys], [k[1] for k in keys])
 
 
@@ -52,6 +52,7 @@ def evaluate_identifiers(
     items: Sequence[bytes],
     categories: Sequence[int],
     *,
+    generation: int = 0,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> Iterator[Evaluated]:
@@ -65,6 +66,7 @@ def evaluate_identifiers(
         epoch_id: the epoch id the derivations are bound to.
         items: identifier bytes.
         categories: the category code of each item's record (selects its slot chain).
+        generation: the generation slot 0's keystream is derived for (the new version's).
         workers: worker processes (default: every core); 1 evaluates in-process.
         progress: called with ``(done, total)`` identifiers after each chunk.
 
@@ -78,7 +80,7 @@ def evaluate_identifiers(
     done = 0
     if workers <= 1 or total <= IN_PROCESS_LIMIT:
         for chunk, chunk_cats in zip(chunks, cats, strict=True):
-            part = _chunk(secret, epoch_id, chunk, chunk_cats)
+            part = _chunk(secret, epoch_id, chunk, chunk_cats, generation)
             done += len(chunk)
             if progress:
                 progress(done, total)
@@ -88,7 +90,8 @@ def evaluate_identifiers(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         n = len(chunks)
-        for part in pool.map(_chunk, [secret] * n, [epoch_id] * n, chunks, cats):
+        gens = [generation] * n
+        for part in pool.map(_chunk, [secret] * n, [epoch_id] * n, chunks, cats, gens):
             done += len(part.prks)
             if progress:
                 progress(done, total)

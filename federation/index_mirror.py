@@ -1,11 +1,11 @@
 """The asking side's copy of a peer's encrypted index: :class:`IndexMirror`.
 
 A mirror is a sorted column of tags (``array('q')``, 8 bytes each) with a parallel column of
-sealed labels (9 bytes each), searched by bisection, plus a small overlay (a dict of entries
+sealed labels (13 bytes each), searched by bisection, plus a small overlay (a dict of entries
 added since, a set of tags removed since) that deltas write into. When the overlay grows past
 an eighth of the base, it is merged into new sorted columns. Lookups cost the same whatever
 the peer's registry size (a bisection over 10 million tags is 24 steps), and memory stays at
-about 17 bytes per entry.
+about 21 bytes per entry.
 
 Deltas apply all-or-nothing: a delta for another epoch or base version raises
 :class:`~fedlookup.errors.IndexVersionError` and leaves the mirror as it was, as does a delta
@@ -25,7 +25,6 @@ from federation.labels import (
     MAX_SLOTS,
     Label,
     open_label,
-    slot_keys,
     slot_tag,
 )
 from fedlookup.errors import IndexVersionError
@@ -78,19 +77,19 @@ class IndexMirror:
 
         Walks each category's slot chain from slot 0 to its first missing slot (the node
         keeps chains dense, and a restricted peer's mirror holds whole chains of its
-        categories only). A label opens only under the right keystream, and counts only if
-        its category is the chain's: anything else is a 64-bit tag collision, skipped.
+        categories only). A label opens under the keystream of its slot and generation, and
+        counts only if its category is the chain's: anything else (a 64-bit tag collision,
+        a malformed entry) is skipped, never raised.
         """
         country = self.country or "XX"
         found: list[Label] = []
         for code in range(1, len(CATEGORIES) + 1):
             for slot in range(MAX_SLOTS):
-                tag, stream = slot_keys(prk, code, slot)
-                sealed = self.lookup(tag)
+                sealed = self.lookup(slot_tag(prk, code, slot))
                 if sealed is None:
                     break
-                label = open_label(stream, sealed, country)
-                if label is not None and label.category == CATEGORIES[code - 1]:
+                label = open_label(prk, code, slot, sealed, country)
+                if label is not None:
                     found.append(label)
         return found
 

@@ -23,6 +23,7 @@ from federation.labels import (
     Label,
     category_code,
     content_digest,
+    generation_of,
     parse_reference,
     plain_label,
     seal_label,
@@ -116,6 +117,8 @@ class IndexUpdate:
         floor = max(int(meta.get("version_floor", 0)), published)
         self.restart = int(meta["version"]) < floor
         self.version = max(int(meta["version"]), floor) + 1
+        # Everything sealed in this version takes this generation's keystreams.
+        self.generation = generation_of(self.version)
         self.size = int(meta["size"])
         self.rotating = meta["epoch_id"] != key.epoch_id
         if self.rotating and not complete:
@@ -188,8 +191,9 @@ class IndexUpdate:
         cats = [p[2] for p in pending if p[5] is None for _ in p[1]]
         self.counts["evaluated"] = len(flat)
         chunks = evaluate_identifiers(
-            self.key.secret, self.key.epoch_id, flat, cats, workers=workers, progress=progress
-        )
+            self.key.secret, self.key.epoch_id, flat, cats, generation=self.generation,
+            workers=workers, progress=progress,
+        )  # fmt: skip
         self._insert(pending, chunks)
         # Entries moved to another category's chain are reported as re-sealed (no EC work).
         relabelled = sum(len(p[1]) for p in pending if p[5] is not None)
@@ -240,7 +244,8 @@ class IndexUpdate:
             prk, slot = self.db.execute(
                 "SELECT prk, slot FROM entries WHERE tag = ?", (tag,)
             ).fetchone()
-            sealed = seal_label(slot_stream(prk, cat, slot), cat, ref)
+            gen = self.generation
+            sealed = seal_label(slot_stream(prk, cat, slot, gen), cat, ref, gen)
             self.db.execute(
                 "UPDATE entries SET sealed = ?, version = ? WHERE tag = ?",
                 (sealed, self.version, tag),
@@ -292,14 +297,14 @@ class IndexUpdate:
         rows: list[tuple[int, str, bytes, int, int, bytes, int]] = []
         records: list[tuple[str, bytes, int, bytes, bytes, int]] = []
         part = Evaluated([], [], [])
-        pos, version, new_tags = 0, self.version, self.new_tags
+        pos, version, new_tags, gen = 0, self.version, self.new_tags, self.generation
         for rid, items, cat, ref, digest, known in pending:
             tags = []
             plain = plain_label(cat, ref)
             for k in range(len(items)):
                 if known is not None:  # moved to another category: the HKDF key is stored
                     prk = known[k]
-                    tag, stream0 = slot_keys(prk, cat, 0)
+                    tag, stream0 = slot_keys(prk, cat, 0, gen)
                 else:
                     if pos == len(part.prks):
                         part, pos = next(chunks), 0
@@ -309,13 +314,13 @@ class IndexUpdate:
                     pos += 1
                 if tag in new_tags or (not self.fresh and self._taken(tag)):
                     slot, tag = self._slot(rid, prk, cat, tag)
-                    stream = slot_stream(prk, cat, slot)
+                    stream = slot_stream(prk, cat, slot, gen)
                 else:  # the common case: slot 0 is free
                     slot, stream = 0, stream0
                 new_tags.add(tag)
                 self.absent.discard(tag)
                 tags.append(tag)
-                rows.append((tag, rid, prk, slot, cat, seal_plain(stream, plain), version))
+                rows.append((tag, rid, prk, slot, cat, seal_plain(stream, plain, gen), version))
             records.append((rid, digest, cat, ref, _pack(tags), version))
             if len(rows) >= _BATCH:
                 self._flush(rows, records)
@@ -391,7 +396,8 @@ class IndexUpdate:
         tags, cat, ref = self.db.execute(
             "SELECT tags, category, reference FROM records WHERE record_id = ?", (rid,)
         ).fetchone()
-        sealed = seal_label(slot_stream(prk, cat, slot), cat, ref)
+        gen = self.generation
+        sealed = seal_label(slot_stream(prk, cat, slot, gen), cat, ref, gen)
         self.db.execute(
             "UPDATE entries SET tag = ?, slot = ?, sealed = ?, version = ? WHERE tag = ?",
             (new_tag, slot, sealed, self.version, old_tag),

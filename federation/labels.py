@@ -4,11 +4,15 @@ Every index entry derives from ``x``, the 32-byte x-coordinate of ``H(y)^b`` for
 ``y`` under the epoch key ``b``, and nothing else (HKDF-SHA256, RFC 5869, written out with
 ``hmac`` for speed)::
 
-    prk                   = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
-    tag_cj || stream_cj   = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j), 17)
-    sealed_cj             = (c || reference) XOR stream_cj     (8 + 9 bytes)
+    prk          = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
+    tag_cj       = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j), 8)
+    stream_cjg   = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j) + "gen" + u32be(g), 9)
+    sealed_cjg   = u32be(g) || ((c || reference) XOR stream_cjg)          (4 + 9 bytes)
 
-``tag_cj`` is read as a signed little-endian int64.
+``tag_cj`` is read as a signed little-endian int64. ``g`` is the generation: the index
+version (low 32 bits) in which the entry was last written. Every re-sealing (a moved slot,
+a slot reused by another record) therefore takes a fresh keystream, and a holder of two
+versions of a mirror learns nothing from the two ciphertexts but that the entry changed.
 
 ``c`` is the record's category code and ``j`` its occurrence slot in that category's chain:
 the j-th record of category c holding the same identifier (many records share a serial-only
@@ -43,6 +47,7 @@ __all__ = [
     "content_digest",
     "entry_prk",
     "format_reference",
+    "generation_of",
     "make_reference",
     "open_label",
     "parse_reference",
@@ -67,11 +72,16 @@ CATEGORIES: tuple[str, ...] = (
 )
 _CODES = {name: i + 1 for i, name in enumerate(CATEGORIES)}
 TAG_LENGTH = 8
+#: A plaintext label: category code and 8 reference bytes.
+PLAIN_LENGTH = 9
+#: The generation prefix of a sealed label (selects its keystream).
+GENERATION_LENGTH = 4
 #: Most records of one category that may share one identifier; the asker probes at most this
 #: many slots per category.
 MAX_SLOTS = 4096
 REFERENCE_LENGTH = 8
-LABEL_LENGTH = 1 + REFERENCE_LENGTH
+#: A sealed label on the wire and in the store: generation, then the encrypted plaintext.
+LABEL_LENGTH = GENERATION_LENGTH + PLAIN_LENGTH
 _REFERENCE = re.compile(r"^([A-Z]{2})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})$")
 
 
@@ -139,29 +149,36 @@ def entry_prk(x: bytes, epoch_id: str) -> bytes:
     return hmac.digest(b"fedlookup/v1/index|" + epoch_id.encode("ascii"), x, "sha256")
 
 
-def slot_keys(prk: bytes, category: int, slot: int) -> tuple[int, bytes]:
-    """Tag and keystream of occurrence ``slot`` in the chain of category code ``category``:
-    one HKDF-Expand block, split 8 + 9 bytes."""
-    info = b"chain" + category.to_bytes(1, "big") + b"slot" + slot.to_bytes(4, "big")
-    block = hmac.digest(prk, info + b"\x01", "sha256")
-    return int.from_bytes(block[:TAG_LENGTH], "little", signed=True), block[
-        TAG_LENGTH : TAG_LENGTH + LABEL_LENGTH
-    ]
+def _expand(prk: bytes, info: bytes, length: int) -> bytes:
+    return hmac.digest(prk, info + b"\x01", "sha256")[:length]  # HKDF-Expand, one block
+
+
+def _chain(category: int, slot: int) -> bytes:
+    return b"chain" + category.to_bytes(1, "big") + b"slot" + slot.to_bytes(4, "big")
 
 
 def slot_tag(prk: bytes, category: int, slot: int) -> int:
-    """The tag of occurrence ``slot`` of ``category`` (a signed 64-bit integer; 8 bytes on
-    the wire)."""
-    return slot_keys(prk, category, slot)[0]
+    """The tag of occurrence ``slot`` in the chain of category code ``category`` (a signed
+    64-bit integer; 8 bytes on the wire)."""
+    return int.from_bytes(_expand(prk, _chain(category, slot), TAG_LENGTH), "little", signed=True)
 
 
-def slot_stream(prk: bytes, category: int, slot: int) -> bytes:
-    """The 9-byte keystream sealing the label of occurrence ``slot`` of ``category``."""
-    return slot_keys(prk, category, slot)[1]
+def slot_stream(prk: bytes, category: int, slot: int, generation: int) -> bytes:
+    """The 9-byte keystream sealing the label of occurrence ``slot`` of ``category`` when it
+    is (re)sealed at ``generation`` (:func:`generation_of` the index version)."""
+    info = _chain(category, slot) + b"gen" + generation.to_bytes(GENERATION_LENGTH, "big")
+    return _expand(prk, info, PLAIN_LENGTH)
 
 
-def _xor(a: bytes, b: bytes) -> bytes:
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
+def slot_keys(prk: bytes, category: int, slot: int, generation: int) -> tuple[int, bytes]:
+    """Tag and keystream of occurrence ``slot`` of ``category`` at ``generation``."""
+    return slot_tag(prk, category, slot), slot_stream(prk, category, slot, generation)
+
+
+def generation_of(version: int) -> int:
+    """The generation a label sealed in index ``version`` carries (the version's low 32
+    bits: unique per tag over an epoch, since versions only grow)."""
+    return version & 0xFFFFFFFF
 
 
 def plain_label(category: int, reference: bytes) -> int:
@@ -169,27 +186,34 @@ def plain_label(category: int, reference: bytes) -> int:
     return category << 64 | int.from_bytes(reference, "big")
 
 
-def seal_plain(stream: bytes, plain: int) -> bytes:
-    """Encrypt a :func:`plain_label` under a slot keystream."""
-    return (plain ^ int.from_bytes(stream, "big")).to_bytes(LABEL_LENGTH, "big")
+def seal_plain(stream: bytes, plain: int, generation: int) -> bytes:
+    """Encrypt a :func:`plain_label` under the keystream of ``generation``: the 13 bytes
+    ``u32be(generation) || (plain XOR stream)``."""
+    sealed = (plain ^ int.from_bytes(stream, "big")).to_bytes(PLAIN_LENGTH, "big")
+    return generation.to_bytes(GENERATION_LENGTH, "big") + sealed
 
 
-def seal_label(stream: bytes, category: int, reference: bytes) -> bytes:
-    """Encrypt a label (category code and 8 reference bytes) under a slot keystream."""
-    return seal_plain(stream, plain_label(category, reference))
+def seal_label(stream: bytes, category: int, reference: bytes, generation: int) -> bytes:
+    """Encrypt a label (category code and 8 reference bytes); see :func:`seal_plain`."""
+    return seal_plain(stream, plain_label(category, reference), generation)
 
 
-def open_label(stream: bytes, sealed: bytes, country: str) -> Label | None:
-    """Decrypt a sealed label; ``None`` when the category code is not valid.
+def open_label(prk: bytes, category: int, slot: int, sealed: bytes, country: str) -> Label | None:
+    """Decrypt the sealed label found at occurrence ``slot`` of ``category``; ``None`` when
+    it is malformed or its category is not the chain's.
 
     A wrong keystream (a 64-bit tag collision with another identifier) gives a random
-    category byte, which is rejected here 248 times out of 256.
+    category byte, which is rejected here 255 times out of 256.
     """
-    plain = _xor(sealed, stream)
-    code = plain[0]
-    if not 1 <= code <= len(CATEGORIES):
+    if len(sealed) != LABEL_LENGTH:
         return None
-    return Label(CATEGORIES[code - 1], format_reference(country, plain[1:]))
+    generation = int.from_bytes(sealed[:GENERATION_LENGTH], "big")
+    stream = slot_stream(prk, category, slot, generation)
+    plain = int.from_bytes(sealed[GENERATION_LENGTH:], "big") ^ int.from_bytes(stream, "big")
+    raw = plain.to_bytes(PLAIN_LENGTH, "big")
+    if raw[0] != category or not 1 <= category <= len(CATEGORIES):
+        return None
+    return Label(CATEGORIES[category - 1], format_reference(country, raw[1:]))
 
 
 def content_digest(*parts: bytes) -> bytes:

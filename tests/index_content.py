@@ -7,7 +7,8 @@ which slot may differ (a fresh build numbers them in feed order, an update fills
 it is not compared.
 
 The walk also checks each entry on its own: the tag and keystream are the ones its
-``prk`` and slot derive, the sealed label opens to its record's category and reference,
+``prk``, category, slot and generation derive, the sealed label opens to its record's
+category and reference,
 and the ``records`` table lists exactly the entries each record owns.
 """
 
@@ -18,7 +19,7 @@ from collections import Counter, defaultdict
 from federation.index import NodeIndex
 from federation.index_format import decode
 from federation.index_mirror import IndexMirror
-from federation.labels import plain_label, seal_plain, slot_keys
+from federation.labels import LABEL_LENGTH, generation_of, plain_label, seal_plain, slot_keys
 
 Content = dict[tuple[bytes, int], tuple[tuple[int, ...], tuple[int, ...]]]
 
@@ -40,14 +41,17 @@ def index_content(index: NodeIndex) -> Content:
                 "SELECT record_id, category, reference, tags FROM records"
             )
         }  # fmt: skip
-        rows = db.execute("SELECT tag, record_id, prk, slot, category, sealed FROM entries")
-        for tag, rid, prk, slot, cat, sealed in rows:
-            want_tag, stream = slot_keys(prk, cat, slot)
+        rows = db.execute(
+            "SELECT tag, record_id, prk, slot, category, sealed, version FROM entries"
+        )
+        for tag, rid, prk, slot, cat, sealed, version in rows:
+            gen = generation_of(version)  # sealed in the version that last wrote it
+            want_tag, stream = slot_keys(prk, cat, slot, gen)
             assert tag == want_tag, f"entry of {rid}: tag is not slot {slot}'s"
             rcat, ref, _ = records[rid]
             assert cat == rcat, f"entry of {rid}: category {cat}, record says {rcat}"
             plain = plain_label(cat, ref)
-            assert sealed == seal_plain(stream, plain), f"entry of {rid}: label does not open"
+            assert sealed == seal_plain(stream, plain, gen), f"entry of {rid}: label does not open"
             slots[prk, cat].append(slot)
             labels[prk, cat].append(plain)
             owned[rid][tag] += 1
@@ -64,7 +68,7 @@ def index_content(index: NodeIndex) -> Content:
 def mirror_entries(mirror: IndexMirror) -> dict[int, bytes]:
     """A mirror's entries, tag to sealed label."""
     blob = decode(mirror.to_bytes())
-    width = 9 if blob.labels is not None else 0
+    width = LABEL_LENGTH if blob.labels is not None else 0
     return {t: (blob.labels or b"")[i * width : (i + 1) * width] for i, t in enumerate(blob.tags)}
 
 

@@ -10,7 +10,7 @@ from psi_helpers import firearm, make_index, synced
 
 from federation.evaluation import BlindedQuery, Evaluator, MatchStatus, match_status
 from federation.index import IndexMirror
-from federation.labels import entry_prk, slot_stream, slot_tag
+from federation.labels import entry_prk, open_label, slot_stream, slot_tag
 from federation.psi import Blinder, parse_response
 from fedlookup.errors import EpochMismatchError, PSIProtocolError
 
@@ -82,10 +82,14 @@ def test_label_does_not_open_without_the_hit(setup) -> None:
     sealed = mirror.lookup(slot_tag(hit, 2, 0))
     assert sealed is not None
     assert mirror.lookup(slot_tag(miss, 2, 0)) is None
-    opened = bytes(a ^ b for a, b in zip(sealed, slot_stream(hit, 2, 0), strict=True))
-    wrong = bytes(a ^ b for a, b in zip(sealed, slot_stream(miss, 2, 0), strict=True))
+    gen = int.from_bytes(sealed[:4], "big")
+    body = sealed[4:]
+    opened = bytes(a ^ b for a, b in zip(body, slot_stream(hit, 2, 0, gen), strict=True))
+    wrong = bytes(a ^ b for a, b in zip(body, slot_stream(miss, 2, 0, gen), strict=True))
     assert opened[0] == 2  # "stolen"
     assert wrong != opened
+    assert open_label(hit, 2, 0, sealed, "DE") is not None
+    assert open_label(miss, 2, 0, sealed, "DE") is None
 
 
 def test_one_evaluator_serves_many_threads(setup) -> None:
