@@ -140,3 +140,18 @@ def test_rebuild_with_bad_input_leaves_the_store_as_it_was(tmp_path: Path, monke
         index.rebuild(too_many)
     assert (index.version, index_content(index)) == (version, content)
     assert [p.name for p in (tmp_path / "index").iterdir() if ".new" in p.name] == []
+
+
+def test_store_of_the_earlier_layout_asks_for_full_and_full_works(tmp_path: Path) -> None:
+    index, key, _ = make_index(tmp_path)
+    records = [firearm(f"r{i}", "SIG", f"{i}") for i in range(5)]
+    index.update(r.input() for r in records)
+    with index.store.write() as db:  # what an index written before chains per category has
+        db.execute("DELETE FROM meta WHERE key = 'layout'")
+    index.close()
+    with pytest.raises(IndexIntegrityError, match=r"earlier fedlookup.*node index --full"):
+        NodeIndex(tmp_path / "index", key=key, country="DE")
+    again = NodeIndex(tmp_path / "index", key=key, country="DE", set_aside_damaged=True)
+    again.rebuild(r.input() for r in records)
+    assert again.size == 10
+    assert index_content(again)
