@@ -20,10 +20,10 @@ from pathlib import Path
 
 from federation.index_format import IndexBlob, decode, encode
 from federation.labels import (
-    CATEGORIES,
     LABEL_LENGTH,
     MAX_SLOTS,
     Label,
+    chain_heads,
     open_label,
     slot_tag,
 )
@@ -83,23 +83,23 @@ class IndexMirror:
         """
         country = self.country or "XX"
         found: list[Label] = []
-        for code in range(1, len(CATEGORIES) + 1):
-            for slot in range(MAX_SLOTS):
-                sealed = self.lookup(slot_tag(prk, code, slot))
-                if sealed is None:
-                    break
+        for code, tag in enumerate(chain_heads(prk), start=1):
+            slot = 0
+            sealed = self.lookup(tag)
+            while sealed is not None:
                 label = open_label(prk, code, slot, sealed, country)
                 if label is not None:
                     found.append(label)
+                slot += 1
+                if slot >= MAX_SLOTS:
+                    break
+                sealed = self.lookup(slot_tag(prk, code, slot))
         return found
 
     def holds(self, prk: bytes) -> bool:
         """Whether any entry of the identifier whose HKDF key is ``prk`` is held (the first
         slot of some category's chain); works without labels."""
-        return any(
-            self.lookup(slot_tag(prk, code, 0)) is not None
-            for code in range(1, len(CATEGORIES) + 1)
-        )
+        return any(self.lookup(tag) is not None for tag in chain_heads(prk))
 
     def apply(self, blob: bytes) -> None:
         """Apply a full snapshot (replaces everything) or a delta.

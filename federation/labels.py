@@ -5,7 +5,8 @@ Every index entry derives from ``x``, the 32-byte x-coordinate of ``H(y)^b`` for
 ``hmac`` for speed)::
 
     prk          = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
-    tag_cj       = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j), 8)
+    heads        = HKDF-Expand(prk, "heads", 64)            tag_c0 = heads[8(c-1) : 8c]
+    tag_cj       = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j), 8)     (j >= 1)
     stream_cjg   = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j) + "gen" + u32be(g), 9)
     sealed_cjg   = u32be(g) || ((c || reference) XOR stream_cjg)          (4 + 9 bytes)
 
@@ -44,6 +45,7 @@ __all__ = [
     "TAG_LENGTH",
     "Label",
     "category_code",
+    "chain_heads",
     "content_digest",
     "entry_prk",
     "format_reference",
@@ -157,9 +159,22 @@ def _chain(category: int, slot: int) -> bytes:
     return b"chain" + category.to_bytes(1, "big") + b"slot" + slot.to_bytes(4, "big")
 
 
+def chain_heads(prk: bytes) -> list[int]:
+    """The tags of slot 0 of every category's chain, in category-code order: one 64-byte
+    HKDF-Expand (two HMACs), so an asker's miss costs two HMACs, not eight."""
+    first = hmac.digest(prk, b"heads\x01", "sha256")
+    block = first + hmac.digest(prk, first + b"heads\x02", "sha256")
+    return [
+        int.from_bytes(block[i : i + TAG_LENGTH], "little", signed=True)
+        for i in range(0, TAG_LENGTH * len(CATEGORIES), TAG_LENGTH)
+    ]
+
+
 def slot_tag(prk: bytes, category: int, slot: int) -> int:
     """The tag of occurrence ``slot`` in the chain of category code ``category`` (a signed
-    64-bit integer; 8 bytes on the wire)."""
+    64-bit integer; 8 bytes on the wire). Slot 0 comes from :func:`chain_heads`."""
+    if slot == 0:
+        return chain_heads(prk)[category - 1]
     return int.from_bytes(_expand(prk, _chain(category, slot), TAG_LENGTH), "little", signed=True)
 
 
