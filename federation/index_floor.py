@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fedlookup.errors import IndexIntegrityError
+from fedlookup.errors import IndexIntegrityError, RegistryUnavailableError
 from fedlookup.files import PRIVATE_MODE, write_atomic
 
 __all__ = ["VersionFloor", "floor_path"]
@@ -54,8 +54,12 @@ class VersionFloor:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             raise self._damaged(str(exc)) from exc
+        except OSError as exc:
+            raise RegistryUnavailableError(
+                f"index version floor {self.path} cannot be read: {exc.strerror or exc}"
+            ) from exc
         try:
             doc = json.loads(text)
         except ValueError as exc:
@@ -82,6 +86,7 @@ class VersionFloor:
 
         Raises:
             IndexIntegrityError: the file is damaged (names the file and the remedy).
+            RegistryUnavailableError: the file cannot be read (permissions, I/O).
         """
         return self._read().get(epoch_id, 0)
 
@@ -92,11 +97,17 @@ class VersionFloor:
 
         Raises:
             IndexIntegrityError: the file is damaged.
-            OSError: the file cannot be written (the update must then not commit).
+            RegistryUnavailableError: the file cannot be written (the update then does not
+                commit; it may work again once the disk or permission problem is fixed).
         """
         epochs = self._read()
         if epochs.get(epoch_id, -1) >= version:
             return
         epochs[epoch_id] = version
         doc = {"format": _FORMAT, "epochs": dict(sorted(epochs.items()))}
-        write_atomic(self.path, json.dumps(doc, indent=1).encode("utf-8"), mode=PRIVATE_MODE)
+        try:
+            write_atomic(self.path, json.dumps(doc, indent=1).encode("utf-8"), mode=PRIVATE_MODE)
+        except OSError as exc:
+            raise RegistryUnavailableError(
+                f"index version floor {self.path} cannot be written: {exc.strerror or exc}"
+            ) from exc

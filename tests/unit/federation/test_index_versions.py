@@ -15,10 +15,10 @@ import pytest
 from index_content import index_content
 from psi_helpers import expected, firearm, make_index, query, random_registry
 
-from federation import index_update
+from federation import index_floor, index_update
 from federation.index import IndexMirror, NodeIndex
 from federation.index_floor import VersionFloor, floor_path
-from fedlookup.errors import IndexIntegrityError, InputError
+from fedlookup.errors import IndexIntegrityError, InputError, RegistryUnavailableError
 
 
 def _sync(index: NodeIndex, mirror: IndexMirror) -> str:
@@ -155,3 +155,19 @@ def test_store_of_the_earlier_layout_asks_for_full_and_full_works(tmp_path: Path
     again.rebuild(r.input() for r in records)
     assert again.size == 10
     assert index_content(again)
+
+
+def test_unwritable_floor_stops_the_update_before_it_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, _, _ = make_index(tmp_path)
+    index.update([firearm("r1", "SIG", "1").input()])
+    version = index.version
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index_floor, "write_atomic", disk_full)
+    with pytest.raises(RegistryUnavailableError, match=r"index-published\.json cannot be written"):
+        index.update([firearm("r2", "SIG", "2").input()])
+    assert index.version == version  # nothing published that the floor does not cover
