@@ -8,7 +8,8 @@ One round per peer per request::
                                     <---   response = [H(x_i)^ab]   (in order, or shuffled
                                                                      for cardinality-only)
     x_i' = x(H(x_i)^b) via ECDH with a^-1
-    prk_i = HKDF-Extract(epoch, x_i'); probe tag_0, tag_1, ... in the mirror; open labels
+    prk_i = HKDF-Extract(epoch, x_i'); per category, probe tag_0, tag_1, ... in the mirror;
+    open labels (IndexMirror.labels_for)
 
 The node never sees ``x_i``; the asker learns only the entries of identifiers it evaluated.
 Which items are hits or possible matches is the caller's reading of the per-item labels:
@@ -20,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from federation.index import MAX_SLOTS
 from federation.index_mirror import IndexMirror
 from federation.keys import EpochKey
-from federation.labels import Label, entry_prk, open_label, slot_keys, slot_tag
+from federation.labels import Label, entry_prk
 from federation.psi import (
     SMALL_REQUEST,
     Blinder,
@@ -152,20 +152,7 @@ class BlindedQuery:
         """
         if not mirror.has_labels:
             raise EpochMismatchError("the mirror holds no labels (cardinality-only peer)")
-        country = mirror.country or "XX"
-        out: list[list[Label]] = []
-        for prk in self._unblind(response, mirror, epoch_id):
-            labels: list[Label] = []
-            for slot in range(MAX_SLOTS):
-                tag, stream = slot_keys(prk, slot)
-                sealed = mirror.lookup(tag)
-                if sealed is None:
-                    break
-                label = open_label(stream, sealed, country)
-                if label is not None:
-                    labels.append(label)
-            out.append(labels)
-        return out
+        return [mirror.labels_for(prk) for prk in self._unblind(response, mirror, epoch_id)]
 
     def count(self, response: bytes, mirror: IndexMirror, *, epoch_id: str | None = None) -> int:
         """Count the items of a (shuffled) cardinality-only response present in the mirror.
@@ -175,4 +162,4 @@ class BlindedQuery:
             EpochMismatchError: epoch differs or the mirror is empty.
         """
         prks = self._unblind(response, mirror, epoch_id)
-        return sum(1 for prk in prks if mirror.lookup(slot_tag(prk, 0)) is not None)
+        return sum(1 for prk in prks if mirror.holds(prk))

@@ -10,9 +10,12 @@ Each record contributes one entry per identifier: a tag and a sealed label (see
 * every update is one transaction: a crash leaves the previous version whole;
 * every version of the current epoch can get a delta (added entries, removed tags).
 
-Occurrence slots stay dense: a new occurrence takes the lowest free slot of its identifier,
-and when a removal leaves a hole, the identifier's highest slot moves into it (a new tag and
-keystream, HMAC work only). The asker therefore stops probing at the first missing slot.
+Occurrence slots are numbered per identifier *and category* (ADR 0005), and each such chain
+stays dense: a new occurrence takes the lowest free slot of its chain, and when a removal
+leaves a hole, the chain's highest slot moves into it (a new tag and keystream, HMAC work
+only). The asker therefore stops probing a chain at its first missing slot, and a peer
+restricted to some categories receives exactly their chains, dense, with no trace of the
+others: exports and deltas (removed tags included) are filtered to the peer's view.
 
 Example::
 
@@ -31,9 +34,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from federation.index_build import Progress
+from federation.index_floor import VersionFloor, floor_path
 from federation.index_format import IndexBlob, encode
 from federation.index_mirror import IndexMirror
-from federation.index_store import IndexStore, damaged
+from federation.index_store import LAYOUT, IndexStore, damaged
 from federation.index_update import MAX_SLOTS, IndexInput, IndexUpdate, UpdateStats
 from federation.keys import EpochKey
 from federation.labels import (
@@ -42,7 +46,13 @@ from federation.labels import (
     category_code,
     parse_reference,
 )
-from fedlookup.errors import ConfigError, IndexIntegrityError, IndexVersionError, InputError
+from fedlookup.errors import (
+    ConfigError,
+    FedlookupError,
+    IndexIntegrityError,
+    IndexVersionError,
+    InputError,
+)
 
 _log = logging.getLogger("fedlookup.index")
 
@@ -74,6 +84,8 @@ class NodeIndex:
         self.country = country.upper()
         path = Path(directory) / "index.sqlite3"
         self.last_update: UpdateStats | None = None
+        #: The highest version published per epoch, kept beside the index folder.
+        self.floor = VersionFloor(floor_path(Path(directory)))
         #: Where a damaged store was moved to by ``set_aside_damaged``, else ``None``.
         self.set_aside: Path | None = None
         opened: IndexStore | None = None
@@ -100,16 +112,14 @@ class NodeIndex:
                 if not IndexStore.get_meta(db):
                     IndexStore.set_meta(
                         db, epoch_id=self.key.epoch_id, version=0, epoch_start=0, size=0,
-                        country=self.country, watermark="", **floor,
+                        country=self.country, watermark="", layout=LAYOUT, **floor,
                     )  # fmt: skip
             meta = self._meta()
         return meta
 
     def _start_over(self, path: Path) -> dict[str, str]:
         """Replace a damaged store at ``path`` by an empty, initialised one."""
-        fresh = path.with_name(path.name + ".new")
-        for suffix in ("", "-wal", "-shm"):
-            fresh.with_name(fresh.name + suffix).unlink(missing_ok=True)  # an earlier try
+        fresh = _clear(path.with_name(path.name + ".new"))
         self.store = IndexStore(fresh)
         # Version 0 until the rebuild commits (a serving node reports not ready meanwhile,
         # never an empty index); then above the floor, the time in seconds, so it is
@@ -175,14 +185,70 @@ class NodeIndex:
             InputError: a change without a label, or an identifier shared by more than
                 :data:`MAX_SLOTS` records.
         """
-        latest: dict[str, IndexInput] = {}
-        for change in changes:
-            if change.identifiers is not None and change.label is None:
-                raise InputError(f"record {change.record_id}: no label", field="label")
-            latest[change.record_id] = change
+        latest = _latest(changes)
         with self.store.write() as db:
-            job = IndexUpdate(self.key, db, latest, complete)
+            published = self.floor.get(self.key.epoch_id)
+            job = IndexUpdate(self.key, db, latest, complete, published)
             stats = job.run(workers, progress, watermark)
+            # Before the commit: a version is never served before the floor covers it.
+            self.floor.raise_to(self.key.epoch_id, stats.version)
+        self.last_update = stats
+        return stats.version
+
+    def rebuild(
+        self,
+        records: Iterable[IndexInput],
+        *,
+        workers: int | None = None,
+        progress: Progress | None = None,
+        watermark: str | None = None,
+    ) -> int:
+        """Build the whole index anew beside the current store, then swap it in.
+
+        What ``fedlookup node index --full`` does: the new store is built from ``records``
+        (the whole registry) exactly as a first build is, whatever state the current store
+        is in, so it succeeds whenever a first build would. A serving node keeps answering
+        from the current store until the swap, then moves to the new one. The new store
+        publishes a version above every version published under the epoch (the floor kept
+        outside the store, the current store's version, and the time in seconds), in a new
+        delta range, so every mirror takes a full snapshot.
+
+        Args:
+            records: every record of the registry.
+            workers, progress, watermark: as for :meth:`update`.
+
+        Returns:
+            The new version.
+
+        Raises:
+            InputError: as for :meth:`update` (the current store is then untouched).
+            IndexIntegrityError: the version floor file is damaged.
+        """
+        latest = _latest(records)
+        try:
+            current = self.version
+        except FedlookupError:
+            current = 0  # a damaged store: the floor file and the time still bound it
+        floor = max(current, self.floor.get(self.key.epoch_id), int(time.time()))
+        path = self.store.path
+        side = IndexStore(_clear(path.with_name(path.name + ".new")))
+        try:
+            with side.write() as db:
+                IndexStore.set_meta(
+                    db, epoch_id=self.key.epoch_id, version=0, epoch_start=0, size=0,
+                    country=self.country, watermark="", layout=LAYOUT, version_floor=floor,
+                )  # fmt: skip
+                job = IndexUpdate(self.key, db, latest, True, floor)
+                stats = job.run(workers, progress, watermark)
+                self.floor.raise_to(self.key.epoch_id, stats.version)
+        except BaseException:
+            side.close()
+            _clear(side.path)
+            raise
+        side.close()
+        self.store.close()
+        _clear(IndexStore.set_aside(path, side.path, label="replaced"))
+        self.store = IndexStore(path)
         self.last_update = stats
         return stats.version
 
@@ -232,7 +298,10 @@ class NodeIndex:
                 total = len(rows)
             else:
                 total = db.execute(f"SELECT COUNT(*) FROM entries WHERE {where}").fetchone()[0]  # noqa: S608
-                gone = db.execute("SELECT DISTINCT tag FROM removals WHERE version > ?", (base,))
+                gone = db.execute(
+                    f"SELECT DISTINCT tag FROM removed WHERE {where} AND version > ?",  # noqa: S608
+                    (base,),
+                )
                 removed = array("q", sorted(t for (t,) in gone))
         try:
             sealed = b"".join(s for _, s in rows) if labels else None
@@ -272,3 +341,24 @@ class NodeIndex:
     def close(self) -> None:
         """Close this thread's database connection."""
         self.store.close()
+
+
+def _latest(changes: Iterable[IndexInput]) -> dict[str, IndexInput]:
+    """The last change per record id.
+
+    Raises:
+        InputError: a change without a label.
+    """
+    latest: dict[str, IndexInput] = {}
+    for change in changes:
+        if change.identifiers is not None and change.label is None:
+            raise InputError(f"record {change.record_id}: no label", field="label")
+        latest[change.record_id] = change
+    return latest
+
+
+def _clear(path: Path) -> Path:
+    """Remove what an earlier, interrupted build left at ``path`` (and its WAL files)."""
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return path

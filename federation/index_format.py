@@ -3,7 +3,7 @@
 Layout (integers little-endian)::
 
     magic        4   b"FLIX"
-    format       1   1
+    format       1   2
     flags        1   bit 0: labels present; bit 1: delta
     country      2   ASCII, e.g. b"DE"
     epoch_len    1   then epoch_len bytes of ASCII epoch id
@@ -13,14 +13,16 @@ Layout (integers little-endian)::
     removed      8   number of removed tags that follow
     total        8   entries the receiver holds after applying (a consistency check)
     tags         8 * added      signed int64, strictly increasing
-    labels       9 * added      present only with flag bit 0, in tag order
+    labels       13 * added     present only with flag bit 0, in tag order
     removed      8 * removed    signed int64, strictly increasing
     checksum     32  SHA-256 of every byte before it
 
-So a full index costs 8 bytes per identifier without labels and 17 with them (8-byte tag,
-9-byte sealed label), plus 83 bytes of header and checksum. Columns keep the parse a few
-``array.frombytes`` calls, whatever the size. Any truncation, trailing byte, unsorted column
-or checksum mismatch raises :class:`~fedlookup.errors.IndexIntegrityError`.
+So a full index costs 8 bytes per identifier without labels and 21 with them (8-byte tag,
+13-byte sealed label: 4-byte generation and 9 encrypted bytes, :mod:`federation.labels`),
+plus 83 bytes of header and checksum. Format 1 (9-byte labels sealed under one keystream
+per slot) is refused; a mirror in format 1 on disk is replaced by a full copy. Columns keep
+the parse a few ``array.frombytes`` calls, whatever the size. Any truncation, trailing byte,
+unsorted column or checksum mismatch raises :class:`~fedlookup.errors.IndexIntegrityError`.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from dataclasses import dataclass
 from federation.labels import LABEL_LENGTH, TAG_LENGTH
 from fedlookup.errors import IndexIntegrityError
 
-__all__ = ["FLAG_DELTA", "FLAG_LABELS", "IndexBlob", "decode", "encode"]
+__all__ = ["FLAG_DELTA", "FLAG_LABELS", "IndexBlob", "decode", "encode", "is_delta"]
 
 MAGIC = b"FLIX"
-FORMAT = 1
+FORMAT = 2
 FLAG_LABELS = 1
 FLAG_DELTA = 2
 _HEAD = struct.Struct("<4sBB2sB")
@@ -56,7 +58,7 @@ class IndexBlob:
         base_version: version a delta applies to (0 for a full snapshot).
         version: version after applying.
         tags: added entries' tags, strictly increasing (``array('q')``).
-        labels: 9 bytes per added entry in tag order, or ``None`` (cardinality-only peers).
+        labels: 13 bytes per added entry in tag order, or ``None`` (cardinality-only peers).
         removed: removed tags, strictly increasing (``array('q')``).
         total: number of entries the receiver holds after applying.
         delta: whether this is a delta.
@@ -105,6 +107,15 @@ def encode(blob: IndexBlob) -> bytes:
     ]
     body = b"".join(parts)
     return body + hashlib.sha256(body).digest()
+
+
+def is_delta(data: bytes) -> bool:
+    """Whether ``data`` claims to be a delta (header flags only; :func:`decode` verifies).
+
+    A node answers a delta request with a full snapshot when the asked version predates its
+    current delta range (a rebuilt store), so the asker reads which one it got.
+    """
+    return len(data) > _HEAD.size and bool(data[5] & FLAG_DELTA)
 
 
 def _strictly_increasing(values: array[int]) -> bool:

@@ -1,11 +1,11 @@
 """The asking side's copy of a peer's encrypted index: :class:`IndexMirror`.
 
 A mirror is a sorted column of tags (``array('q')``, 8 bytes each) with a parallel column of
-sealed labels (9 bytes each), searched by bisection, plus a small overlay (a dict of entries
+sealed labels (13 bytes each), searched by bisection, plus a small overlay (a dict of entries
 added since, a set of tags removed since) that deltas write into. When the overlay grows past
 an eighth of the base, it is merged into new sorted columns. Lookups cost the same whatever
 the peer's registry size (a bisection over 10 million tags is 24 steps), and memory stays at
-about 17 bytes per entry.
+about 21 bytes per entry.
 
 Deltas apply all-or-nothing: a delta for another epoch or base version raises
 :class:`~fedlookup.errors.IndexVersionError` and leaves the mirror as it was, as does a delta
@@ -19,7 +19,14 @@ from bisect import bisect_left
 from pathlib import Path
 
 from federation.index_format import IndexBlob, decode, encode
-from federation.labels import LABEL_LENGTH
+from federation.labels import (
+    LABEL_LENGTH,
+    MAX_SLOTS,
+    Label,
+    chain_heads,
+    open_label,
+    slot_tag,
+)
 from fedlookup.errors import IndexVersionError
 from fedlookup.files import write_atomic
 
@@ -64,6 +71,35 @@ class IndexMirror:
         if not self.has_labels:
             return _EMPTY
         return self._labels[i * LABEL_LENGTH : (i + 1) * LABEL_LENGTH]
+
+    def labels_for(self, prk: bytes) -> list[Label]:
+        """Every label this mirror holds for the identifier whose HKDF key is ``prk``.
+
+        Walks each category's slot chain from slot 0 to its first missing slot (the node
+        keeps chains dense, and a restricted peer's mirror holds whole chains of its
+        categories only). A label opens under the keystream of its slot and generation, and
+        counts only if its category is the chain's: anything else (a 64-bit tag collision,
+        a malformed entry) is skipped, never raised.
+        """
+        country = self.country or "XX"
+        found: list[Label] = []
+        for code, tag in enumerate(chain_heads(prk), start=1):
+            slot = 0
+            sealed = self.lookup(tag)
+            while sealed is not None:
+                label = open_label(prk, code, slot, sealed, country)
+                if label is not None:
+                    found.append(label)
+                slot += 1
+                if slot >= MAX_SLOTS:
+                    break
+                sealed = self.lookup(slot_tag(prk, code, slot))
+        return found
+
+    def holds(self, prk: bytes) -> bool:
+        """Whether any entry of the identifier whose HKDF key is ``prk`` is held (the first
+        slot of some category's chain); works without labels."""
+        return any(self.lookup(tag) is not None for tag in chain_heads(prk))
 
     def apply(self, blob: bytes) -> None:
         """Apply a full snapshot (replaces everything) or a delta.

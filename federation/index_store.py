@@ -3,17 +3,20 @@
 Tables::
 
     meta      key -> value: epoch_id, version, epoch_start, watermark, country, size,
-              and version_floor in a store rebuilt after damage (the next version is above it)
+              layout (of the entries: "2", slot chains per category), and version_floor
+              in a store rebuilt after damage (the next version is above it)
     records   record_id, id_digest, category, reference, tags (its entries), version
     entries   tag (rowid), record_id, prk, slot, category, sealed, version
-    removals  tag, version
+    removed   tag, category, version
 
 ``entries`` keeps, per identifier occurrence, everything needed to export it (tag, sealed
 label) and to move it to another slot without elliptic-curve work (``prk``). Only the
 indexes that exports and updates need exist (each costs the full build about 2 us a row):
 an identifier's occupied slots are found by probing its tags, as the asker does.
-``removals`` keeps the tags removed since the epoch started, so any version of this epoch
-can get a delta.
+``removed`` keeps the tags removed since the epoch started, with their category, so any
+version of this epoch can get a delta filtered to a peer's view. A store written by an
+earlier layout (one slot chain per identifier, table ``removals``) is refused as needing a
+rebuild.
 
 Every SQLite error is translated here: a busy, locked or unwritable file is
 :class:`~fedlookup.errors.RegistryUnavailableError` (it may pass), a damaged one (malformed
@@ -35,8 +38,10 @@ from pathlib import Path
 
 from fedlookup.errors import FedlookupError, IndexIntegrityError, RegistryUnavailableError
 
-__all__ = ["META_KEYS", "REBUILD_HINT", "IndexStore", "damaged"]
+__all__ = ["LAYOUT", "META_KEYS", "REBUILD_HINT", "IndexStore", "damaged"]
 
+#: The layout of stored entries this code writes (slot chains per category, ADR 0005).
+LAYOUT = "2"
 #: What the operator is told to do about a damaged store.
 REBUILD_HINT = "rebuild it with `fedlookup node index --full`"
 #: Rows every initialised ``meta`` table holds; the integer ones must parse.
@@ -59,8 +64,9 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS entries (
     tag INTEGER PRIMARY KEY, record_id TEXT NOT NULL, prk BLOB NOT NULL, slot INTEGER NOT NULL,
     category INTEGER NOT NULL, sealed BLOB NOT NULL, version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS removals (tag INTEGER NOT NULL, version INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS removals_version ON removals (version);
+CREATE TABLE IF NOT EXISTS removed (
+    tag INTEGER NOT NULL, category INTEGER NOT NULL, version INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS removed_version ON removed (version);
 """
 
 
@@ -177,20 +183,23 @@ class IndexStore:
             self.get_meta(db)
 
     @staticmethod
-    def set_aside(path: Path, replacement: Path) -> Path:
-        """Rename a damaged store file (and its WAL files) to ``<name>.damaged-<UTC time>``
-        and move ``replacement`` (a closed, initialised store) into its place.
+    def set_aside(path: Path, replacement: Path, *, label: str = "damaged") -> Path:
+        """Rename a store file (and its WAL files) to ``<name>.<label>-<UTC time>`` and move
+        ``replacement`` (a closed, initialised store) into its place.
+
+        The WAL files move with their database: left behind, they would be replayed into
+        the replacement.
 
         Close this process's connections to both first. Other processes' connections (a
         serving node) move to the new file at their next transaction (:meth:`connect`
         compares the file's identity); while the path is missing they keep the old one.
 
         Returns:
-            The new path of the damaged file.
+            The new path of the old file.
         """
         path = Path(path)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        target = path.with_name(f"{path.name}.damaged-{stamp}")
+        target = path.with_name(f"{path.name}.{label}-{stamp}")
         for suffix in ("", "-wal", "-shm"):
             side = path.with_name(path.name + suffix)
             if side.exists():
@@ -254,6 +263,11 @@ class IndexStore:
             value = meta.get(key, "0")  # version_floor is optional
             if not (value.isascii() and value.isdigit()):
                 raise damaged(f"meta row {key!r} is not a count")
+        if meta.get("layout", "1") != LAYOUT and meta["size"] != "0":
+            raise IndexIntegrityError(
+                f"index store built by an earlier fedlookup (layout {meta.get('layout', '1')}, "
+                f"this one writes {LAYOUT}); {REBUILD_HINT}"
+            )
         return meta
 
     @staticmethod

@@ -4,17 +4,25 @@ Every index entry derives from ``x``, the 32-byte x-coordinate of ``H(y)^b`` for
 ``y`` under the epoch key ``b``, and nothing else (HKDF-SHA256, RFC 5869, written out with
 ``hmac`` for speed)::
 
-    prk               = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
-    tag_j || stream_j = HKDF-Expand(prk, "slot" + u32be(j), 17)   (8 + 9 bytes)
-    sealed_j          = (category code || reference) XOR stream_j  (9 bytes)
+    prk          = HKDF-Extract(salt = "fedlookup/v1/index|" + epoch_id, ikm = x)
+    heads        = HKDF-Expand(prk, "heads", 64)            tag_c0 = heads[8(c-1) : 8c]
+    tag_cj       = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j), 8)     (j >= 1)
+    stream_cjg   = HKDF-Expand(prk, "chain" + u8(c) + "slot" + u32be(j) + "gen" + u32be(g), 9)
+    sealed_cjg   = u32be(g) || ((c || reference) XOR stream_cjg)          (4 + 9 bytes)
 
-``tag_j`` is read as a signed little-endian int64.
+``tag_cj`` is read as a signed little-endian int64. ``g`` is the generation: the index
+version (low 32 bits) in which the entry was last written. Every re-sealing (a moved slot,
+a slot reused by another record) therefore takes a fresh keystream, and a holder of two
+versions of a mirror learns nothing from the two ciphertexts but that the entry changed.
 
-``j`` is the occurrence slot: the j-th record holding the same identifier (many records
-share a serial-only identifier) gets slot j, so equal identifiers never share a tag or a
-keystream, and the index does not show which entries belong together. The asker probes
-``j = 0, 1, ...`` until a slot is missing (the node keeps slots dense; see
-:mod:`federation.index`).
+``c`` is the record's category code and ``j`` its occurrence slot in that category's chain:
+the j-th record of category c holding the same identifier (many records share a serial-only
+identifier) gets slot j, so equal identifiers never share a tag or a keystream, and the
+index does not show which entries belong together. Slots are numbered **per category**, so
+a peer restricted to some categories receives dense chains of exactly those: it finds every
+record it may see, and no gap betrays a hidden one (ADR 0005). The asker probes, for each
+category, ``j = 0, 1, ...`` until a slot is missing (the node keeps chains dense; see
+:mod:`federation.index`), and accepts an opened label only if its category is the chain's.
 
 A follow-up reference is ``HMAC-SHA256(reference_key, record_id)[:8]``, shown as
 ``CC-XXXX-XXXX-XXXX-XXXX`` (country, 16 hex digits); only the node holding the reference key
@@ -33,12 +41,15 @@ from fedlookup.errors import InputError
 __all__ = [
     "CATEGORIES",
     "LABEL_LENGTH",
+    "MAX_SLOTS",
     "TAG_LENGTH",
     "Label",
     "category_code",
+    "chain_heads",
     "content_digest",
     "entry_prk",
     "format_reference",
+    "generation_of",
     "make_reference",
     "open_label",
     "parse_reference",
@@ -63,8 +74,16 @@ CATEGORIES: tuple[str, ...] = (
 )
 _CODES = {name: i + 1 for i, name in enumerate(CATEGORIES)}
 TAG_LENGTH = 8
+#: A plaintext label: category code and 8 reference bytes.
+PLAIN_LENGTH = 9
+#: The generation prefix of a sealed label (selects its keystream).
+GENERATION_LENGTH = 4
+#: Most records of one category that may share one identifier; the asker probes at most this
+#: many slots per category.
+MAX_SLOTS = 4096
 REFERENCE_LENGTH = 8
-LABEL_LENGTH = 1 + REFERENCE_LENGTH
+#: A sealed label on the wire and in the store: generation, then the encrypted plaintext.
+LABEL_LENGTH = GENERATION_LENGTH + PLAIN_LENGTH
 _REFERENCE = re.compile(r"^([A-Z]{2})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})$")
 
 
@@ -132,26 +151,49 @@ def entry_prk(x: bytes, epoch_id: str) -> bytes:
     return hmac.digest(b"fedlookup/v1/index|" + epoch_id.encode("ascii"), x, "sha256")
 
 
-def slot_keys(prk: bytes, slot: int) -> tuple[int, bytes]:
-    """Tag and keystream of occurrence ``slot``: one HKDF-Expand block, split 8 + 9 bytes."""
-    block = hmac.digest(prk, b"slot" + slot.to_bytes(4, "big") + b"\x01", "sha256")
-    return int.from_bytes(block[:TAG_LENGTH], "little", signed=True), block[
-        TAG_LENGTH : TAG_LENGTH + LABEL_LENGTH
+def _expand(prk: bytes, info: bytes, length: int) -> bytes:
+    return hmac.digest(prk, info + b"\x01", "sha256")[:length]  # HKDF-Expand, one block
+
+
+def _chain(category: int, slot: int) -> bytes:
+    return b"chain" + category.to_bytes(1, "big") + b"slot" + slot.to_bytes(4, "big")
+
+
+def chain_heads(prk: bytes) -> list[int]:
+    """The tags of slot 0 of every category's chain, in category-code order: one 64-byte
+    HKDF-Expand (two HMACs), so an asker's miss costs two HMACs, not eight."""
+    first = hmac.digest(prk, b"heads\x01", "sha256")
+    block = first + hmac.digest(prk, first + b"heads\x02", "sha256")
+    return [
+        int.from_bytes(block[i : i + TAG_LENGTH], "little", signed=True)
+        for i in range(0, TAG_LENGTH * len(CATEGORIES), TAG_LENGTH)
     ]
 
 
-def slot_tag(prk: bytes, slot: int) -> int:
-    """The tag of occurrence ``slot`` (a signed 64-bit integer; 8 bytes on the wire)."""
-    return slot_keys(prk, slot)[0]
+def slot_tag(prk: bytes, category: int, slot: int) -> int:
+    """The tag of occurrence ``slot`` in the chain of category code ``category`` (a signed
+    64-bit integer; 8 bytes on the wire). Slot 0 comes from :func:`chain_heads`."""
+    if slot == 0:
+        return chain_heads(prk)[category - 1]
+    return int.from_bytes(_expand(prk, _chain(category, slot), TAG_LENGTH), "little", signed=True)
 
 
-def slot_stream(prk: bytes, slot: int) -> bytes:
-    """The 9-byte keystream sealing the label of occurrence ``slot``."""
-    return slot_keys(prk, slot)[1]
+def slot_stream(prk: bytes, category: int, slot: int, generation: int) -> bytes:
+    """The 9-byte keystream sealing the label of occurrence ``slot`` of ``category`` when it
+    is (re)sealed at ``generation`` (:func:`generation_of` the index version)."""
+    info = _chain(category, slot) + b"gen" + generation.to_bytes(GENERATION_LENGTH, "big")
+    return _expand(prk, info, PLAIN_LENGTH)
 
 
-def _xor(a: bytes, b: bytes) -> bytes:
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
+def slot_keys(prk: bytes, category: int, slot: int, generation: int) -> tuple[int, bytes]:
+    """Tag and keystream of occurrence ``slot`` of ``category`` at ``generation``."""
+    return slot_tag(prk, category, slot), slot_stream(prk, category, slot, generation)
+
+
+def generation_of(version: int) -> int:
+    """The generation a label sealed in index ``version`` carries (the version's low 32
+    bits: unique per tag over an epoch, since versions only grow)."""
+    return version & 0xFFFFFFFF
 
 
 def plain_label(category: int, reference: bytes) -> int:
@@ -159,27 +201,34 @@ def plain_label(category: int, reference: bytes) -> int:
     return category << 64 | int.from_bytes(reference, "big")
 
 
-def seal_plain(stream: bytes, plain: int) -> bytes:
-    """Encrypt a :func:`plain_label` under a slot keystream."""
-    return (plain ^ int.from_bytes(stream, "big")).to_bytes(LABEL_LENGTH, "big")
+def seal_plain(stream: bytes, plain: int, generation: int) -> bytes:
+    """Encrypt a :func:`plain_label` under the keystream of ``generation``: the 13 bytes
+    ``u32be(generation) || (plain XOR stream)``."""
+    sealed = (plain ^ int.from_bytes(stream, "big")).to_bytes(PLAIN_LENGTH, "big")
+    return generation.to_bytes(GENERATION_LENGTH, "big") + sealed
 
 
-def seal_label(stream: bytes, category: int, reference: bytes) -> bytes:
-    """Encrypt a label (category code and 8 reference bytes) under a slot keystream."""
-    return seal_plain(stream, plain_label(category, reference))
+def seal_label(stream: bytes, category: int, reference: bytes, generation: int) -> bytes:
+    """Encrypt a label (category code and 8 reference bytes); see :func:`seal_plain`."""
+    return seal_plain(stream, plain_label(category, reference), generation)
 
 
-def open_label(stream: bytes, sealed: bytes, country: str) -> Label | None:
-    """Decrypt a sealed label; ``None`` when the category code is not valid.
+def open_label(prk: bytes, category: int, slot: int, sealed: bytes, country: str) -> Label | None:
+    """Decrypt the sealed label found at occurrence ``slot`` of ``category``; ``None`` when
+    it is malformed or its category is not the chain's.
 
     A wrong keystream (a 64-bit tag collision with another identifier) gives a random
-    category byte, which is rejected here 248 times out of 256.
+    category byte, which is rejected here 255 times out of 256.
     """
-    plain = _xor(sealed, stream)
-    code = plain[0]
-    if not 1 <= code <= len(CATEGORIES):
+    if len(sealed) != LABEL_LENGTH:
         return None
-    return Label(CATEGORIES[code - 1], format_reference(country, plain[1:]))
+    generation = int.from_bytes(sealed[:GENERATION_LENGTH], "big")
+    stream = slot_stream(prk, category, slot, generation)
+    plain = int.from_bytes(sealed[GENERATION_LENGTH:], "big") ^ int.from_bytes(stream, "big")
+    raw = plain.to_bytes(PLAIN_LENGTH, "big")
+    if raw[0] != category or not 1 <= category <= len(CATEGORIES):
+        return None
+    return Label(CATEGORIES[category - 1], format_reference(country, raw[1:]))
 
 
 def content_digest(*parts: bytes) -> bytes:

@@ -10,7 +10,8 @@ under a directory, so a restart does not download every index again.
 response names both), so a check needs no extra round trip. Either way:
 
 * same epoch and version: nothing to do;
-* same epoch, newer version: fetch a delta from the held version and apply it;
+* same epoch, newer version: fetch a delta from the held version and apply it (the peer
+  sends its full index instead when its store was rebuilt since: a new delta range);
 * same epoch, older version (the peer rebuilt its index): fetch the full index;
 * a new epoch, an empty mirror, or a delta that does not apply (:class:`IndexVersionError`,
   or :class:`IndexIntegrityError` on the delta): fetch the full index and replace the mirror.
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from federation.index import IndexMirror
+from federation.index_format import is_delta
 from federation.transport import NodeInfo, PeerTransport
 from fedlookup.errors import (
     IndexFormatError,
@@ -201,8 +203,7 @@ class MirrorStore:
         updated: IndexMirror | None = None
         # A version below ours means the peer rebuilt its index: only a full copy is right.
         if mirror.epoch_id == epoch_id and 0 < mirror.version < version:
-            updated = self._try_delta(transport, mirror, sync_timeout)
-            kind = SyncKind.DELTA
+            updated, kind = self._try_delta(transport, mirror, sync_timeout)
         if updated is None:
             updated = self._full(transport, sync_timeout)
             kind = SyncKind.FULL
@@ -212,13 +213,15 @@ class MirrorStore:
 
     def _try_delta(
         self, transport: PeerTransport, mirror: IndexMirror, timeout: float
-    ) -> IndexMirror | None:
+    ) -> tuple[IndexMirror | None, SyncKind]:
         blob = transport.sync_index(mirror.version, mirror.epoch_id, timeout=timeout)
+        # A peer whose store was rebuilt answers with its full index (new delta range).
+        kind = SyncKind.DELTA if is_delta(blob) else SyncKind.FULL
         try:
             mirror.apply(blob)  # all or nothing: a refused delta leaves the mirror as it was
         except (IndexVersionError, IndexIntegrityError):
-            return None
-        return mirror
+            return None, SyncKind.FULL
+        return mirror, kind
 
     def _full(self, transport: PeerTransport, timeout: float) -> IndexMirror:
         blob = transport.sync_index(None, None, timeout=timeout)

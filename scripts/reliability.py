@@ -1,4 +1,4 @@
-"""Long reliability runs with figures: ``python scripts/reliability.py {fuzz,load,enumeration}``.
+"""Long reliability runs with figures: ``python scripts/reliability.py {fuzz,load,...}``.
 
 Each command lays out a fresh federation under a temporary folder, starts real node
 processes on 127.0.0.1 (the same set-up as the test suite, ``tests/reliability``), runs,
@@ -13,7 +13,11 @@ prints its figures as a table (``--json`` for one JSON document) and stops every
 * ``compat``: what ``CompatSetup`` costs the node, cached and when a peer varies the fpr;
 * ``enumeration``: a peer sweeping serials one identifier at a time against a quota: how
   many are answered before the cut-off, before and after a restart, and the audit report's
-  flags.
+  flags;
+* ``bulk-update``: a kept demo network whose NL registry grows by a bulk load (default
+  100,000 new records plus 20,000 changed ones in one import), then ``node index``,
+  ``node index --full`` and a rebuild from a set-aside index folder on the serving node,
+  each timed and followed by a check from DE that must find every probe.
 
 The CI-sized versions are the tests: ``pytest tests/reliability -m "not slow"``.
 """
@@ -221,6 +225,17 @@ def compat(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def bulk_update(args: argparse.Namespace) -> dict[str, Any]:
+    """The operator's bulk update (issue 14) with the time of each step."""
+    from bulkrun import bulk_update_run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = bulk_update_run(
+            Path(tmp), records=args.records, growth=args.growth, changed=args.changed
+        )
+    return {"run": "bulk-update", "command": " ".join(sys.argv), "machine": _machine(), **doc}
+
+
 def _entries(log_dir: Path) -> list[bytes]:
     from audit.records import read_records
 
@@ -248,8 +263,18 @@ def main() -> None:
     c = sub.add_parser("compat", help="cost of stock setups with changing fpr")
     c.add_argument("--records", type=int, default=3000)
     c.add_argument("--calls", type=int, default=5)
+    b = sub.add_parser("bulk-update", help="a bulk registry load, re-indexed while serving")
+    b.add_argument("--records", type=int, default=20_000, help="demo registry size")
+    b.add_argument("--growth", type=int, default=100_000, help="records the bulk load adds")
+    b.add_argument("--changed", type=int, default=20_000, help="existing records changed")
     args = parser.parse_args()
-    runs = {"fuzz": fuzz, "load": load, "enumeration": enumeration, "compat": compat}
+    runs = {
+        "fuzz": fuzz,
+        "load": load,
+        "enumeration": enumeration,
+        "compat": compat,
+        "bulk-update": bulk_update,
+    }
     doc = runs[args.run](args)
     print(json.dumps(doc, indent=2, default=str))
 

@@ -68,6 +68,7 @@ def serve(
     ),
 ) -> None:
     """Run the node in the foreground until SIGTERM or Ctrl-C (graceful shutdown)."""
+    from fedlookup.lifeline import orphaned
     from node.logs import HANDSHAKE_LISTENERS, capture_native_log
     from node.serve.server import write_port_file
     from node.serve.service import serving
@@ -85,7 +86,8 @@ def serve(
         if port_file is not None:
             write_port_file(port_file, node.port)
         while not node.wait(0.5):
-            pass
+            if orphaned():  # started by a demo or test run that was killed
+                node.stop()
 
 
 @app.command()

@@ -3,7 +3,8 @@
 Each node runs as ``fedlookup node serve --config NODE.toml --port-file FILE`` in its own
 process (its own session, so a Ctrl-C at the terminal reaches only the orchestrator, which
 then stops the nodes in order). The orchestrator waits for each port file, and on exit
-sends SIGTERM, waits for a graceful shutdown, and kills what is left: no node outlives it.
+sends SIGTERM, waits for a graceful shutdown, and kills what is left: no node outlives it,
+even when the orchestrator is killed itself (:mod:`fedlookup.lifeline`).
 
 Example::
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from fedlookup.errors import FedlookupError
+from fedlookup.lifeline import tie_to_parent
 
 __all__ = ["NodeProcess", "NodeProcesses", "fedlookup_command"]
 
@@ -113,14 +115,16 @@ class NodeProcesses:
         port_file.unlink(missing_ok=True)
         command = [*fedlookup_command(), "node", "serve", "--config", str(config)]
         command += ["--port-file", str(port_file)]
+        preexec, env = tie_to_parent(self._env)  # no node outlives a killed orchestrator
         with log.open("ab") as out:
             process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=self._env,
+                env=env,
                 start_new_session=True,
+                preexec_fn=preexec,  # only prctl and getppid: safe between fork and exec
             )
         self.nodes[country] = NodeProcess(country, config, 0, log, process)
 

@@ -5,11 +5,14 @@ stored watermark, turn each record into identifiers (``registry_adapter``) and a
 (category, follow-up reference), and apply them to the :class:`~federation.index.NodeIndex`
 in one transaction. Only records that changed cost elliptic-curve work.
 
-A full rebuild happens when asked (``full=True``), on the first run, after an epoch key
-rotation (the index is stale), or when the registry can no longer resume from the stored
-watermark. Records whose make or serial cannot be canonicalised are not indexed (a
-placeholder serial would match every other unmarked firearm); each is counted and listed in
-the report, and any earlier entry of theirs is removed.
+A full read happens when asked (``full=True``: the index is built anew beside the store and
+swapped in), on the first run, after an epoch key rotation (the index is stale), or when the
+registry can no longer resume from the stored watermark (a complete update in place: only
+records that differ cost work).
+
+Records whose make or serial cannot be canonicalised are not indexed (a placeholder serial
+would match every other unmarked firearm); each is counted and listed in the report, and any
+earlier entry of theirs is removed.
 """
 
 from __future__ import annotations
@@ -117,7 +120,8 @@ def run_index(
         country: the node's country code.
         aliases: make alias table (the packaged default when ``None``).
         workers: worker processes for the EC work (default: every core).
-        full: read the whole registry even if a watermark is stored.
+        full: build the whole index anew (:meth:`NodeIndex.rebuild`), even if a watermark
+            is stored; the store is swapped only once the new one is complete.
         progress: called with ``(done, total)`` identifiers evaluated.
 
     Returns:
@@ -145,20 +149,21 @@ def run_index(
             yield first
             yield from changes
 
-    index.update(
-        _inputs(
-            feed(),
-            reference_key=reference_key,
-            country=country,
-            aliases=aliases,
-            rejected=rejected,
-            counter=counter,
-        ),
-        workers=workers,
-        progress=progress,
-        watermark=watermark,
-        complete=since is None,
+    inputs = _inputs(
+        feed(),
+        reference_key=reference_key,
+        country=country,
+        aliases=aliases,
+        rejected=rejected,
+        counter=counter,
     )
+    if full:  # built anew beside the store, whatever state the store is in
+        index.rebuild(inputs, workers=workers, progress=progress, watermark=watermark)
+    else:
+        index.update(
+            inputs, workers=workers, progress=progress, watermark=watermark,
+            complete=since is None,
+        )  # fmt: skip
     stats = index.last_update
     assert stats is not None
     return IndexReport(

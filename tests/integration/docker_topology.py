@@ -37,6 +37,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from fedlookup.lifeline import tie_to_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "compose.yml"
@@ -259,6 +261,7 @@ class LoopbackNode:
         else:
             command = [str(bin_dir() / "fedlookup"), "node", "serve", "--config", str(self.config),
                        "--port-file", str(self.port_file)]  # fmt: skip
+        preexec, env = tie_to_parent(env)  # a killed test run leaves no node behind
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 command,
@@ -267,6 +270,7 @@ class LoopbackNode:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=preexec,
             )
 
     def wait_listening(self, timeout: float = START_TIMEOUT_S) -> None:

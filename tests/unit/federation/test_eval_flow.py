@@ -11,7 +11,7 @@ from psi_helpers import firearm, make_index, synced
 from federation.evaluation import BlindedQuery, Evaluator
 from federation.hitcheck_types import Outcome, classify
 from federation.index import IndexMirror
-from federation.labels import entry_prk, slot_stream, slot_tag
+from federation.labels import entry_prk, open_label, slot_stream, slot_tag
 from federation.psi import Blinder, parse_response
 from fedlookup.errors import EpochMismatchError, PSIProtocolError
 
@@ -80,13 +80,17 @@ def test_label_does_not_open_without_the_hit(setup) -> None:
     hit, miss = (
         entry_prk(x, key.epoch_id) for x in blinder.unblind(parse_response(response, expected=2))
     )
-    sealed = mirror.lookup(slot_tag(hit, 0))
+    sealed = mirror.lookup(slot_tag(hit, 2, 0))
     assert sealed is not None
-    assert mirror.lookup(slot_tag(miss, 0)) is None
-    opened = bytes(a ^ b for a, b in zip(sealed, slot_stream(hit, 0), strict=True))
-    wrong = bytes(a ^ b for a, b in zip(sealed, slot_stream(miss, 0), strict=True))
+    assert mirror.lookup(slot_tag(miss, 2, 0)) is None
+    gen = int.from_bytes(sealed[:4], "big")
+    body = sealed[4:]
+    opened = bytes(a ^ b for a, b in zip(body, slot_stream(hit, 2, 0, gen), strict=True))
+    wrong = bytes(a ^ b for a, b in zip(body, slot_stream(miss, 2, 0, gen), strict=True))
     assert opened[0] == 2  # "stolen"
     assert wrong != opened
+    assert open_label(hit, 2, 0, sealed, "DE") is not None
+    assert open_label(miss, 2, 0, sealed, "DE") is None
 
 
 def test_one_evaluator_serves_many_threads(setup) -> None:

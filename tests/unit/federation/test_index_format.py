@@ -24,11 +24,11 @@ def index(tmp_path: Path) -> NodeIndex:
 
 def test_full_snapshot_size_per_identifier(index: NodeIndex) -> None:
     blob = index.export(since_version=None)
-    # 8-byte tag + 9-byte sealed label per identifier, plus header (9 + epoch id + 40) and
-    # the SHA-256 checksum.
-    assert len(blob) == 40 * 17 + 9 + len(index.epoch_id) + 40 + 32
+    # 8-byte tag + 13-byte sealed label (4-byte generation, 9 encrypted bytes) per
+    # identifier, plus header (9 + epoch id + 40) and the SHA-256 checksum.
+    assert len(blob) == 40 * 21 + 9 + len(index.epoch_id) + 40 + 32
     tags_only = index.export(since_version=None, labels=False)
-    assert len(tags_only) == len(blob) - 40 * 9
+    assert len(tags_only) == len(blob) - 40 * 13
 
 
 @pytest.mark.parametrize("cut", [1, 20, 33, 100])
