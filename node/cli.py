@@ -9,13 +9,16 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+import typer.main
 
 import fedlookup
 from fedlookup.errors import FedlookupError
 from node import cli_audit, cli_ca, cli_check, cli_demo, cli_node, cli_registry
 from node.cli_common import EXIT_ERROR, console_err
+from node.cli_help import plain_metavars
 
 app = typer.Typer(
     name="fedlookup",
@@ -49,10 +52,15 @@ cli_check.register(app)
 cli_demo.register(app)
 
 
+def build_command() -> Any:
+    """The click command behind :data:`app`, with help labels a user reads (no Python types)."""
+    return plain_metavars(typer.main.get_command(app))
+
+
 def main() -> None:
     """Entry point of the ``fedlookup`` console script."""
     try:
-        app()
+        build_command()(prog_name="fedlookup")
     except FedlookupError as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERROR)

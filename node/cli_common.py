@@ -7,7 +7,15 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "console", "console_err", "print_json"]
+__all__ = [
+    "CONFIG_ENV",
+    "EXIT_ERROR",
+    "EXIT_FINDINGS",
+    "EXIT_OK",
+    "console",
+    "console_err",
+    "print_json",
+]
 
 #: Success.
 EXIT_OK = 0
@@ -16,6 +24,10 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 #: The command could not run (bad input, bad configuration, unreachable service).
 EXIT_ERROR = 2
+
+#: Environment variable naming the node configuration when ``--config`` is not given (the
+#: container image sets it).
+CONFIG_ENV = "FEDLOOKUP_CONFIG"
 
 console = Console()
 console_err = Console(stderr=True)

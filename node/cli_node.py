@@ -12,14 +12,19 @@ from types import FrameType
 
 import typer
 
-from node.cli_common import EXIT_FINDINGS, console, print_json
+from node.cli_common import CONFIG_ENV, EXIT_FINDINGS, console, print_json
 from node.config import NodeConfig
 from node.logs import configure_logging
 
 app = typer.Typer(no_args_is_help=True)
 
 _CONFIG = typer.Option(
-    Path("node.toml"), "--config", "-c", help="The node's configuration file.", exists=False
+    Path("node.toml"),
+    "--config",
+    "-c",
+    envvar=CONFIG_ENV,
+    help=f"The node's configuration file (or ${CONFIG_ENV}).",
+    exists=False,
 )
 
 

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from fedlookup.errors import ConfigError
-from node.config_fields import ENV_PREFIX, Fields, apply_env, country_code, host_port
+from node.config_fields import (
+    ENV_PREFIX,
+    SECTIONS,
+    Fields,
+    apply_env,
+    country_code,
+    host_port,
+)
 from node.policy import DEFAULT_MAX_ITEMS_PER_REQUEST, PeerPolicy, parse_peer_policy
 from registry_adapter.mapping import ColumnMapping
 
@@ -273,12 +280,8 @@ class NodeConfig:
     ) -> NodeConfig:
         """Validate an already-parsed configuration (see :meth:`from_toml`)."""
         data = apply_env(raw, os.environ if env is None else env, ENV_PREFIX)
-        known = {
-            "node", "server", "registry", "tls", "directory", "audit", "metrics", "policy",
-            "compat",
-        }  # fmt: skip
         for name in data:
-            if name not in known:
+            if name not in SECTIONS:
                 raise ConfigError(name, "unknown section", source)
         f = Fields(data, base, source)
         country = country_code(f.str_("node", "country"), "node.country", source)
