@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from rich.console import Console
@@ -12,6 +13,7 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_FINDINGS",
     "EXIT_OK",
+    "PIPE_WIDTH",
     "console",
     "console_err",
     "print_json",
@@ -29,8 +31,20 @@ EXIT_ERROR = 2
 #: container image sets it).
 CONFIG_ENV = "FEDLOOKUP_CONFIG"
 
-console = Console()
-console_err = Console(stderr=True)
+#: Width used when the output is not a terminal (a pipe, a file) and ``$COLUMNS`` is unset:
+#: serials, references and fingerprints are not cut at rich's default of 80 columns.
+PIPE_WIDTH = 200
+
+
+def _console(*, stderr: bool = False) -> Console:
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or os.environ.get("COLUMNS"):
+        return probe
+    return Console(stderr=stderr, width=PIPE_WIDTH)
+
+
+console = _console()
+console_err = _console(stderr=True)
 
 
 def print_json(obj: Any) -> None:
