@@ -150,6 +150,9 @@ def check(
     """Check firearms against every other member country (hit / possible / no-hit)."""
     from node.asker import open_hit_check
     from node.config import NodeConfig
+    from node.logs import quiet_native_log
+
+    quiet_native_log()
 
     fmt = OutputFormat.JSON if as_json else output
     items = read_items(file, make, serial)

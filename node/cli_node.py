@@ -159,18 +159,31 @@ def status(
     address: str | None = typer.Option(
         None, "--address", help="host:port to ask for health (default: node.listen)."
     ),
+    wait: float = typer.Option(
+        0.0,
+        "--wait",
+        min=0.0,
+        help="Wait up to this many seconds for the node to be SERVING; exit 1 if it is not.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Local state (index, quotas today, audit log) and, if the node serves, its health."""
-    from node.operations import node_status
+    from node.logs import quiet_native_log
+    from node.operations import node_status, wait_serving
 
+    quiet_native_log()
     cfg = _load(config)
+    if wait:
+        wait_serving(cfg, address=address, timeout=wait)
     doc = node_status(cfg, address=address)
     if as_json:
         print_json(doc)
-        return
-    for key, value in doc.items():
-        console.print(f"[bold]{key:<12}[/] {value}")
+    else:
+        from node.status_view import status_table
+
+        console.print(status_table(doc))
+    if wait and doc.get("health") != "SERVING":
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @app.command()
