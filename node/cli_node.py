@@ -187,6 +187,50 @@ def status(
 
 
 @app.command()
+def csr(
+    config: Path = _CONFIG,
+    out: Path = typer.Option(..., "--out", help="The request file (PEM) for the authority."),
+    hosts: list[str] = typer.Option(
+        [], "--host", help="Host name or address (repeatable); default: the current ones."
+    ),
+    new_key: bool = typer.Option(
+        False, "--new-key", help="Request for a new key (installed with its certificate)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Write a certificate request signed with this node's key (for `fedlookup ca sign-csr`)."""
+    from node.cert_requests import write_csr
+
+    report = write_csr(_load(config), out, hosts=hosts, new_key=new_key)
+    if as_json:
+        print_json({**report.__dict__, "request": str(report.request), "key": str(report.key)})
+        return
+    console.print(f"request for {report.country} ({', '.join(report.hosts)}) -> {report.request}")
+    console.print(f"  key {report.key}{' (new, 0600)' if report.new_key else ''} stays here")
+
+
+@app.command("install-cert")
+def install_cert(
+    config: Path = _CONFIG,
+    cert: Path = typer.Option(..., "--cert", help="The certificate the authority sent back."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Check a certificate against this node (root, CRL, country, key) and install it."""
+    from node.cert_requests import install_certificate
+
+    report = install_certificate(_load(config), cert)
+    if as_json:
+        print_json({**report.__dict__, "cert": str(report.cert)})
+        return
+    rotated = "; the new key replaced the old one" if report.key_rotated else ""
+    console.print(
+        f"installed {report.country} certificate, valid until {report.not_after}{rotated}"
+    )
+    if report.key_rotated:
+        console.print("  [yellow]new key: the authority must publish a new directory (pin)[/]")
+
+
+@app.command()
 def cosign(
     config: Path = _CONFIG,
     wait: float = typer.Option(
