@@ -163,10 +163,14 @@ class MetricsConfig:
     """``[metrics]``: the Prometheus endpoint.
 
     Attributes:
-        listen: ``host:port`` of the HTTP endpoint, or ``None`` for no endpoint.
+        listen: ``host:port`` of the HTTP endpoint (``/metrics``, ``/healthz``), or
+            ``None`` for no endpoint.
+        peer_probe_interval_s: how often the serving node asks every other member's health
+            (``fedlookup_peer_up``); 0 turns the probe off. Only with an endpoint.
     """
 
     listen: str | None = None
+    peer_probe_interval_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -329,7 +333,8 @@ class NodeConfig:
         )
         metrics_listen = f.opt_str("metrics", "listen")
         metrics = MetricsConfig(
-            listen=host_port(metrics_listen, "metrics.listen", source) if metrics_listen else None
+            listen=host_port(metrics_listen, "metrics.listen", source) if metrics_listen else None,
+            peer_probe_interval_s=f.float_("metrics", "peer_probe_interval_s", 60.0, lo=0.0),
         )
         compat = CompatConfig(
             fpr=f.float_("compat", "fpr", 1e-9),

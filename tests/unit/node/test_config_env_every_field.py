@@ -64,6 +64,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "audit.cosign_interval_s": ("0", 0.0),
     "audit.cosign_timeout_s": ("3", 3.0),
     "metrics.listen": ("127.0.0.1:9464", "127.0.0.1:9464"),
+    "metrics.peer_probe_interval_s": ("15", 15.0),
     "compat.fpr": ("1e-6", 1e-6),
     "compat.num_client_inputs": ("250", 250),
     "policy.allow": ("false", False),
