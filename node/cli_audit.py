@@ -8,7 +8,6 @@ artefact is INVALID (or a query is unmatched), 2 when the input cannot be used a
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from audit.reveal import check_reveal
 from audit.storage import atomic_write
 from audit.verify import Finding, VerifyReport, load_export, verify_export
 from fedlookup.errors import InputError, VerificationError
-from node.cli_common import EXIT_FINDINGS, print_json
+from node.cli_common import EXIT_FINDINGS, console, print_json
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -333,27 +332,9 @@ def report_cmd(
         print_json({**summary.to_json(), "verified": report.ok})
         _finish(report.ok)
         return
-    doc = summary.to_json()
-    typer.echo(f"Audit report for {summary.origin} ({summary.country})")
+    from node.audit_report_view import report_tables
+
     verdict = "verifies" if report.ok else "DOES NOT VERIFY: " + _summary(report)
-    typer.echo(f"  {summary.entries} entries from {summary.first} to {summary.last}; {verdict}")
-    typer.echo("  entries by kind: " + json.dumps(doc["kinds"], sort_keys=True))
-    rows = [["dir", "peer", "purpose", "day", "queries", "items"]]
-    rows += [
-        [r["direction"], r["peer"], r["purpose"], r["day"], str(r["queries"]), str(r["items"])]
-        for r in doc["queries"]
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
-    typer.echo("")
-    for row in rows:
-        cells = [c.ljust(w) for c, w in zip(row[:4], widths, strict=False)]
-        cells += [c.rjust(w) for c, w in zip(row[4:], widths[4:], strict=True)]
-        typer.echo("  " + "  ".join(cells))
-    if doc["outcomes"]:
-        typer.echo(
-            "\n  outcomes of outgoing queries: " + json.dumps(doc["outcomes"], sort_keys=True)
-        )
-    typer.echo("\n  flags:" if summary.flags else "\n  flags: none")
-    for flag in summary.flags:
-        typer.echo(f"    - {flag}")
+    for renderable in report_tables(summary.to_json(), summary, verdict):
+        console.print(renderable)
     _finish(report.ok)
