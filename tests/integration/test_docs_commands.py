@@ -13,12 +13,14 @@ still resolved against the real CLI by ``tests/unit/docs/test_operations_runbook
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,21 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _stop_group(pgid: int) -> None:
+    """SIGTERM every process of the tour's group, wait for them, SIGKILL what is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
 def test_the_tour_runs_as_written(tmp_path: Path) -> None:
     busy = [p for p in TOUR_PORTS if not _port_free(p)]
     assert not busy, f"ports {busy} on 127.0.0.1 are taken: the tour's nodes need them"
@@ -99,10 +116,7 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
         try:
             code = proc.wait(timeout=240)
         finally:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)  # the nodes the tour left serving
-            except ProcessLookupError:
-                pass
+            _stop_group(proc.pid)  # the nodes the tour left serving
     text = log.read_text(encoding="utf-8", errors="replace")
     assert code == 0, f"the tour stopped with exit {code}:\n{text[-6000:]}"
     # What the README promises the reader sees.

@@ -128,7 +128,8 @@ def test_a_long_peer_error_never_hides_make_serial_or_result(show_all: bool) -> 
     text = out.getvalue()
     for value in ("Smith & Wesson Inc.", "SW-0123456789-ABCDEF", "FR-5F62-E077-EDC8-388B"):
         assert value in text  # whole, on one line
-    assert ("unavailable" in text) and ("hit" in text)
+    assert "unavailable" in text
+    assert "hit" in text
     [why] = [line for line in text.splitlines() if line.startswith("NL: ")]
     if show_all:
         assert GRPC_ERROR in text.replace("\n", "")  # the whole reason, wrapped

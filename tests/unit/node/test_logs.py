@@ -59,8 +59,7 @@ def test_text_lines_show_key_values() -> None:
         ("I0000 00:00:1796580338.3 21556 server.cc:12] started", logging.DEBUG),
         ("W1206 18:05:38.3 21556 x.cc:1] keepalive watchdog", logging.WARNING),
         (
-            "E0000 00:00:1796580338.379786   21556 chttp2_server.cc:1685] UNKNOWN:No address "
-            "added",
+            "E0000 00:00:1796580338.379786   21556 chttp2_server.cc:1685] UNKNOWN:No address added",
             logging.ERROR,
         ),
         ("something else entirely", logging.WARNING),

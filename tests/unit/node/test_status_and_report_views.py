@@ -55,7 +55,7 @@ def test_the_audit_report_lists_queries_refusals_and_flags() -> None:
                 "day": "2026-12-06",
                 "queries": 2,
                 "items": 4,
-            },  # fmt: skip
+            },
         ],
         "refusals": [{"peer": "NL", "reason": "QuotaExceededError", "count": 1}],
         "quota_exhausted": {"NL": 1},

@@ -10,7 +10,10 @@ from fedlookup.errors import InputError
 from registry_adapter import open_registry
 from registry_adapter.store import RegistryStore
 
-ROW = "record_id,make,model,caliber,serial,category,recorded_at\nR1,Glock,17,9mm,AB12345,stolen,2024-01-01\n"
+ROW = (
+    "record_id,make,model,caliber,serial,category,recorded_at\n"
+    "R1,Glock,17,9mm,AB12345,stolen,2024-01-01\n"
+)
 
 
 @pytest.mark.parametrize(
