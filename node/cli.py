@@ -13,11 +13,12 @@ from typing import Any
 
 import typer
 import typer.main
+from rich.console import Console
 
 import fedlookup
 from fedlookup.errors import FedlookupError
 from node import cli_audit, cli_ca, cli_check, cli_demo, cli_node, cli_registry
-from node.cli_common import EXIT_ERROR, console_err
+from node.cli_common import EXIT_ERROR, console, console_err
 from node.cli_help import plain_metavars
 
 app = typer.Typer(
@@ -40,8 +41,18 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No tables, messages or progress bars: only errors, the exit status, and the"
+        " output asked for with --json or --format csv.",
+    ),
 ) -> None:
     """Privacy-preserving federated hit/no-hit lookups between national firearm registries."""
+    if quiet:
+        console.quiet = True
+        console_err.quiet = True
 
 
 app.add_typer(cli_registry.app, name="registry", help="Load, inspect and generate registries.")
@@ -62,5 +73,7 @@ def main() -> None:
     try:
         build_command()(prog_name="fedlookup")
     except FedlookupError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # Errors are shown even with --quiet (which silences console_err).
+        errors = Console(stderr=True, width=console_err.width)
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERROR)

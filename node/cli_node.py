@@ -104,7 +104,7 @@ def index(
     from node.operations import index_node
 
     cfg = _load(config)
-    report = index_node(cfg, full=full, workers=workers, progress=not as_json)
+    report = index_node(cfg, full=full, workers=workers, progress=not as_json and not console.quiet)
     summary = {
         "version": report.version,
         "epoch_id": report.epoch_id,
@@ -145,7 +145,7 @@ def rotate_key(
     from node.operations import rotate_epoch_key
 
     cfg = _load(config)
-    old, report = rotate_epoch_key(cfg, workers=workers, progress=not as_json)
+    old, report = rotate_epoch_key(cfg, workers=workers, progress=not as_json and not console.quiet)
     summary = {"previous_epoch": old, "epoch_id": report.epoch_id, "version": report.version}
     if as_json:
         print_json(summary)

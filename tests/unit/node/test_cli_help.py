@@ -42,3 +42,34 @@ def test_fedlookup_config_names_the_configuration(tmp_path: Any, monkeypatch: An
         with pytest.raises(ConfigError) as caught:
             ROOT.main(args=args, prog_name="fedlookup", standalone_mode=False)
         assert caught.value.source == str(config), args
+
+
+def _fedlookup(*args: str, cwd: Any) -> Any:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("fedlookup")
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_quiet_keeps_errors_and_requested_output_only(tmp_path: Any) -> None:
+    loud = _fedlookup("registry", "generate", "--country", "DE", "--records", "100",
+                      "--out", "a.csv", cwd=tmp_path)  # fmt: skip
+    assert loud.returncode == 0
+    assert "100 records" in loud.stdout
+    quiet = _fedlookup("--quiet", "registry", "generate", "--country", "DE", "--records", "100",
+                       "--out", "b.csv", cwd=tmp_path)  # fmt: skip
+    assert quiet.returncode == 0
+    assert (quiet.stdout, quiet.stderr) == ("", "")
+    assert (tmp_path / "b.csv").read_text() == (tmp_path / "a.csv").read_text()
+    as_json = _fedlookup("-q", "registry", "generate", "--country", "DE", "--records", "100",
+                         "--out", "c.csv", "--json", cwd=tmp_path)  # fmt: skip
+    assert '"records": 100' in as_json.stdout
+    failed = _fedlookup("-q", "registry", "import", "missing.csv", "--db", "sqlite:///r.db",
+                        cwd=tmp_path)  # fmt: skip
+    assert failed.returncode == 2
+    assert failed.stdout == ""
+    assert "missing.csv" in failed.stderr
