@@ -17,7 +17,15 @@ from rich.console import Console
 
 import fedlookup
 from fedlookup.errors import FedlookupError
-from node import cli_audit, cli_ca, cli_check, cli_demo, cli_node, cli_registry
+from node import (
+    cli_audit,
+    cli_audit_monitor,
+    cli_ca,
+    cli_check,
+    cli_demo,
+    cli_node,
+    cli_registry,
+)
 from node.cli_common import EXIT_ERROR, console, console_err
 from node.cli_help import plain_metavars
 
@@ -59,6 +67,7 @@ app.add_typer(cli_registry.app, name="registry", help="Load, inspect and generat
 app.add_typer(cli_node.app, name="node", help="Initialise, index and run a country's node.")
 app.add_typer(cli_ca.app, name="ca", help="The federation PKI: root CA, node certificates.")
 app.add_typer(cli_audit.app, name="audit", help="Export and verify signed query logs.")
+cli_audit_monitor.register(cli_audit.app)
 cli_check.register(app)
 cli_demo.register(app)
 

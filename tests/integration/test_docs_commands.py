@@ -14,13 +14,16 @@ still resolved against the real CLI by ``tests/unit/docs/test_operations_runbook
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTINUES_THE_TOUR = ["docs/investigators.md"]
 #: The tour's fixed ports (README: two nodes on one host).
 TOUR_PORTS = (7441, 7442)
+#: Serialises tours of every checkout on this machine (they share the ports).
+LOCK = Path(tempfile.gettempdir()) / "fedlookup-readme-tour.lock"
 #: grpc's own chatter that must never reach an investigator or a node log at INFO.
 NATIVE_NOISE = ("is not suitable for production", "absl::InitializeLog")
 
@@ -92,7 +97,30 @@ def _stop_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+@contextlib.contextmanager
+def _tour_lock() -> Iterator[None]:
+    """One tour at a time on a machine: every checkout's run needs the same two ports."""
+    with LOCK.open("a") as handle:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, f"{LOCK} held for ten minutes"
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def test_the_tour_runs_as_written(tmp_path: Path) -> None:
+    with _tour_lock():
+        _run_tour(tmp_path)
+
+
+def _run_tour(tmp_path: Path) -> None:
     busy = [p for p in TOUR_PORTS if not _port_free(p)]
     assert not busy, f"ports {busy} on 127.0.0.1 are taken: the tour's nodes need them"
     script = tmp_path / "tour.sh"
