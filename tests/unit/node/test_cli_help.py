@@ -73,3 +73,12 @@ def test_quiet_keeps_errors_and_requested_output_only(tmp_path: Any) -> None:
     assert failed.returncode == 2
     assert failed.stdout == ""
     assert "missing.csv" in failed.stderr
+
+
+def test_piped_output_is_not_cut_at_80_columns(monkeypatch: Any) -> None:
+    from node.cli_common import PIPE_WIDTH, _console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert _console().width == PIPE_WIDTH  # pytest's stdout is not a terminal
+    monkeypatch.setenv("COLUMNS", "90")
+    assert _console().width == 90  # an explicit width wins
