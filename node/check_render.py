@@ -159,6 +159,6 @@ def render_table(
     console.print(
         f"{len(result.items)} firearm(s), {places}"
         f", {result.count(Outcome.HIT)} hit(s), {result.count(Outcome.POSSIBLE)} possible,"
-        f" {result.elapsed_ms:.0f} ms" + ("" if result.complete else " — INCOMPLETE: see why above"),
+        f" {result.elapsed_ms:.0f} ms" + ("" if result.complete else " — INCOMPLETE: see above"),
         highlight=False,
     )
