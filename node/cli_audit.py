@@ -176,6 +176,26 @@ def proof_cmd(
     typer.echo("  valid (RFC 9162 section 2.1.3.2 against the root of the latest checkpoint)")
 
 
+@app.command("public-key")
+def public_key_cmd(
+    key: Path = typer.Option(
+        ..., "--key", help="The audit key: a PEM key file or a PKCS#11 reference file."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write the public key (PEM) here, e.g. keys/audit.pub."
+    ),
+) -> None:
+    """Print the audit key's public half (base64, as the directory lists it)."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from audit.keys import public_key_b64
+
+    public = load_private_key(key).public_key()
+    if out is not None:
+        atomic_write(out, public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    typer.echo(public_key_b64(public))
+
+
 @app.command("policy")
 def policy_cmd(
     directory: Path = typer.Option(..., "--directory", help="The signed federation directory."),
