@@ -56,7 +56,8 @@ def save_private_key(key: Ed25519PrivateKey, path: Path) -> None:
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """Load an Ed25519 key written by :func:`save_private_key`.
+    """Load an Ed25519 key written by :func:`save_private_key`, or the token key a
+    PKCS#11 reference file names (:mod:`audit.pkcs11_key`).
 
     Raises:
         KeyFileError: missing, readable by group or others, or not an Ed25519 PEM key.
@@ -68,6 +69,10 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         raise KeyFileError(f"{path}: cannot read key: {exc}") from exc
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(f"{path}: key file must not be accessible to group or others (0600)")
+    from audit.pkcs11_key import is_reference, load_reference
+
+    if is_reference(data):
+        return load_reference(path, data)  # the key lives in a PKCS#11 token
     try:
         key = load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:

@@ -38,6 +38,7 @@ __all__ = [
     "NodeCertFiles",
     "issue_node_certificate",
     "renew",
+    "sign_public_key",
 ]
 
 #: Default validity of a node certificate; renew well before it ends.
@@ -84,6 +85,101 @@ def _general_names(country: str | None, hosts: Sequence[str]) -> list[x509.Gener
                 raise InputError(f"invalid host name {host!r}", field="hosts") from None
             names.append(x509.DNSName(host))
     return names
+
+
+def _build(
+    ca: CAFiles | None,
+    country: str | None,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    hosts: Sequence[str],
+    start: datetime,
+    days: int,
+    usages: Sequence[str] = ("serverAuth", "clientAuth"),
+    self_key: ec.EllipticCurvePrivateKey | None = None,
+) -> x509.Certificate:
+    """The node certificate for ``public_key``, signed by ``ca`` (or by ``self_key``)."""
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"fedlookup node {country or '--'}"),
+        ]
+    )
+    ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
+    signing_key: ec.EllipticCurvePrivateKey
+    if ca is not None:
+        ca_cert = ca.certificate()
+        signing_key, issuer = ca.private_key(), ca_cert.subject
+        aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+            ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        )
+    else:
+        assert self_key is not None
+        signing_key, issuer = self_key, subject
+        aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([_USAGES[u] for u in usages]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(_general_names(country, hosts)), critical=False)
+        .add_extension(ski, critical=False)
+        .add_extension(aki, critical=False)
+        .sign(signing_key, hashes.SHA256())
+    )
+
+
+def sign_public_key(
+    ca: CAFiles,
+    country: str,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    hosts: Sequence[str],
+    days: int = DEFAULT_NODE_DAYS,
+) -> x509.Certificate:
+    """Issue a node certificate for a key the CA never sees (a certificate request's).
+
+    Args:
+        ca: the issuing CA.
+        country: the node's country (SAN URI).
+        public_key: the node's ECDSA P-256 public key.
+        hosts: DNS names and IP addresses.
+        days: validity in days from now.
+
+    Returns:
+        The certificate, recorded in the CA's ledger.
+
+    Raises:
+        InputError: malformed country or host.
+        ConfigError: bad validity, or a validity beyond the root's.
+    """
+    validate_country(country)
+    if days < 1:
+        raise ConfigError("days", "validity must be at least one day")
+    start = (datetime.now(UTC) - CLOCK_SKEW).replace(microsecond=0)
+    if start + timedelta(days=days) > ca.certificate().not_valid_after_utc:
+        raise ConfigError("days", "would outlive the root")
+    cert = _build(ca, country, public_key, hosts=hosts, start=start, days=days)
+    ca.record_issued(cert, country, hosts)
+    return cert
 
 
 def issue_node_certificate(
@@ -141,48 +237,15 @@ def issue_node_certificate(
             "days", f"would outlive the root, valid until {ca_cert.not_valid_after_utc}"
         )
     key = key or ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, f"fedlookup node {country or '--'}"),
-        ]
-    )
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    if ca is not None and ca_cert is not None:
-        signing_key, issuer = ca.private_key(), ca_cert.subject
-        aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-            ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        )
-    else:
-        signing_key, issuer = key, subject
-        aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([_USAGES[u] for u in usages]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(_general_names(country, hosts)), critical=False)
-        .add_extension(ski, critical=False)
-        .add_extension(aki, critical=False)
-        .sign(signing_key, hashes.SHA256())
+    cert = _build(
+        ca if ca is not None and ca_cert is not None else None,
+        country,
+        key.public_key(),
+        hosts=hosts,
+        start=start,
+        days=days,
+        usages=usages,
+        self_key=key,
     )
     write_private_key(files.key_path, key)
     write_atomic(files.cert_path, cert.public_bytes(Encoding.PEM))

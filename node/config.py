@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from fedlookup.errors import ConfigError
-from node.config_fields import ENV_PREFIX, Fields, apply_env, country_code, host_port
+from node.config_fields import (
+    ENV_PREFIX,
+    SECTIONS,
+    Fields,
+    apply_env,
+    country_code,
+    host_port,
+)
 from node.layout import NodeLayout
 from node.policy import DEFAULT_MAX_ITEMS_PER_REQUEST, PeerPolicy, parse_peer_policy
 from registry_adapter.mapping import ColumnMapping
@@ -157,10 +164,14 @@ class MetricsConfig:
     """``[metrics]``: the Prometheus endpoint.
 
     Attributes:
-        listen: ``host:port`` of the HTTP endpoint, or ``None`` for no endpoint.
+        listen: ``host:port`` of the HTTP endpoint (``/metrics``, ``/healthz``), or
+            ``None`` for no endpoint.
+        peer_probe_interval_s: how often the serving node asks every other member's health
+            (``fedlookup_peer_up``); 0 turns the probe off. Only with an endpoint.
     """
 
     listen: str | None = None
+    peer_probe_interval_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -279,12 +290,8 @@ class NodeConfig:
     ) -> NodeConfig:
         """Validate an already-parsed configuration (see :meth:`from_toml`)."""
         data = apply_env(raw, os.environ if env is None else env, ENV_PREFIX)
-        known = {
-            "node", "server", "registry", "tls", "directory", "audit", "metrics", "policy",
-            "compat",
-        }  # fmt: skip
         for name in data:
-            if name not in known:
+            if name not in SECTIONS:
                 raise ConfigError(name, "unknown section", source)
         f = Fields(data, base, source)
         country = country_code(f.str_("node", "country"), "node.country", source)
@@ -332,7 +339,8 @@ class NodeConfig:
         )
         metrics_listen = f.opt_str("metrics", "listen")
         metrics = MetricsConfig(
-            listen=host_port(metrics_listen, "metrics.listen", source) if metrics_listen else None
+            listen=host_port(metrics_listen, "metrics.listen", source) if metrics_listen else None,
+            peer_probe_interval_s=f.float_("metrics", "peer_probe_interval_s", 60.0, lo=0.0),
         )
         compat = CompatConfig(
             fpr=f.float_("compat", "fpr", 1e-9),

@@ -15,6 +15,7 @@ from fedlookup.errors import ConfigError
 
 __all__ = [
     "ENV_PREFIX",
+    "SECTIONS",
     "EnvValue",
     "Fields",
     "apply_env",
@@ -72,8 +73,10 @@ def apply_env(
     return data
 
 
-#: Sections of ``node.toml``; environment overrides apply to these.
-SECTIONS = ("node", "server", "registry", "tls", "directory", "audit", "metrics", "policy")
+#: Sections of ``node.toml``; environment overrides apply to every one of them.
+SECTIONS = (
+    "node", "server", "registry", "tls", "directory", "audit", "metrics", "policy", "compat",
+)  # fmt: skip
 
 
 def source_of(value: object, source: str) -> str:

@@ -24,6 +24,8 @@ __all__ = [
     "TextFormatter",
     "capture_native_log",
     "configure_logging",
+    "native_level",
+    "quiet_native_log",
 ]
 
 #: Called with a reason code for each handshake grpc refused (the node's metrics hook in).
@@ -93,6 +95,43 @@ def configure_logging(
     root.setLevel(level.upper())
 
 
+# grpc's own lines: "<I|W|E|F><mmdd> <time> <thread> <file>:<line>] message".
+_NATIVE = re.compile(r"^(?P<severity>[IWEF])\d{4} ")
+_SEVERITY = {"I": logging.DEBUG, "W": logging.WARNING, "E": logging.ERROR, "F": logging.CRITICAL}
+# Lines grpc prints because this module asked it for INFO (to see handshake failures):
+# true, but about our own setting, so not worth an operator's attention.
+_SELF_INFLICTED = (
+    "Log level INFO is not suitable for production",
+    "All log messages before absl::InitializeLog() is called",
+)
+
+
+def native_level(line: str) -> int:
+    """The Python logging level of one grpc native log line.
+
+    grpc is run at INFO only so the node sees why a TLS handshake failed; everything else
+    it says at INFO is routed to DEBUG, warnings and errors keep their level, and the lines
+    about that INFO setting itself are DEBUG. So a node at ``log_level = "info"`` shows only
+    grpc's warnings and errors.
+    """
+    if any(noise in line for noise in _SELF_INFLICTED):
+        return logging.DEBUG
+    match = _NATIVE.match(line)
+    if match is None:
+        return logging.WARNING  # an unrecognised line on stderr: show it
+    return _SEVERITY[match.group("severity")]
+
+
+def quiet_native_log() -> None:
+    """Keep grpc's native log off a command-line user's terminal (a check, a status).
+
+    Outcomes already say why a peer was unavailable; grpc's own lines would only repeat it
+    in its words. Must run before the first channel is created. ``GRPC_VERBOSITY`` set in
+    the environment still wins.
+    """
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
+
 def _pump(read_fd: int) -> None:
     with os.fdopen(read_fd, "r", encoding="utf-8", errors="replace") as lines:
         for raw in lines:
@@ -112,7 +151,7 @@ def _pump(read_fd: int) -> None:
                 for listener in list(HANDSHAKE_LISTENERS):
                     listener("TLSHandshakeError")
             elif line.strip():
-                _native_log.info(line)
+                _native_log.log(native_level(line), line)
 
 
 def capture_native_log() -> IO[str]:

@@ -224,10 +224,12 @@ def _read_csv(path: Path, fh: IO[str], warnings: list[str]) -> Iterator[Row | Re
 
 def _read_jsonl(path: Path, fh: IO[str], warnings: list[str]) -> Iterator[Row | Reject]:
     extra_seen: set[str] = set()
+    seen_any = False
     for line, raw in enumerate(fh, start=1):
         text = raw.lstrip("\ufeff") if line == 1 else raw
         if not text.strip():
             continue
+        seen_any = True
         if _undecodable(text):
             yield Reject(line, "-", "undecodable bytes (not UTF-8)")
             continue
@@ -256,6 +258,10 @@ def _read_jsonl(path: Path, fh: IO[str], warnings: list[str]) -> Iterator[Row | 
                 break
             values[key] = value
         yield bad or validate(line, values)
+    if not seen_any:
+        # Like an empty CSV (no header): a file with nothing in it is a mistake, never an
+        # import of zero records (with --replace it would empty the registry).
+        raise InputError("empty file, expected one JSON object per line", file=str(path), line=1)
 
 
 def read_file(

@@ -31,7 +31,7 @@ from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck import HitCheck
 from federation.mirrors import MirrorStore
 from federation.trail import AskerTrail
-from fedlookup.errors import ConfigError, LogBusyError
+from fedlookup.errors import ConfigError, InputError, LogBusyError
 from node.config import NodeConfig
 from node.layout import outgoing_log_origin
 
@@ -86,6 +86,7 @@ def open_hit_check(
 
     Raises:
         ConfigError: a requested peer is not a member, or this node is not.
+        InputError: nobody to ask (no other member, or ``peers`` names this node itself).
         DirectorySignatureError, InputError: the directory cannot be trusted or read.
         AuditError: the outgoing log or openings store cannot be opened.
     """
@@ -97,6 +98,16 @@ def open_hit_check(
     for c in wanted:
         if c not in directory.countries:
             raise ConfigError("--peer", f"{c} is not a member of directory v{directory.version}")
+        if peers and c == country:
+            raise InputError(
+                f"{c} is this node's own country: a node never asks itself", field="--peer"
+            )
+    if not [c for c in wanted if c != country]:
+        # A check that asked nobody must not look like a clean no-hit.
+        raise InputError(
+            f"nobody to ask: directory v{directory.version} lists no member other than"
+            f" {country} (add the other countries with `fedlookup ca directory`)"
+        )
     credentials = ClientCredentials.from_files(
         ca=config.tls.ca, cert=config.tls.cert, key=config.tls.key
     )

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from federation.hitcheck_types import CheckResult, CountryAnswer, Outcome
 
-__all__ = ["CSV_COLUMNS", "render_csv", "render_table"]
+__all__ = ["CSV_COLUMNS", "REASON_CHARS", "render_csv", "render_table"]
 
 #: Columns of ``check --format csv``: one row per firearm per country.
 CSV_COLUMNS = (
@@ -67,31 +67,51 @@ def render_csv(result: CheckResult) -> str:
     return out.getvalue()
 
 
+#: Longest reason the table shows unless ``--all`` (CSV and JSON always carry all of it).
+REASON_CHARS = 160
+
+
+def _reason(text: str, show_all: bool) -> str:
+    if show_all or len(text) <= REASON_CHARS:
+        return text
+    return text[: REASON_CHARS - 1] + "…"
+
+
+def _key_column(table: Table, name: str) -> None:
+    # Never cut: in a terminal too narrow for the table a value folds onto the next line.
+    table.add_column(name, overflow="fold", min_width=len(name))
+
+
 def render_table(
     result: CheckResult, console: Console, *, show_all: bool, limit: int | None = None
 ) -> None:
     """Print the result for an investigator.
 
+    The make, serial, country, result and reference columns are never cut (in a narrow
+    terminal a long value folds onto the next line). Reasons (a peer's error, often long)
+    are listed under the tables, not in them, shortened to :data:`REASON_CHARS` unless
+    ``show_all``.
+
     Args:
         result: the check's result.
         console: where to print.
-        show_all: list every firearm; otherwise only firearms with a hit or possible match
-            (a batch of thousands is mostly no-hits), after a per-country summary.
+        show_all: list every firearm (otherwise only firearms with a hit or possible match:
+            a batch of thousands is mostly no-hits, after a per-country summary) and show
+            reasons in full.
         limit: list at most this many rows (the rest are counted).
     """
     countries = sorted(result.peers)
     summary = Table(title="Countries asked", title_justify="left")
     for col in ("country", "status", "hit", "possible", "no-hit", "index version", "latency"):
-        summary.add_column(col)
+        _key_column(summary, col)
     for c in countries:
         peer = result.peers[c]
         counts = {o: 0 for o in Outcome}
         for per in result.answers:
             counts[per[c].outcome] += 1
-        status = peer.status if not peer.reason else f"{peer.status}: {peer.reason}"
         summary.add_row(
             c,
-            status,
+            peer.status,
             str(counts[Outcome.HIT]),
             str(counts[Outcome.POSSIBLE]),
             str(counts[Outcome.NO_HIT]),
@@ -99,11 +119,13 @@ def render_table(
             f"{peer.latency_ms:.0f} ms",
         )
     console.print(summary)
+    reasons = {c: result.peers[c].reason for c in countries if result.peers[c].reason}
 
     rows = Table(title="Results" if show_all else "Hits and possible matches", title_justify="left")
-    for col in ("make", "serial", "country", "result", "category"):
-        rows.add_column(col)
-    rows.add_column("reference", no_wrap=True, min_width=22)
+    for col in ("make", "serial", "country", "result"):
+        _key_column(rows, col)
+    rows.add_column("category", overflow="fold")
+    _key_column(rows, "reference")
     shown = 0
     for item, per in zip(result.items, result.answers, strict=True):
         for c in countries:
@@ -121,18 +143,22 @@ def render_table(
                 c,
                 f"[{style}]{answer.outcome.value}[/]",
                 categories,
-                references or answer.reason,
+                references,
             )
+            if answer.reason and c not in reasons:
+                reasons[c] = answer.reason
     if shown:
         console.print(rows)
         if limit is not None and shown > limit:
             console.print(f"... and {shown - limit} more rows (use --format csv for all)")
     else:
         console.print("No hits and no possible matches.")
+    for c, why in reasons.items():
+        console.print(f"{c}: {_reason(why, show_all)}", highlight=False, markup=False)
     places = f"{len(countries)} countr{'y' if len(countries) == 1 else 'ies'}"
     console.print(
         f"{len(result.items)} firearm(s), {places}"
         f", {result.count(Outcome.HIT)} hit(s), {result.count(Outcome.POSSIBLE)} possible,"
-        f" {result.elapsed_ms:.0f} ms" + ("" if result.complete else " — INCOMPLETE: see status"),
+        f" {result.elapsed_ms:.0f} ms" + ("" if result.complete else " — INCOMPLETE: see above"),
         highlight=False,
     )

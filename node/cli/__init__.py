@@ -1,5 +1,7 @@
 """The ``fedlookup`` command: :mod:`node.cli.main` and one module per group (``registry``,
-``node``, ``ca``, ``check``, ``audit``, ``demo``). Nothing imports it.
+``node``, ``ca``, ``check``, ``audit``, ``audit_monitor``, ``demo``), with what only the
+terminal needs: tables for ``node status`` and ``audit report`` (``status_view``,
+``audit_report_view``) and plain help labels (``help``). Nothing imports it.
 
 Example::
 

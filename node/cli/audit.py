@@ -8,7 +8,6 @@ artefact is INVALID (or a query is unmatched), 2 when the input cannot be used a
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from audit.reveal import check_reveal
 from audit.storage import atomic_write
 from audit.verify import Finding, VerifyReport, load_export, verify_export
 from fedlookup.errors import InputError, VerificationError
-from node.cli.common import EXIT_FINDINGS, print_json
+from node.cli.common import EXIT_FINDINGS, console, print_json
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -175,6 +174,26 @@ def proof_cmd(
     for i, p in enumerate(doc["proof"]):
         typer.echo(f"  proof[{i}]   {p}")
     typer.echo("  valid (RFC 9162 section 2.1.3.2 against the root of the latest checkpoint)")
+
+
+@app.command("public-key")
+def public_key_cmd(
+    key: Path = typer.Option(
+        ..., "--key", help="The audit key: a PEM key file or a PKCS#11 reference file."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write the public key (PEM) here, e.g. keys/audit.pub."
+    ),
+) -> None:
+    """Print the audit key's public half (base64, as the directory lists it)."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from audit.keys import public_key_b64
+
+    public = load_private_key(key).public_key()
+    if out is not None:
+        atomic_write(out, public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    typer.echo(public_key_b64(public))
 
 
 @app.command("policy")
@@ -333,27 +352,9 @@ def report_cmd(
         print_json({**summary.to_json(), "verified": report.ok})
         _finish(report.ok)
         return
-    doc = summary.to_json()
-    typer.echo(f"Audit report for {summary.origin} ({summary.country})")
+    from node.cli.audit_report_view import report_tables
+
     verdict = "verifies" if report.ok else "DOES NOT VERIFY: " + _summary(report)
-    typer.echo(f"  {summary.entries} entries from {summary.first} to {summary.last}; {verdict}")
-    typer.echo("  entries by kind: " + json.dumps(doc["kinds"], sort_keys=True))
-    rows = [["dir", "peer", "purpose", "day", "queries", "items"]]
-    rows += [
-        [r["direction"], r["peer"], r["purpose"], r["day"], str(r["queries"]), str(r["items"])]
-        for r in doc["queries"]
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
-    typer.echo("")
-    for row in rows:
-        cells = [c.ljust(w) for c, w in zip(row[:4], widths, strict=False)]
-        cells += [c.rjust(w) for c, w in zip(row[4:], widths[4:], strict=True)]
-        typer.echo("  " + "  ".join(cells))
-    if doc["outcomes"]:
-        typer.echo(
-            "\n  outcomes of outgoing queries: " + json.dumps(doc["outcomes"], sort_keys=True)
-        )
-    typer.echo("\n  flags:" if summary.flags else "\n  flags: none")
-    for flag in summary.flags:
-        typer.echo(f"    - {flag}")
+    for renderable in report_tables(summary.to_json(), summary, verdict):
+        console.print(renderable)
     _finish(report.ok)

@@ -1,6 +1,7 @@
 """``fedlookup ca``: the federation authority's commands.
 
-``init`` creates the root CA; ``issue``, ``renew`` and ``revoke`` manage node certificates;
+``init`` creates the root CA; ``issue``, ``renew`` and ``revoke`` manage node certificates,
+``sign-csr`` issues one from a node's request (its key never leaves the node);
 ``crl`` re-signs the revocation list before it goes stale; ``inspect`` shows a certificate;
 ``directory`` signs the federation directory from a members file; ``directory-show``
 verifies and shows one. Operator guide: docs/pki.md.
@@ -103,6 +104,41 @@ def renew_cmd(
         as_json,
         {"cert": str(files.cert_path), "new_key": new_key, **info},
         f"renewed {info['country']} certificate, valid until {info['not_after']}{note}",
+    )
+
+
+@app.command("sign-csr")
+def sign_csr_cmd(
+    ca_dir: Path = CA_DIR,
+    csr: Path = typer.Option(..., "--csr", help="The node's request (from `fedlookup node csr`)."),
+    out: Path = typer.Option(..., "--out", help="The certificate to send back (PEM)."),
+    country: str | None = typer.Option(
+        None, "--country", help="Refuse a request for any other country (recommended)."
+    ),
+    days: int = typer.Option(DEFAULT_NODE_DAYS, "--days", help="Validity, days."),
+    as_json: bool = JSON,
+) -> None:
+    """Issue a node certificate from its request: the node's private key never comes here."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from certs.csr import read_csr
+    from certs.issue import sign_public_key
+    from fedlookup.errors import InputError
+    from fedlookup.files import write_atomic
+
+    request = read_csr(csr)
+    if country is not None and request.country != country.upper():
+        raise InputError(f"the request is for {request.country}, not {country}", file=str(csr))
+    cert = sign_public_key(
+        CAFiles.open(ca_dir), request.country, request.public_key, hosts=request.hosts, days=days
+    )
+    write_atomic(out, cert.public_bytes(Encoding.PEM))
+    info = inspect_certificate(out)
+    _report(
+        as_json,
+        {"cert": str(out), **info},
+        f"issued {info['country']} certificate for {', '.join(request.hosts)}, valid until "
+        f"{info['not_after']} -> {out}",
     )
 
 

@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from federation.hitcheck_types import CheckContext, CheckItem, CheckResult
 from node.ask.check_render import render_csv, render_table
-from node.cli.common import EXIT_FINDINGS, EXIT_OK, console, console_err, print_json
+from node.cli.common import CONFIG_ENV, EXIT_FINDINGS, EXIT_OK, console, console_err, print_json
 
 if TYPE_CHECKING:
     from federation.hitcheck import HitCheck
@@ -114,7 +114,13 @@ def _run_with_progress(
 
 
 def check(
-    config: Path = typer.Option(..., "--config", help="This node's node.toml.", exists=True),
+    config: Path = typer.Option(
+        Path("node.toml"),
+        "--config",
+        envvar=CONFIG_ENV,
+        help=f"This node's node.toml (or ${CONFIG_ENV}).",
+        exists=True,
+    ),
     make: str | None = typer.Option(None, "--make", help="Make (manufacturer) of the firearm."),
     serial: str | None = typer.Option(None, "--serial", help="Serial number as marked."),
     file: Path | None = typer.Option(
@@ -144,6 +150,9 @@ def check(
     """Check firearms against every other member country (hit / possible / no-hit)."""
     from node.ask.asker import open_hit_check
     from node.config import NodeConfig
+    from node.logs import quiet_native_log
+
+    quiet_native_log()
 
     fmt = OutputFormat.JSON if as_json else output
     items = read_items(file, make, serial)

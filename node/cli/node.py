@@ -12,14 +12,19 @@ from types import FrameType
 
 import typer
 
-from node.cli.common import EXIT_FINDINGS, console, print_json
+from node.cli.common import CONFIG_ENV, EXIT_FINDINGS, console, print_json
 from node.config import NodeConfig
 from node.logs import configure_logging
 
 app = typer.Typer(no_args_is_help=True)
 
 _CONFIG = typer.Option(
-    Path("node.toml"), "--config", "-c", help="The node's configuration file.", exists=False
+    Path("node.toml"),
+    "--config",
+    "-c",
+    envvar=CONFIG_ENV,
+    help=f"The node's configuration file (or ${CONFIG_ENV}).",
+    exists=False,
 )
 
 
@@ -101,7 +106,7 @@ def index(
     from node.ops.operations import index_node
 
     cfg = _load(config)
-    report = index_node(cfg, full=full, workers=workers, progress=not as_json)
+    report = index_node(cfg, full=full, workers=workers, progress=not as_json and not console.quiet)
     summary = {
         "version": report.version,
         "epoch_id": report.epoch_id,
@@ -142,7 +147,7 @@ def rotate_key(
     from node.ops.operations import rotate_epoch_key
 
     cfg = _load(config)
-    old, report = rotate_epoch_key(cfg, workers=workers, progress=not as_json)
+    old, report = rotate_epoch_key(cfg, workers=workers, progress=not as_json and not console.quiet)
     summary = {"previous_epoch": old, "epoch_id": report.epoch_id, "version": report.version}
     if as_json:
         print_json(summary)
@@ -156,18 +161,75 @@ def status(
     address: str | None = typer.Option(
         None, "--address", help="host:port to ask for health (default: node.listen)."
     ),
+    wait: float = typer.Option(
+        0.0,
+        "--wait",
+        min=0.0,
+        help="Wait up to this many seconds for the node to be SERVING; exit 1 if it is not.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Local state (index, quotas today, audit log) and, if the node serves, its health."""
-    from node.ops.operations import node_status
+    from node.logs import quiet_native_log
+    from node.ops.operations import node_status, wait_serving
 
+    quiet_native_log()
     cfg = _load(config)
+    if wait:
+        wait_serving(cfg, address=address, timeout=wait)
     doc = node_status(cfg, address=address)
     if as_json:
         print_json(doc)
+    else:
+        from node.cli.status_view import status_table
+
+        console.print(status_table(doc))
+    if wait and doc.get("health") != "SERVING":
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def csr(
+    config: Path = _CONFIG,
+    out: Path = typer.Option(..., "--out", help="The request file (PEM) for the authority."),
+    hosts: list[str] = typer.Option(
+        [], "--host", help="Host name or address (repeatable); default: the current ones."
+    ),
+    new_key: bool = typer.Option(
+        False, "--new-key", help="Request for a new key (installed with its certificate)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Write a certificate request signed with this node's key (for `fedlookup ca sign-csr`)."""
+    from node.ops.cert_requests import write_csr
+
+    report = write_csr(_load(config), out, hosts=hosts, new_key=new_key)
+    if as_json:
+        print_json({**report.__dict__, "request": str(report.request), "key": str(report.key)})
         return
-    for key, value in doc.items():
-        console.print(f"[bold]{key:<12}[/] {value}")
+    console.print(f"request for {report.country} ({', '.join(report.hosts)}) -> {report.request}")
+    console.print(f"  key {report.key}{' (new, 0600)' if report.new_key else ''} stays here")
+
+
+@app.command("install-cert")
+def install_cert(
+    config: Path = _CONFIG,
+    cert: Path = typer.Option(..., "--cert", help="The certificate the authority sent back."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Check a certificate against this node (root, CRL, country, key) and install it."""
+    from node.ops.cert_requests import install_certificate
+
+    report = install_certificate(_load(config), cert)
+    if as_json:
+        print_json({**report.__dict__, "cert": str(report.cert)})
+        return
+    rotated = "; the new key replaced the old one" if report.key_rotated else ""
+    console.print(
+        f"installed {report.country} certificate, valid until {report.not_after}{rotated}"
+    )
+    if report.key_rotated:
+        console.print("  [yellow]new key: the authority must publish a new directory (pin)[/]")
 
 
 @app.command()

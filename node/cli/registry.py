@@ -30,6 +30,9 @@ from registry_adapter.parse import FileFormat
 
 app = typer.Typer(no_args_is_help=True)
 
+#: Record count from which ``registry generate`` shows that it is working (about 2 s).
+_SHOW_PROGRESS_FROM = 200_000
+
 _DB_HELP = "Registry database: SQLAlchemy URL or SQLite file path."
 _DB_ENV = "FEDLOOKUP_REGISTRY_URL"
 _DEFAULT_DB = "sqlite:///registry.db"
@@ -190,14 +193,20 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Write a realistic synthetic registry (planted overlaps listed in OUT.overlap.csv)."""
-    summary = generate_registry(
-        out,
-        country=country,
-        records=records,
-        seed=seed,
-        overlap_with=overlap_with,
-        overlap=overlap,
-    )
+    from contextlib import nullcontext
+
+    # About 100,000 records a second: a big file gets a live line on the terminal.
+    busy = console_err.is_terminal and not as_json and records >= _SHOW_PROGRESS_FROM
+    status = console_err.status(f"writing {records:,} records to {out}") if busy else nullcontext()
+    with status:
+        summary = generate_registry(
+            out,
+            country=country,
+            records=records,
+            seed=seed,
+            overlap_with=overlap_with,
+            overlap=overlap,
+        )
     if as_json:
         print_json(dataclasses.asdict(summary))
         return

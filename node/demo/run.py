@@ -15,6 +15,7 @@ stays on disk, with the commands to run it again.
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from node.ask.asker import open_hit_check
 from node.demo.audit import cosign_logs, verify_logs
 from node.demo.network import NodeProcesses
 from node.demo.scenario import Planted, Recall, read_planted
-from node.demo.setup import Network, create_network, pin_listen, publish_directory
+from node.demo.setup import Network, create_network, pin_listen, pin_metrics, publish_directory
 from node.demo.show import show_batch, show_singles, show_summary
 from node.ops.operations import index_node
 from registry_adapter.generate import generate_registry
@@ -198,19 +199,34 @@ def _registries(net: Network, options: DemoOptions, console: Console) -> list[Pl
 def _indexes(net: Network, options: DemoOptions, console: Console) -> None:
     table = Table("country", "index version", "entries", "epoch", "seconds")
     for country, node in net.nodes.items():
-        r = index_node(node.config(), workers=options.workers)
+        r = index_node(node.config(), workers=options.workers, progress=console.is_terminal)
         table.add_row(country, str(r.version), f"{r.size:,}", r.epoch_id, f"{r.seconds:.1f}")
     console.print(table)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _start(net: Network, nodes: NodeProcesses, console: Console) -> None:
-    table = Table("country", "endpoint", "pid", "log")
+    table = Table("country", "endpoint", "pid", "metrics", "log")
+    metrics = {c: _free_port() for c in net.nodes}
+    for country, node in net.nodes.items():
+        pin_metrics(node, metrics[country])
     started = nodes.start_all({c: n.config_path for c, n in net.nodes.items()})
     for country, node in net.nodes.items():
         running = started[country]
         pin_listen(node, running.port)  # a restart (--keep) comes back on the same port
         log = str(running.log.relative_to(net.root))
-        table.add_row(country, running.endpoint, str(running.process.pid), log)
+        url = f"http://127.0.0.1:{metrics[country]}/metrics"
+        table.add_row(country, running.endpoint, str(running.process.pid), url, log)
     publish_directory(net, {c: p.endpoint for c, p in nodes.nodes.items()}, version=2)
     console.print(table)
     console.print("Federation directory v2 signed by the CA, listing every endpoint.")
+    console.print(
+        "Prometheus metrics while the nodes run: the metrics column (health: /healthz on the"
+        " same port; alert rules and a dashboard in docker/prometheus, docker/grafana).",
+        highlight=False,
+    )

@@ -180,6 +180,20 @@ def pin_listen(node: NetworkNode, port: int) -> None:
     path.write_text(new, encoding="utf-8")
 
 
+def pin_metrics(node: NetworkNode, port: int) -> None:
+    """Serve the node's Prometheus endpoint on 127.0.0.1:``port`` (``[metrics] listen``)."""
+    import tomlkit
+
+    path = node.config_path
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    metrics = doc.get("metrics")
+    if metrics is None:
+        metrics = tomlkit.table()
+        doc["metrics"] = metrics
+    metrics["listen"] = f"127.0.0.1:{port}"
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
 def index_records(
     node: NetworkNode,
     records: Iterable[tuple[str, str, str, str]],

@@ -1,6 +1,6 @@
 """Operator tools: node set-up (:mod:`node.ops.bootstrap`), the CA members file
-(:mod:`node.ops.ca_members`), index runs (:mod:`node.ops.indexing`) and status, backup
-and restore (:mod:`node.ops.operations`).
+(:mod:`node.ops.ca_members`), certificate requests (:mod:`node.ops.cert_requests`), index
+runs (:mod:`node.ops.indexing`) and status, backup and restore (:mod:`node.ops.operations`).
 
 Example::
 

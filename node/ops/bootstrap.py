@@ -19,8 +19,11 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+import tomlkit
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from tomlkit.items import Table
 
 from audit.keys import generate_key, public_key_b64, save_private_key
 from certs import CAFiles, issue_node_certificate, validate_country
@@ -48,13 +51,25 @@ class InitReport:
 
 
 def render_config(country: str, *, listen: str, registry_url: str) -> str:
-    """The ``node.toml`` text ``init`` writes (paths relative to the file)."""
-    return f"""# fedlookup node configuration (reference: docs/node.md).
+    """The ``node.toml`` text ``init`` writes (paths relative to the file).
+
+    The values are set through a TOML library on a commented template, so any string (a
+    registry URL holding ``\\`` or ``"``) is quoted correctly.
+    """
+    doc = tomlkit.parse(_TEMPLATE)
+    node, registry = cast(Table, doc["node"]), cast(Table, doc["registry"])
+    node["country"] = country
+    node["listen"] = listen
+    registry["url"] = registry_url
+    return tomlkit.dumps(doc)
+
+
+_TEMPLATE = """# fedlookup node configuration (reference: docs/node.md).
 # Every scalar can be overridden from the environment as FEDLOOKUP_<SECTION>_<FIELD>.
 
 [node]
-country = "{country}"
-listen = "{listen}"
+country = ""
+listen = ""
 data_dir = "data"
 log_format = "text"        # or "json"
 log_level = "info"
@@ -66,7 +81,7 @@ chunk_bytes = 1048576
 shutdown_grace_s = 10.0
 
 [registry]
-url = "{registry_url}"
+url = ""
 # aliases = "aliases.csv"  # extra manufacturer aliases (canonical,alias)
 
 [tls]

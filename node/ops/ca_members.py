@@ -15,7 +15,8 @@
     audit_public_key = "DE/audit.pub"        # PEM, raw base64, or a C2SP vkey line
     # pin = false                            # accept any CA certificate naming DE
 
-Errors name the file and the field (``members[0].cert``).
+Errors name the file and the field (``members[0].cert``); like ``node.toml``, an unknown
+key (a typo such as ``pinn = false``) is an error, never ignored.
 """
 
 from __future__ import annotations
@@ -75,9 +76,28 @@ def read_audit_public_key(path: Path) -> bytes:
     return raw
 
 
+_TOP = ("federation", "defaults", "members")
+_DEFAULTS = ("limits",)
+_MEMBER = ("country", "endpoint", "cert", "audit_public_key", "pin", "limits")
+_LIMITS = ("max_items_per_request", "items_per_day")
+
+
+def _strict(table: dict[str, Any], allowed: tuple[str, ...], where: str, source: str) -> None:
+    """Refuse a key the members file does not define (a typo must not pass silently)."""
+    for key in table:
+        if key not in allowed:
+            field = f"{where}.{key}" if where else key
+            raise InputError(
+                f"unknown field (expected one of: {', '.join(allowed)})", file=source, field=field
+            )
+
+
 def _member(item: Any, where: str, base: Path, default_limits: Any, source: str) -> Member:
     if not isinstance(item, dict):
         raise InputError("expected a table", file=source, field=where)
+    _strict(item, _MEMBER, where, source)
+    if isinstance(item.get("limits"), dict):
+        _strict(item["limits"], _LIMITS, f"{where}.limits", source)
 
     def need(key: str) -> str:
         value = item.get(key)
@@ -135,13 +155,20 @@ def read_members(path: Path) -> tuple[str | None, list[Member]]:
         raise InputError(f"cannot read members file: {exc}", file=source) from exc
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not TOML: {exc}", file=source) from exc
+    _strict(data, _TOP, "", source)
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise InputError("expected a table", file=source, field="defaults")
+    _strict(defaults, _DEFAULTS, "defaults", source)
+    if isinstance(defaults.get("limits"), dict):
+        _strict(defaults["limits"], _LIMITS, "defaults.limits", source)
     name = data.get("federation")
     if name is not None and not isinstance(name, str):
         raise InputError("expected a string", file=source, field="federation")
     items = data.get("members")
     if not isinstance(items, list) or not items:
         raise InputError("no [[members]]", file=source, field="members")
-    default_limits = data.get("defaults", {}).get("limits")
+    default_limits = defaults.get("limits")
     base = path.parent
     return name, [
         _member(item, f"members[{i}]", base, default_limits, source) for i, item in enumerate(items)

@@ -7,23 +7,22 @@ and the audit log, which only the serving process may open, is read without open
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from audit.records import read_records
 from federation.index import NodeIndex
 from federation.keys import EpochKeyStore, load_or_create_reference_key
-from fedlookup.errors import FedlookupError
+from fedlookup.errors import ConfigError, FedlookupError
 from node.config import NodeConfig
 from node.ops.indexing import IndexReport, run_index
+from node.serve.health import health_of
 from node.serve.quotas import SqliteQuotaLedger
 from registry_adapter import MakeAliases, RegistrySource, open_registry
 
-__all__ = ["health_of", "index_node", "node_status", "rotate_epoch_key"]
+__all__ = ["index_node", "node_status", "rotate_epoch_key", "wait_serving"]
 
 
 def _open_registry(cfg: NodeConfig) -> RegistrySource:
@@ -115,29 +114,29 @@ def rotate_epoch_key(
     return old, index_node(cfg, full=True, workers=workers, progress=progress)
 
 
-def health_of(cfg: NodeConfig, address: str, timeout: float = 3.0) -> str:
-    """Ask a node's health service over mutual TLS with this node's own certificate.
+def wait_serving(cfg: NodeConfig, *, address: str | None, timeout: float) -> str:
+    """Ask the node's health until it is ``SERVING`` or ``timeout`` seconds have passed.
+
+    Args:
+        cfg: the node configuration (its own certificate asks).
+        address: ``host:port``; default ``node.listen``.
+        timeout: seconds to wait at most.
 
     Returns:
-        ``SERVING``, ``NOT_SERVING``, ``unreachable (<code>)``, or ``unknown (<why>)``
-        when this node's TLS files cannot be read.
+        The last health answer (``SERVING`` unless the time ran out).
+
+    Raises:
+        ConfigError: no address to ask (``node.listen`` has port 0 and no ``address``).
     """
-    try:
-        creds = grpc.ssl_channel_credentials(
-            root_certificates=cfg.tls.ca.read_bytes(),
-            private_key=cfg.tls.key.read_bytes(),
-            certificate_chain=cfg.tls.cert.read_bytes(),
-        )
-    except OSError as exc:
-        return f"unknown (cannot read {exc.filename}: {exc.strerror})"
-    with grpc.secure_channel(address, creds) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        try:
-            reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
-        except grpc.RpcError as exc:
-            code = exc.code() if isinstance(exc, grpc.Call) else None
-            return f"unreachable ({code.name if code else 'error'})"
-    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+    target = address or (None if cfg.node.listen.endswith(":0") else cfg.node.listen)
+    if target is None:
+        raise ConfigError("--address", "node.listen has port 0: give the address to wait for")
+    deadline = time.monotonic() + timeout
+    while True:
+        health = health_of(cfg, target, timeout=min(3.0, timeout))
+        if health == "SERVING" or time.monotonic() >= deadline:
+            return health
+        time.sleep(0.2)
 
 
 def node_status(cfg: NodeConfig, *, address: str | None = None) -> dict[str, Any]:

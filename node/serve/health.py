@@ -2,16 +2,19 @@
 
 The overall status (service ``""``) and the federation service's status follow the index:
 a node that has no index yet, or is shutting down, says NOT_SERVING so a load balancer or
-a peer's probe does not send it queries it cannot answer.
+a peer's probe does not send it queries it cannot answer. :func:`health_of` is the other
+end: it asks a node's health over mutual TLS (the peer probe, ``node status``).
 """
 
 from __future__ import annotations
 
-from grpc_health.v1 import health, health_pb2
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from node.config import NodeConfig
 from node.serve.identity import FEDERATION_SERVICE
 
-__all__ = ["NodeHealth"]
+__all__ = ["NodeHealth", "health_of"]
 
 
 class NodeHealth:
@@ -42,3 +45,28 @@ class NodeHealth:
         """Report NOT_SERVING for good (graceful shutdown has begun)."""
         self._serving = False
         self.servicer.enter_graceful_shutdown()
+
+
+def health_of(cfg: NodeConfig, address: str, timeout: float = 3.0) -> str:
+    """Ask a node's health service over mutual TLS with this node's own certificate.
+
+    Returns:
+        ``SERVING``, ``NOT_SERVING``, ``unreachable (<code>)``, or ``unknown (<why>)``
+        when this node's TLS files cannot be read.
+    """
+    try:
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=cfg.tls.ca.read_bytes(),
+            private_key=cfg.tls.key.read_bytes(),
+            certificate_chain=cfg.tls.cert.read_bytes(),
+        )
+    except OSError as exc:
+        return f"unknown (cannot read {exc.filename}: {exc.strerror})"
+    with grpc.secure_channel(address, creds) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+        except grpc.RpcError as exc:
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            return f"unreachable ({code.name if code else 'error'})"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

@@ -4,7 +4,8 @@ Each node process owns one :class:`NodeMetrics` on its own registry (several in-
 servers in a test do not collide). :class:`MetricsInterceptor` counts every call and its
 latency by method and status; refusals are counted by reason (the error class name) where
 they happen (identity interceptor, servicer). The HTTP endpoint serves ``/metrics`` on the
-configured ``host:port``, normally loopback for a local collector.
+configured ``host:port``, normally loopback for a local collector (``node.serve.metrics_http``,
+with ``/healthz``); ``node.serve.monitoring`` adds process, build and node-state metrics.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["MetricsEndpoint", "MetricsInterceptor", "NodeMetrics", "serve_metrics"]
+__all__ = ["MetricsEndpoint", "MetricsInterceptor", "NodeMetrics"]
 
 
 class NodeMetrics:
@@ -149,24 +150,3 @@ class MetricsEndpoint:
 
     port: int
     stop: Callable[[], None]
-
-
-def serve_metrics(metrics: NodeMetrics, listen: str) -> MetricsEndpoint:
-    """Serve ``/metrics`` over HTTP on ``host:port``.
-
-    Args:
-        metrics: the node's metrics.
-        listen: ``host:port`` (port 0 picks a free port).
-
-    Returns:
-        The running endpoint.
-    """
-    host, _, port = listen.rpartition(":")
-    server, thread = start_http_server(int(port), addr=host.strip("[]"), registry=metrics.registry)
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-    return MetricsEndpoint(port=int(server.server_port), stop=stop)

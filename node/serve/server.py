@@ -137,12 +137,18 @@ def bind(server: grpc.Server, listen: str, tls: TlsConfig) -> int:
     Raises:
         ConfigError: the address cannot be bound, or the TLS files are unusable.
     """
+    hint = (
+        "the address is in use (another node on this host? give each node its own port:"
+        " node init --listen, [node] listen, or FEDLOOKUP_NODE_LISTEN) or is not an address"
+        " of this machine"
+    )
     try:
         port = server.add_secure_port(listen, server_credentials(tls))
     except RuntimeError as exc:
-        raise ConfigError("node.listen", f"cannot bind {listen}: {exc}") from exc
+        # grpc's own text ("Failed to bind ... set GRPC_VERBOSITY=debug") says less than this.
+        raise ConfigError("node.listen", f"cannot bind {listen}: {hint}") from exc
     if port == 0:
-        raise ConfigError("node.listen", f"cannot bind {listen} (in use or not local)")
+        raise ConfigError("node.listen", f"cannot bind {listen}: {hint}")
     return port
 
 

@@ -47,7 +47,10 @@ from node.serve.cosign_timer import CosignTimer
 from node.serve.cosigning import node_witness
 from node.serve.health import NodeHealth
 from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor
-from node.serve.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics, serve_metrics
+from node.serve.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics
+from node.serve.metrics_http import serve_monitoring
+from node.serve.monitoring import PeerProbe, health_problems
+from node.serve.monitoring import install as install_monitoring
 from node.serve.quotas import SqliteQuotaLedger
 from node.serve.server import bind, build_server
 from node.serve.servicer import FederationServicer
@@ -118,6 +121,9 @@ class NodeService:
             self.witness = node_witness(self.audit_log, lambda: self.directory.current)
             self.identity = IdentityInterceptor(
                 self.verifier, self.directory, on_refusal=self.metrics.refused
+            )
+            install_monitoring(
+                self.metrics, config, lambda: self.directory.current, lambda: self.health.serving
             )
         except BaseException:
             self._stack.close()
@@ -241,8 +247,21 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
         port = bind(server, config.node.listen, config.tls)
         endpoint: MetricsEndpoint | None = None
         if config.metrics.listen:
-            endpoint = serve_metrics(service.metrics, config.metrics.listen)
+            endpoint = serve_monitoring(
+                service.metrics.registry,
+                config.metrics.listen,
+                lambda: health_problems(config, service.health.serving),
+            )
             stack.callback(endpoint.stop)
+            if config.metrics.peer_probe_interval_s > 0:
+                probe = PeerProbe(
+                    config,
+                    lambda: service.directory.current,
+                    service.metrics,
+                    interval=config.metrics.peer_probe_interval_s,
+                )
+                probe.start()
+                stack.callback(probe.stop)
         service.tick()  # SERVING at once when an index is already there
         server.start()
         stop_housekeeping = threading.Event()

@@ -6,6 +6,8 @@ import csv
 import json
 import re
 import subprocess
+import tomllib
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,8 @@ def test_demo_finds_every_planted_overlap_and_verifies_every_log(tmp_path: Path)
     assert "INCONSISTENT" not in out
     assert out.count("consistent") == 2  # DE outgoing against FR and against NL
     assert "all planted overlaps found, all audit logs valid" in out
+    metrics_urls = re.findall(r"http://127\.0\.0\.1:\d+/metrics", out)
+    assert len(metrics_urls) == 3  # the demo says how to reach each node's metrics
     for country in ("de", "fr", "nl"):
         assert (kept / country / "node.toml").is_file()
         assert (kept / "audit-exports" / country / "checkpoint").is_file()
@@ -51,6 +55,9 @@ def test_demo_finds_every_planted_overlap_and_verifies_every_log(tmp_path: Path)
         planted = next(r for r in csv.DictReader(fh) if r["kind"] == "make_serial")
     with NodeProcesses() as nodes:
         nodes.start_all({c: kept / c.lower() / "node.toml" for c in ("DE", "FR", "NL")})
+        listen = tomllib.loads((kept / "de" / "node.toml").read_text())["metrics"]["listen"]
+        with urllib.request.urlopen(f"http://{listen}/healthz", timeout=10) as reply:
+            assert reply.read() == b"ok\n"
         again = _run(
             "check", "--config", "de/node.toml", "--make", planted["source_make"],
             "--serial", planted["source_serial"], "--case", "C-9", "--purpose", "rerun",

@@ -104,6 +104,9 @@ def test_the_runbook_shows_commands_for_every_procedure() -> None:
         "ca revoke",
         "audit export",
         "audit verify",
+        "node csr",
+        "ca sign-csr",
+        "node install-cert",
     ):
         assert needed in used, f"the runbook no longer shows `fedlookup {needed}`"
 

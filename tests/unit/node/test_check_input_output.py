@@ -97,3 +97,61 @@ def test_the_table_says_when_a_check_is_incomplete() -> None:
     text = out.getvalue()
     assert "FR-0000-0000-0000-0001" in text
     assert "INCOMPLETE" in text
+
+
+GRPC_ERROR = (
+    "Evaluate: <_MultiThreadedRendezvous of RPC that terminated with: status = "
+    'StatusCode.UNAVAILABLE details = "failed to connect to all addresses; last error: '
+    'UNKNOWN: ipv4:127.0.0.1:7442: Failed to connect to remote host: Connection refused" '
+    'debug_error_string = "UNKNOWN:Error received from peer {grpc_status:14}">'
+)
+
+
+def _long_result() -> CheckResult:
+    item = CheckItem(
+        "Smith & Wesson Inc.", "SW-0123456789-ABCDEF", Identifiers(b"v1|MS|SW|0123", b"v1|S|0123")
+    )
+    hit = CountryAnswer(Outcome.HIT, (Label("stolen", "FR-5F62-E077-EDC8-388B"),), 3, 41.0)
+    down = CountryAnswer(Outcome.UNAVAILABLE, reason=GRPC_ERROR)
+    return CheckResult(
+        items=(item,),
+        answers=({"FR": hit, "NL": down},),
+        peers={
+            "FR": PeerReport("FR", "answered", index_version=3, latency_ms=41.0),
+            "NL": PeerReport("NL", "unavailable", GRPC_ERROR),
+        },
+        elapsed_ms=42.0,
+    )
+
+
+@pytest.mark.parametrize("show_all", [False, True])
+def test_a_long_peer_error_never_hides_make_serial_or_result(show_all: bool) -> None:
+    out = io.StringIO()
+    render_table(_long_result(), Console(file=out, width=120), show_all=show_all)
+    text = out.getvalue()
+    for value in ("Smith & Wesson Inc.", "SW-0123456789-ABCDEF", "FR-5F62-E077-EDC8-388B"):
+        assert value in text  # whole, on one line
+    assert "unavailable" in text
+    assert "hit" in text
+    [why] = [line for line in text.splitlines() if line.startswith("NL: ")]
+    if show_all:
+        assert GRPC_ERROR in text.replace("\n", "")  # the whole reason, wrapped
+    else:
+        assert why.endswith("…") or "…" in text  # shortened; CSV/JSON/--all carry it whole
+
+
+def test_a_narrow_terminal_folds_values_instead_of_cutting_them() -> None:
+    out = io.StringIO()
+    render_table(_long_result(), Console(file=out, width=60), show_all=False)
+    lines = out.getvalue().splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("┡")) + 1
+    body = [line for line in lines[start:] if line.startswith("│")]
+    cells = ["".join(line.split("│")[col].strip() for line in body) for col in range(1, 7)]
+    make, serial, country, outcome, category, reference = (c.replace(" ", "") for c in cells)
+    assert (make, serial, country, outcome) == (
+        "Smith&WessonInc.",
+        "SW-0123456789-ABCDEF",
+        "FR",
+        "hit",
+    )
+    assert (category, reference) == ("stolen", "FR-5F62-E077-EDC8-388B")
