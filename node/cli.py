@@ -1,7 +1,8 @@
 """The ``fedlookup`` command line: one sub-command group per user.
 
 ``registry`` (operators: load and inspect a registry), ``node`` (operators: run a node),
-``ca`` (the federation authority), ``check`` (investigators), ``audit`` (auditors) and
+``ca`` (the federation authority), ``check`` (investigators), ``desk`` (the investigators'
+web console and HTTP API), ``audit`` (auditors) and
 ``demo`` (everyone's first run). Each group lives in its own module; library code raises
 :class:`fedlookup.errors.FedlookupError` and only this layer turns it into an exit code.
 """
@@ -16,6 +17,7 @@ import fedlookup
 from fedlookup.errors import FedlookupError
 from node import cli_audit, cli_ca, cli_check, cli_demo, cli_node, cli_registry
 from node.cli_common import EXIT_ERROR, console_err
+from node.desk import cli as desk_cli
 
 app = typer.Typer(
     name="fedlookup",
@@ -45,6 +47,7 @@ app.add_typer(cli_registry.app, name="registry", help="Load, inspect and generat
 app.add_typer(cli_node.app, name="node", help="Initialise, index and run a country's node.")
 app.add_typer(cli_ca.app, name="ca", help="The federation PKI: root CA, node certificates.")
 app.add_typer(cli_audit.app, name="audit", help="Export and verify signed query logs.")
+app.add_typer(desk_cli.app, name="desk", help="The investigators' desk: web console, HTTP API.")
 cli_check.register(app)
 cli_demo.register(app)
 

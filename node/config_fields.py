@@ -73,7 +73,9 @@ def apply_env(
 
 
 #: Sections of ``node.toml``; environment overrides apply to these.
-SECTIONS = ("node", "server", "registry", "tls", "directory", "audit", "metrics", "policy")
+SECTIONS = (
+    "node", "server", "registry", "tls", "directory", "audit", "metrics", "policy", "desk",
+)  # fmt: skip
 
 
 def source_of(value: object, source: str) -> str:
