@@ -88,7 +88,7 @@ def desk_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskNetwo
                                  ("otto", "operator", ""), ("aude", "auditor", ""),
                                  ("lia", "liaison", "")):  # fmt: skip
             add_user(s, name, role, password=PASSWORD, team=team)
-            tokens[role] = add_token(s, f"{name}-system", role)
+            tokens[role] = add_token(s, name, role)
     db.close()
     with NodeProcesses() as nodes:
         nodes.start_all({c: n.config_path for c, n in net.nodes.items()})
