@@ -162,10 +162,12 @@ def authenticate(
     ).one()
     if recent >= settings.login_per_minute:
         record(db, "login_rate_limited", account=name[:64], address=address)
+        db.commit()  # the record stays, whatever the caller does with the error
         raise RateLimitedError("too many failed logins from this address; wait a minute")
     account = db.exec(select(Account).where(Account.name == name)).first()
     if account is not None and account.locked_until is not None and account.locked_until > now:
         record(db, "login_locked", account=account.name, address=address)
+        db.commit()
         raise LockedError("this account is locked after failed logins; try again later")
     try:
         if account is None or account.password_hash is None or not account.active:
@@ -183,6 +185,7 @@ def authenticate(
                 account.failures = 0
                 record(db, "account_locked", account=account.name, address=address)
             db.add(account)
+        db.commit()
         raise
     if security.password_needs_rehash(account.password_hash):
         account.password_hash = security.hash_password(password)

@@ -75,7 +75,11 @@ def test_roles_that_may_not_check_get_403(desk_network: DeskNetwork, role: str) 
 
 
 def test_bad_rows_are_422_naming_row_and_field(desk_network: DeskNetwork) -> None:
-    firearms = [{"make": "Glock", "serial": "ABC123"}, {"make": "Glock"}, {"make": "CZ", "serial": "1"}]
+    firearms = [
+        {"make": "Glock", "serial": "ABC123"},
+        {"make": "Glock"},
+        {"make": "CZ", "serial": "1"},
+    ]
     with _api(desk_network) as api:
         missing = api.post("/api/v1/checks", json=_body(firearms))
         assert missing.status_code == 422
@@ -83,7 +87,10 @@ def test_bad_rows_are_422_naming_row_and_field(desk_network: DeskNetwork) -> Non
         firearms[1]["serial"] = "  "
         short = api.post("/api/v1/checks", json=_body(firearms))
     assert short.status_code == 422
-    assert [(e["row"], e["field"]) for e in short.json()["errors"]] == [(2, "serial"), (3, "serial")]
+    assert [(e["row"], e["field"]) for e in short.json()["errors"]] == [
+        (2, "serial"),
+        (3, "serial"),
+    ]
 
 
 def test_wait_false_is_202_then_poll_until_done(desk_network: DeskNetwork) -> None:
@@ -151,7 +158,10 @@ def test_role_change_by_operator_only_and_audited(desk_network: DeskNetwork) -> 
         assert api.put("/api/v1/accounts/lia/role", json={"role": "operator"}).status_code == 403
     with _api(desk_network, "operator") as op:
         assert op.put("/api/v1/accounts/lia/role", json={"role": "wizard"}).status_code == 422
-        assert op.put("/api/v1/accounts/lia/role", json={"role": "liaison"}).json()["role"] == "liaison"
+        assert (
+            op.put("/api/v1/accounts/lia/role", json={"role": "liaison"}).json()["role"]
+            == "liaison"
+        )
     with _api(desk_network, "auditor") as aud:
         events = aud.get("/api/v1/audit/events").json()
     assert any(e["kind"] == "role_changed" and e["actor"] == "otto" for e in events)
@@ -170,7 +180,9 @@ def test_cookie_session_needs_csrf_for_changes(desk_network: DeskNetwork) -> Non
 def test_lockout_after_failures_and_events(desk_network: DeskNetwork) -> None:
     with httpx.Client(base_url=desk_network.url, timeout=30) as browser:
         for _ in range(3):
-            assert browser.post("/login", data={"name": "lia", "password": "wrong"}).status_code == 401
+            assert (
+                browser.post("/login", data={"name": "lia", "password": "wrong"}).status_code == 401
+            )
         locked = browser.post("/login", data={"name": "lia", "password": PASSWORD})
         assert locked.status_code == 401
         assert "locked" in locked.text
