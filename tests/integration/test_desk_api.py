@@ -189,7 +189,8 @@ def test_lockout_after_failures_and_events(desk_network: DeskNetwork) -> None:
     with _api(desk_network, "auditor") as aud:
         kinds = [e["kind"] for e in aud.get("/api/v1/audit/events").json() if e["account"] == "lia"]
     assert kinds.count("login_failed") == 3
-    assert "account_locked" in kinds and "login_locked" in kinds
+    assert "account_locked" in kinds
+    assert "login_locked" in kinds
 
 
 def test_cli_check_refuses_while_the_desk_runs(desk_network: DeskNetwork) -> None:

@@ -129,7 +129,9 @@ def test_investigator_uploads_lists_sees_hits_exports_and_logs_out(
 
     # The ';' Latin-1 CSV: what was detected is shown, then five hits in FR.
     summary = _send_list(d, csv_path, "CASE-BROWSER")
-    assert "6 firearms" in summary and "windows-1252" in summary and "(;)" in summary
+    assert "6 firearms" in summary
+    assert "windows-1252" in summary
+    assert "(;)" in summary
     counts = d.find_element(By.ID, "counts").text  # type: ignore[attr-defined]
     assert "5 hits" in counts
     assert d.find_element(By.CSS_SELECTOR, "#results").text.count("hit") >= 5  # type: ignore[attr-defined]
@@ -146,7 +148,8 @@ def test_investigator_uploads_lists_sees_hits_exports_and_logs_out(
 
     # The XLSX list (columns in another order, found by their names): three hits.
     summary = _send_list(d, xlsx_path, "CASE-BROWSER")
-    assert "3 firearms" in summary and "XLSX" in summary
+    assert "3 firearms" in summary
+    assert "XLSX" in summary
     assert "3 hits" in d.find_element(By.ID, "counts").text  # type: ignore[attr-defined]
 
     # The case page lists both checks.

@@ -94,13 +94,17 @@ def test_tokens_sessions_and_roles(db: DeskDatabase) -> None:
         accounts.session_account(s, cookie)
     with pytest.raises(AuthenticationError), db.session() as s:
         accounts.token_account(s, "not-a-token")
-    assert "role_changed" in _kinds(db) and "logout" in _kinds(db)
+    assert "role_changed" in _kinds(db)
+    assert "logout" in _kinds(db)
 
 
 def test_bad_names_roles_and_passwords(db: DeskDatabase) -> None:
     with db.session() as s:
-        for name, role, password in (("a b", "investigator", PASSWORD),
-                                     ("ida", "wizard", PASSWORD), ("ida", "auditor", "short")):  # fmt: skip
+        for name, role, password in (
+            ("a b", "investigator", PASSWORD),
+            ("ida", "wizard", PASSWORD),
+            ("ida", "auditor", "short"),
+        ):
             with pytest.raises(InputError):
                 accounts.add_user(s, name, role, password=password)
 

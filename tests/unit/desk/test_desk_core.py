@@ -24,7 +24,8 @@ def test_semicolon_latin1_csv_is_detected() -> None:
     assert parsed.columns == ("Marque", "Numéro de série", "Observations")
     assert guess_columns(parsed.columns) == (0, 1)
     pairs, errors = map_rows(parsed, 0, 1)
-    assert pairs == [("Hérstal", "AB12345")] and errors == []
+    assert pairs == [("Hérstal", "AB12345")]
+    assert errors == []
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,8 @@ def test_totp_matches_rfc_6238_vector_and_rejects_wrong_codes() -> None:
 
 def test_tokens_are_stored_hashed() -> None:
     token = security.new_secret()
-    assert len(token) >= 43 and security.secret_hash(token) != token
+    assert len(token) >= 43
+    assert security.secret_hash(token) != token
     assert len(security.secret_hash(token)) == 64
 
 
@@ -140,7 +142,8 @@ def _node_toml(tmp_path: Path, desk: str) -> Path:
 def test_settings_defaults_and_environment(tmp_path: Path) -> None:
     path = _node_toml(tmp_path, "[node]\ncountry = 'DE'\n")
     s = DeskSettings.from_toml(path, tmp_path / "data", env={})
-    assert s.listen == "127.0.0.1:8080" and s.database.endswith("data/desk.sqlite3")
+    assert s.listen == "127.0.0.1:8080"
+    assert s.database.endswith("data/desk.sqlite3")
     env = {"FEDLOOKUP_DESK_LISTEN": "127.0.0.2:9000", "FEDLOOKUP_DESK_ITEMS_PER_DAY": "7"}
     s = DeskSettings.from_toml(path, tmp_path, env=env)
     assert (s.listen, s.items_per_day) == ("127.0.0.2:9000", 7)
@@ -180,4 +183,5 @@ def test_templates_use_only_catalogue_keys() -> None:
         keys |= set(
             re.findall(r"""t\(\s*["']([a-z_]+\.[a-z_.-]+)["']\s*[,)]""", template.read_text())
         )
-    assert keys and keys <= set(catalogue("en")), keys - set(catalogue("en"))
+    assert keys
+    assert keys <= set(catalogue("en")), keys - set(catalogue("en"))
