@@ -52,7 +52,9 @@ class CheckQueue:
         self.db = db
         self.settings = settings
         self.wake = threading.Event()
-        self._finished = threading.Condition()
+        # Checks submitted in this process, set when this process's worker finishes them.
+        self._finished: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
 
     def used_today(self, account: Account) -> int:
         """Firearms ``account`` submitted since 00:00 UTC (rejected checks excepted)."""
@@ -140,20 +142,30 @@ class CheckQueue:
     def wait(self, check_id: str, timeout: float) -> DeskCheck | None:
         """Wait up to ``timeout`` seconds for a check to finish; return its latest row."""
         deadline = time.monotonic() + timeout
-        while True:
-            check = self.get(check_id)
-            left = deadline - time.monotonic()
-            if check is None or check.status in _FINAL or left <= 0:
-                return check
-            with self._finished:
-                # Woken at once when this process's worker finishes a check; another
-                # replica's worker is seen at the next poll.
-                self._finished.wait(min(left, 0.2))
+        with self._lock:
+            finished = self._finished.get(check_id)
+        try:
+            while True:
+                check = self.get(check_id)
+                left = deadline - time.monotonic()
+                if check is None or check.status in _FINAL or left <= 0:
+                    return check
+                # Woken at once when this process's worker finishes the check; a check
+                # run by another replica's worker is seen at the next poll.
+                if finished is not None:
+                    finished.wait(min(left, 0.2))
+                else:
+                    time.sleep(min(left, 0.2))
+        finally:
+            with self._lock:
+                self._finished.pop(check_id, None)
 
-    def notify_finished(self) -> None:
-        """Wake the waiters of this process (the worker calls it)."""
-        with self._finished:
-            self._finished.notify_all()
+    def notify_finished(self, check_id: str) -> None:
+        """Wake this process's waiters of ``check_id`` (the worker calls it)."""
+        with self._lock:
+            finished = self._finished.pop(check_id, None)
+        if finished is not None:
+            finished.set()
 
 
 _FINAL = {CheckStatus.DONE.value, CheckStatus.FAILED.value, CheckStatus.REJECTED.value}
@@ -183,13 +195,13 @@ class CheckWorker(threading.Thread):
     def run(self) -> None:
         """Claim and run checks until stopped."""
         while not self._stop.is_set():
+            self.queue.wake.clear()  # before claiming, so no submission is missed
             check = self._claim()
             if check is None:
                 self.queue.wake.wait(self.poll_s)
-                self.queue.wake.clear()
                 continue
             self._run(check)
-            self.queue.notify_finished()
+            self.queue.notify_finished(check.id)
 
     def _claim(self) -> DeskCheck | None:
         db = self.queue.db
