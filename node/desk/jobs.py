@@ -107,9 +107,10 @@ class CheckQueue:
         )
         with self.db.session() as db:
             db.add(check)
-            record(
-                db, "check_submitted", account=account.name, detail=f"{check.id} n={check.items}"
-            )
+            detail = f"{check.id} items={check.items}"
+            record(db, "check_submitted", account=account.name, detail=detail)
+        with self._lock:
+            self._finished[check.id] = threading.Event()
         self.wake.set()
         return check
 
