@@ -33,22 +33,31 @@ class DeskProcess:
         config: the node's ``node.toml``.
         env: extra environment (e.g. ``FEDLOOKUP_DESK_LISTEN``).
         log: where its output goes (default ``desk.log`` beside the config).
+        name: distinguishes the port file of a second desk on the same node (a replica).
+        scheme: ``http``, or ``https`` for a desk with a certificate.
     """
 
     def __init__(
-        self, config: Path, *, env: dict[str, str] | None = None, log: Path | None = None
+        self,
+        config: Path,
+        *,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+        name: str = "desk",
+        scheme: str = "http",
     ) -> None:
         self.config = config
-        self.log = log or config.with_name("desk.log")
+        self.log = log or config.with_name(f"{name}.log")
         self.port = 0
+        self.scheme = scheme
         self._env = {**os.environ, **(env or {})}
-        self._port_file = config.with_name("desk.port")
+        self._port_file = config.with_name(f"{name}.port")
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:PORT`` (or ``https://``)."""
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> DeskProcess:
         """Start the desk and wait until it listens.
