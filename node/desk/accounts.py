@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
 from fedlookup.errors import FedlookupError, InputError
@@ -214,6 +215,8 @@ def token_account(db: Session, token: str) -> Account:
 
 def start_session(db: Session, account: Account, hours: float) -> tuple[str, WebSession]:
     """A new console session; returns the cookie value and the stored row."""
+    # Housekeeping at each login: expired sessions go (no timer needed on any replica).
+    db.execute(delete(WebSession).where(col(WebSession.expires_at) <= utcnow()))
     secret = security.new_secret()
     assert account.id is not None
     row = WebSession(

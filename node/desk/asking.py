@@ -218,6 +218,8 @@ class LogStatus:
     cosigners: tuple[str, ...]
     verified: bool
     findings: tuple[str, ...]
+    #: ``verified``, ``findings``, or ``pending`` (no signed checkpoint yet).
+    state: str = "verified"
 
 
 def log_statuses(config: NodeConfig) -> list[LogStatus]:
@@ -233,7 +235,10 @@ def log_statuses(config: NodeConfig) -> list[LogStatus]:
                 report = verify_export(export)
                 note = (export / "checkpoint").read_text(encoding="utf-8")
             except FedlookupError as exc:
-                out.append(LogStatus(name, "", 0, "", (), False, (str(exc),)))
+                # A log whose first checkpoint is still to come is not a finding.
+                pending = "no signed checkpoint" in str(exc)
+                state = "pending" if pending else "findings"
+                out.append(LogStatus(name, "", 0, "", (), False, (str(exc),), state))
                 continue
         signatures = note.partition("\n\n")[2]
         lines = [s.split(" ") for s in signatures.splitlines() if s.startswith("— ")]
@@ -243,7 +248,10 @@ def log_statuses(config: NodeConfig) -> list[LogStatus]:
             for category, (good, total) in report.counts().items()
             if good < total
         )
+        state = "verified" if report.ok else "findings"
         out.append(
-            LogStatus(name, summary.origin, summary.size, note, cosigners, report.ok, findings)
+            LogStatus(
+                name, summary.origin, summary.size, note, cosigners, report.ok, findings, state
+            )
         )
     return out

@@ -127,13 +127,23 @@ def test_investigator_uploads_lists_sees_hits_exports_and_logs_out(
     _wait_for(d, "#upload")
     _shot(d, "home")
 
+    # One firearm typed into the form: a hit in FR.
+    _, make, serial, category = fr[99]
+    for field, value in (("case", "CASE-BROWSER"), ("purpose", "roadside check"),
+                         ("make", make), ("serial", serial)):  # fmt: skip
+        d.find_element(By.ID, field).send_keys(value)  # type: ignore[attr-defined]
+    d.find_element(By.ID, "check-one").click()  # type: ignore[attr-defined]
+    _wait_for(d, "#results")
+    assert "hit 1," in d.find_element(By.ID, "counts").text  # type: ignore[attr-defined]
+    assert category in d.find_element(By.ID, "results").text  # type: ignore[attr-defined]
+
     # The ';' Latin-1 CSV: what was detected is shown, then five hits in FR.
     summary = _send_list(d, csv_path, "CASE-BROWSER")
     assert "6 firearms" in summary
     assert "windows-1252" in summary
     assert "(;)" in summary
     counts = d.find_element(By.ID, "counts").text  # type: ignore[attr-defined]
-    assert "5 hits" in counts
+    assert "hit 5," in counts
     assert d.find_element(By.CSS_SELECTOR, "#results").text.count("hit") >= 5  # type: ignore[attr-defined]
     _shot(d, "results")
 
@@ -150,11 +160,11 @@ def test_investigator_uploads_lists_sees_hits_exports_and_logs_out(
     summary = _send_list(d, xlsx_path, "CASE-BROWSER")
     assert "3 firearms" in summary
     assert "XLSX" in summary
-    assert "3 hits" in d.find_element(By.ID, "counts").text  # type: ignore[attr-defined]
+    assert "hit 3," in d.find_element(By.ID, "counts").text  # type: ignore[attr-defined]
 
-    # The case page lists both checks.
+    # The case page lists the three checks.
     d.get(desk_network.url + "/cases/CASE-BROWSER")  # type: ignore[attr-defined]
-    assert len(d.find_elements(By.CSS_SELECTOR, "#case-checks tbody tr")) == 2  # type: ignore[attr-defined]
+    assert len(d.find_elements(By.CSS_SELECTOR, "#case-checks tbody tr")) == 3  # type: ignore[attr-defined]
     _shot(d, "case")
 
     # Log out: back at the login page, and the console is closed again.
@@ -162,3 +172,75 @@ def test_investigator_uploads_lists_sees_hits_exports_and_logs_out(
     _wait_for(d, "#password")
     d.get(desk_network.url + "/")  # type: ignore[attr-defined]
     assert "/login" in d.current_url  # type: ignore[attr-defined]
+
+
+def _login(d: object, url: str, name: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    d.get(url + "/login")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "name").send_keys(name)  # type: ignore[attr-defined]
+    d.find_element(By.ID, "password").send_keys(PASSWORD)  # type: ignore[attr-defined]
+    d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()  # type: ignore[attr-defined]
+    _wait_for(d, "#logout")
+
+
+def test_supervisor_approves_a_large_batch_in_french(
+    desk_network: DeskNetwork, browser: object
+) -> None:
+    import httpx
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    firearms = [{"make": m, "serial": s} for _, m, s, _ in desk_network.fr[:150]]
+    firearms += [{"make": "Glock", "serial": f"NOPE{i:05d}"} for i in range(1351)]
+    headers = {"Authorization": f"Bearer {desk_network.tokens['investigator']}"}
+    body = {"case": "CASE-BIG", "purpose": "warehouse seizure", "firearms": firearms}
+    r = httpx.post(desk_network.url + "/api/v1/checks", json=body, headers=headers, timeout=60)
+    assert r.json()["status"] == "awaiting_approval"
+    check_id = r.json()["id"]
+
+    _login(d, desk_network.url, "sam")
+    d.find_element(By.ID, "lang-fr").click()  # type: ignore[attr-defined]
+    assert d.find_element(By.TAG_NAME, "h1").text == "Nouvelle vérification"  # type: ignore[attr-defined]
+    d.get(desk_network.url + "/approvals")  # type: ignore[attr-defined]
+    assert "CASE-BIG" in d.find_element(By.TAG_NAME, "table").text  # type: ignore[attr-defined]
+    _shot(d, "approvals-fr")
+    d.find_element(By.CSS_SELECTOR, "button[value=approve]").click()  # type: ignore[attr-defined]
+    assert "Rien n'attend votre validation." in d.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
+
+    # The approved batch runs; its page follows the progress, then shows the answers.
+    d.get(f"{desk_network.url}/checks/{check_id}")  # type: ignore[attr-defined]
+    _wait_for(d, "#results", timeout=120)
+    assert "concordance 150," in d.find_element(By.ID, "counts").text  # type: ignore[attr-defined]
+    d.find_element(By.ID, "lang-en").click()  # type: ignore[attr-defined]
+    d.find_element(By.ID, "logout").click()  # type: ignore[attr-defined]
+    _wait_for(d, "#password")
+
+
+def test_auditor_sees_verified_logs_and_desk_events(
+    desk_network: DeskNetwork, browser: object
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    _login(d, desk_network.url, "aude")
+    assert d.current_url.endswith("/audit")  # type: ignore[attr-defined]
+    main = d.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
+    assert "fedlookup/DE/outgoing" in main
+    assert "FINDINGS" not in main
+    states = [
+        e.get_attribute("class") for e in d.find_elements(By.CSS_SELECTOR, "dd[class^=state-]")
+    ]  # type: ignore[attr-defined]
+    # The outgoing log holds this desk's checks, signed and verified; the node's own log
+    # (nobody asked DE) may still wait for its first checkpoint.
+    assert states[-1] == "state-verified"
+    assert set(states) <= {"state-verified", "state-pending"}
+    sizes = [int(e.text) for e in d.find_elements(By.CSS_SELECTOR, "dd.size")]  # type: ignore[attr-defined]
+    assert sizes[-1] > 0
+    assert "login" in d.find_element(By.ID, "events").text  # type: ignore[attr-defined]
+    _shot(d, "audit")
+    # An auditor cannot reach the check form.
+    d.get(desk_network.url + "/")  # type: ignore[attr-defined]
+    assert d.current_url.endswith("/audit")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "logout").click()  # type: ignore[attr-defined]
+    _wait_for(d, "#password")

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import delete
+from sqlmodel import col
 
 from fedlookup.errors import InputError
 from node.desk.api.deps import CurrentInvestigator, Principal, State, may_see, principal
@@ -21,7 +24,7 @@ from node.desk.api.routes.cases import case_checks
 from node.desk.asking import RowError, firearm_items
 from node.desk.exports import MEDIA_TYPES, render_export
 from node.desk.jobs import BudgetExceededError
-from node.desk.models import Account, DeskCheck, Upload
+from node.desk.models import Account, DeskCheck, Upload, utcnow
 from node.desk.uploads import ENCODINGS, ParsedList, guess_columns, map_rows, parse_list
 from node.desk.web.render import render
 
@@ -83,6 +86,9 @@ async def upload(
     row = Upload(id=uuid.uuid4().hex, account_id=account.id,
                  filename=(file.filename or "list")[:200], data=data)  # fmt: skip
     with state.db.session() as db:
+        # Lists never confirmed are dropped after a day (they hold plaintext serials).
+        stale = utcnow() - timedelta(days=1)
+        db.execute(delete(Upload).where(col(Upload.created_at) < stale))
         db.add(row)
     return RedirectResponse(f"/uploads/{row.id}", status_code=303)
 

@@ -83,10 +83,10 @@ def logout(request: Request, who: Who, state: State) -> Response:
 
 
 @router.get("/lang/{code}")
-def set_language(code: str, request: Request) -> Response:
+def set_language(code: str, request: Request, next: str = "/") -> Response:
     """Switch the console's language (a cookie), back to the page it came from."""
-    back = request.headers.get("referer", "/")
-    target = back if back.startswith(str(request.base_url)) else "/"
+    # Only a path of this site: never an absolute or scheme-relative URL (open redirect).
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     if code in LANGUAGES:
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="strict",

@@ -27,6 +27,7 @@ def logs(account: CurrentAuditor, state: State) -> Any:
             "checkpoint": s.checkpoint,
             "cosigners": list(s.cosigners),
             "verified": s.verified,
+            "state": s.state,
             "findings": list(s.findings),
         }
         for s in log_statuses(state.node)
