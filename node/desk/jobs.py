@@ -21,6 +21,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, func, select
 
 from fedlookup.errors import FedlookupError
@@ -161,6 +162,25 @@ class CheckQueue:
             with self._lock:
                 self._finished.pop(check_id, None)
 
+    def fail_interrupted(self) -> int:
+        """Mark checks left ``running`` by a desk that stopped as failed (not re-run: their
+        queries may already have been sent and logged). Call before starting a worker.
+
+        Returns:
+            How many checks were marked.
+        """
+        with self.db.session() as db:
+            result = db.execute(
+                update(DeskCheck)
+                .where(col(DeskCheck.status) == CheckStatus.RUNNING.value)
+                .values(
+                    status=CheckStatus.FAILED.value,
+                    finished_at=utcnow(),
+                    error="interrupted: the desk stopped while this check ran",
+                )
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def notify_finished(self, check_id: str) -> None:
         """Wake this process's waiters of ``check_id`` (the worker calls it)."""
         with self._lock:
@@ -186,22 +206,32 @@ class CheckWorker(threading.Thread):
         self.queue = queue
         self.asker = asker
         self.poll_s = poll_s
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def stop(self) -> None:
         """Finish the running check, then stop."""
-        self._stop.set()
+        self._stopping.set()
         self.queue.wake.set()
 
     def run(self) -> None:
-        """Claim and run checks until stopped."""
-        while not self._stop.is_set():
+        """Claim and run checks until stopped; no single check or outage ends the loop."""
+        while not self._stopping.is_set():
             self.queue.wake.clear()  # before claiming, so no submission is missed
-            check = self._claim()
+            try:
+                check = self._claim()
+            except SQLAlchemyError:
+                _log.exception("cannot read the check queue", extra={"event": "queue_error"})
+                self._stopping.wait(max(1.0, self.poll_s))
+                continue
             if check is None:
                 self.queue.wake.wait(self.poll_s)
                 continue
-            self._run(check)
+            try:
+                self._run(check)
+            except Exception:  # the worker outlives any one check; the reason goes to the log
+                _log.exception("check crashed", extra={"event": "check_crashed", "check": check.id})
+                self._set(check.id, status=CheckStatus.FAILED.value, now=utcnow(),
+                          error="internal error: see the desk's log")  # fmt: skip
             self.queue.notify_finished(check.id)
 
     def _claim(self) -> DeskCheck | None:

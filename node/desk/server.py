@@ -65,6 +65,7 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
     try:
         with desk_lock(node, url) as owner:
             if owner:
+                queue.fail_interrupted()
                 asker = Asker(node)
                 worker = CheckWorker(queue, asker)
                 worker.start()
