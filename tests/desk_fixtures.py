@@ -95,3 +95,7 @@ def desk_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskNetwo
         publish_directory(net, {c: p.endpoint for c, p in nodes.nodes.items()}, version=2)
         with DeskProcess(de.config_path) as desk:
             yield DeskNetwork(net, desk, regs["FR"], tokens)
+            # SIGTERM: the desk finishes, closes the outgoing log and exits 0.
+            code = desk.stop()
+            assert code == 0, desk.log.read_text(encoding="utf-8")[-3000:]
+            assert "desk stopped" in desk.log.read_text(encoding="utf-8")

@@ -10,8 +10,10 @@ once it listens, and stops on SIGTERM or Ctrl-C after the running check.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -40,6 +42,10 @@ def _bind(listen: str) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+def _after_shutdown(signum: int, frame: FrameType | None) -> None:
+    _log.info("desk stopping", extra={"event": "stopping", "signal": signum})
 
 
 def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
@@ -90,6 +96,11 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
                        "country": node.node.country, "asks": owner,
                        "database": db.safe_url},
             )  # fmt: skip
+            # uvicorn handles SIGTERM/SIGINT while it serves, then re-raises the signal to
+            # the handler it found: make that a no-op so the worker, the outgoing log and the
+            # database are closed in order below and the desk exits 0.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, _after_shutdown)
             server.run(sockets=[sock])
     finally:
         if worker is not None:

@@ -201,3 +201,19 @@ def test_cli_check_refuses_while_the_desk_runs(desk_network: DeskNetwork) -> Non
     )  # fmt: skip
     assert done.returncode == 2
     assert f"a desk serves this node at {desk_network.url}" in done.stderr
+
+
+def test_console_forms_need_the_csrf_token_and_pages_carry_the_csp(
+    desk_network: DeskNetwork,
+) -> None:
+    from node.desk.app import CSP
+
+    with httpx.Client(base_url=desk_network.url, timeout=30) as browser:
+        login = browser.post("/login", data={"name": "sam", "password": PASSWORD})
+        assert login.status_code == 303
+        home = browser.get("/")
+        assert home.headers["content-security-policy"] == CSP
+        assert home.headers["x-frame-options"] == "DENY"
+        forged = browser.post("/logout", data={"csrf": "forged"})
+        assert forged.status_code == 403
+        assert browser.get("/api/v1/me").status_code == 200  # still logged in

@@ -185,3 +185,16 @@ def test_templates_use_only_catalogue_keys() -> None:
         )
     assert keys
     assert keys <= set(catalogue("en")), keys - set(catalogue("en"))
+
+
+def test_templates_have_no_inline_script_style_or_handlers() -> None:
+    """The CSP forbids inline code; a template that had some would break in browsers."""
+    import re
+
+    folder = Path(__file__).resolve().parents[3] / "node" / "desk" / "templates"
+    for template in folder.glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), template.name
+        assert "<style" not in text, template.name
+        assert not re.search(r"\sstyle=", text), template.name
+        assert not re.search(r"\son[a-z]+=", text), template.name
