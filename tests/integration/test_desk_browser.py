@@ -78,6 +78,18 @@ def _wait_for(driver: object, css: str, timeout: float = 60) -> object:
     )
 
 
+def _wait_text(driver: object, css: str, text: str, timeout: float = 60) -> None:
+    """Wait until the element shows ``text`` (a click that loads a page leaves the old one
+    in place for a moment: reading it at once would read the old page)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(  # type: ignore[arg-type]
+        expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, css), text)
+    )
+
+
 def _send_list(driver: object, path: Path, case: str) -> str:
     from selenium.webdriver.common.by import By
 
@@ -201,18 +213,19 @@ def test_supervisor_approves_a_large_batch_in_french(
 
     _login(d, desk_network.url, "sam")
     d.find_element(By.ID, "lang-fr").click()  # type: ignore[attr-defined]
-    assert d.find_element(By.TAG_NAME, "h1").text == "Nouvelle vérification"  # type: ignore[attr-defined]
+    _wait_text(d, "h1", "Nouvelle vérification")
     d.get(desk_network.url + "/approvals")  # type: ignore[attr-defined]
     assert "CASE-BIG" in d.find_element(By.TAG_NAME, "table").text  # type: ignore[attr-defined]
     _shot(d, "approvals-fr")
     d.find_element(By.CSS_SELECTOR, "button[value=approve]").click()  # type: ignore[attr-defined]
-    assert "Rien n'attend votre validation." in d.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
+    _wait_text(d, "main", "Rien n'attend votre validation.")
 
     # The approved batch runs; its page follows the progress, then shows the answers.
     d.get(f"{desk_network.url}/checks/{check_id}")  # type: ignore[attr-defined]
     _wait_for(d, "#results", timeout=120)
     assert "concordance 150," in d.find_element(By.ID, "counts").text  # type: ignore[attr-defined]
     d.find_element(By.ID, "lang-en").click()  # type: ignore[attr-defined]
+    _wait_text(d, "#logout", "Log out")
     d.find_element(By.ID, "logout").click()  # type: ignore[attr-defined]
     _wait_for(d, "#password")
 
