@@ -257,3 +257,25 @@ def test_auditor_sees_verified_logs_and_desk_events(
     assert d.current_url.endswith("/audit")  # type: ignore[attr-defined]
     d.find_element(By.ID, "logout").click()  # type: ignore[attr-defined]
     _wait_for(d, "#password")
+
+
+def test_operator_changes_a_role_and_the_auditor_sees_it(
+    desk_network: DeskNetwork, browser: object
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    _login(d, desk_network.url, "otto")
+    assert d.current_url.endswith("/accounts")  # type: ignore[attr-defined]
+    _shot(d, "accounts")
+    Select(d.find_element(By.ID, "role-lia")).select_by_value("investigator")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "save-lia").click()  # type: ignore[attr-defined]
+    _wait_for(d, "#accounts")
+    chosen = Select(d.find_element(By.ID, "role-lia")).first_selected_option.text  # type: ignore[attr-defined]
+    assert chosen == "investigator"
+    d.find_element(By.ID, "logout").click()  # type: ignore[attr-defined]
+    _wait_for(d, "#password")
+    _login(d, desk_network.url, "aude")
+    _wait_text(d, "#events", "role_changed")
+    assert "liaison -> investigator" in d.find_element(By.ID, "events").text  # type: ignore[attr-defined]

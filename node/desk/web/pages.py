@@ -105,6 +105,8 @@ def home(request: Request, who: Who, state: State) -> Response:
     account = who.account
     if account.role == Role.AUDITOR:
         return RedirectResponse("/audit", status_code=303)
+    if account.role == Role.OPERATOR:
+        return RedirectResponse("/accounts", status_code=303)
     with state.db.session() as db:
         recent = db.exec(
             select(DeskCheck)

@@ -1,4 +1,4 @@
-"""Console pages of supervisors (approvals) and auditors (logs, desk events)."""
+"""Console pages of supervisors (approvals), operators (accounts) and auditors (logs, events)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
-from node.desk.api.deps import CurrentAuditor, CurrentSupervisor, Principal, State, may_see
+from fedlookup.errors import InputError
+from node.desk import accounts
+from node.desk.api.deps import (
+    CurrentAuditor,
+    CurrentOperator,
+    CurrentSupervisor,
+    Principal,
+    State,
+    may_see,
+)
 from node.desk.api.deps import principal as _principal
 from node.desk.asking import log_statuses
-from node.desk.models import Account, CheckStatus, DeskCheck, DeskEvent
+from node.desk.models import Account, CheckStatus, DeskCheck, DeskEvent, Role
 from node.desk.web.render import render
 
 __all__ = ["router"]
@@ -60,3 +69,27 @@ def audit_page(request: Request, account: CurrentAuditor, who: Who, state: State
     with state.db.session() as db:
         events = db.exec(select(DeskEvent).order_by(col(DeskEvent.id).desc()).limit(100)).all()
     return render(request, "audit.html", who, logs=log_statuses(state.node), events=events)
+
+
+@router.get("/accounts")
+def accounts_page(request: Request, account: CurrentOperator, who: Who, state: State) -> Response:
+    """Every account, with a form to change its role."""
+    with state.db.session() as db:
+        rows = db.exec(select(Account).order_by(col(Account.name))).all()
+    return render(request, "accounts.html", who, rows=rows, roles=[r.value for r in Role])
+
+
+@router.post("/accounts/{name}/role")
+def change_role(
+    name: str,
+    account: CurrentOperator,
+    state: State,
+    role: Annotated[str, Form(max_length=16)],
+) -> Response:
+    """Give an account another role (recorded with the operator's name)."""
+    with state.db.session() as db:
+        try:
+            accounts.change_role(db, name, role, actor=account.name)
+        except InputError as exc:
+            raise HTTPException(422, exc.reason) from exc
+    return RedirectResponse("/accounts", status_code=303)
