@@ -351,7 +351,8 @@ class NodeConfig:
         if not 1e-12 <= compat.fpr <= 0.5:  # NaN fails too
             raise ConfigError("compat.fpr", f"{compat.fpr} not in [1e-12, 0.5]", source)
         policy = _policy(data.get("policy", {}), source)
-        f.finish(skip=("policy",))
+        # [desk] is read and validated by node.desk.settings (the investigators' desk).
+        f.finish(skip=("policy", "desk"))
         return cls(
             node=node,
             registry=registry,

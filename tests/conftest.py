@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins = ["pki_fixtures"]
+pytest_plugins = ["pki_fixtures", "desk_fixtures"]
 
 POSTGRES_ENV = "FEDLOOKUP_TEST_POSTGRES_URL"
 

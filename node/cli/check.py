@@ -158,6 +158,10 @@ def check(
     items = read_items(file, make, serial)
     context = CheckContext(case, purpose, legal_basis, investigator)
     node_config = NodeConfig.from_toml(config)
+    # A running desk is the single writer of the outgoing-query log: refuse, naming it.
+    from node.desk.asking import refuse_if_desk_running
+
+    refuse_if_desk_running(node_config)
     with open_hit_check(
         node_config, peers=peers or None, timeout=timeout, sync_timeout=sync_timeout
     ) as hit_check:

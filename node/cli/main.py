@@ -1,7 +1,8 @@
 """The ``fedlookup`` command line: one sub-command group per user.
 
 ``registry`` (operators: load and inspect a registry), ``node`` (operators: run a node),
-``ca`` (the federation authority), ``check`` (investigators), ``audit`` (auditors) and
+``ca`` (the federation authority), ``check`` (investigators), ``desk`` (the investigators'
+web console and HTTP API), ``audit`` (auditors) and
 ``demo`` (everyone's first run). Each group lives in its own module; library code raises
 :class:`fedlookup.errors.FedlookupError` and only this layer turns it into an exit code.
 """
@@ -26,6 +27,7 @@ from node.cli import node as cli_node
 from node.cli import registry as cli_registry
 from node.cli.common import EXIT_ERROR, console, console_err
 from node.cli.help import plain_metavars
+from node.desk import cli as desk_cli
 
 app = typer.Typer(
     name="fedlookup",
@@ -66,6 +68,7 @@ app.add_typer(cli_node.app, name="node", help="Initialise, index and run a count
 app.add_typer(cli_ca.app, name="ca", help="The federation PKI: root CA, node certificates.")
 app.add_typer(cli_audit.app, name="audit", help="Export and verify signed query logs.")
 cli_audit_monitor.register(cli_audit.app)
+app.add_typer(desk_cli.app, name="desk", help="The investigators' desk: web console, HTTP API.")
 cli_check.register(app)
 cli_demo.register(app)
 

@@ -5,8 +5,9 @@ the peers' registries holding firearms of the asking country under other spellin
 node folders and encrypted indexes; the nodes as separate processes on 127.0.0.1 and the
 signed directory listing them; the asking node's mirrors of the others' indexes; a few
 single checks and one batch check, shown as the investigator sees them, with recall against
-the plantings; each node's logs cosigned by its peers; the nodes stopped; every audit log
-exported, verified (every peer's cosignature required) and cross-checked.
+the plantings; the asking country's desk (web console and HTTP API) with a demo login and
+one check through its API; each node's logs cosigned by its peers; the nodes stopped; every
+audit log exported, verified (every peer's cosignature required) and cross-checked.
 
 Nodes are always stopped, on success, failure or Ctrl-C. With ``keep`` the whole network
 stays on disk, with the commands to run it again.
@@ -31,7 +32,8 @@ from node.demo.audit import cosign_logs, verify_logs
 from node.demo.network import NodeProcesses
 from node.demo.scenario import Planted, Recall, read_planted
 from node.demo.setup import Network, create_network, pin_listen, pin_metrics, publish_directory
-from node.demo.show import show_batch, show_singles, show_summary
+from node.demo.show import CASE, PURPOSE, show_batch, show_singles, show_summary
+from node.desk.demo import DeskDemo, show_desk
 from node.ops.operations import index_node
 from registry_adapter.generate import generate_registry
 from registry_adapter.store import RegistryStore
@@ -69,6 +71,7 @@ class DemoReport:
     root: Path
     steps: dict[str, float] = field(default_factory=dict)
     recall: Recall | None = None
+    desk: DeskDemo | None = None
     audit_ok: bool = False
     total_s: float = 0.0
 
@@ -130,12 +133,14 @@ def run_demo(options: DemoOptions, console: Console) -> DemoReport:
                     show_singles(check, planted, asker, net, console)
                 with _step(report, console, f"7. Batch check: a seizure list of {options.batch}"):
                     report.recall = show_batch(check, planted, net, asker, options.batch, console)
-            with _step(report, console, "8. Peers cosign each other's audit checkpoints"):
+            with _step(report, console, f"8. {asker}'s investigators' desk (web console, API)"):
+                report.desk = _desk(net, asker, planted, console)
+            with _step(report, console, "9. Peers cosign each other's audit checkpoints"):
                 cosigned = cosign_logs(net, console)
-            with _step(report, console, "9. Stopping the nodes"):
+            with _step(report, console, "10. Stopping the nodes"):
                 codes = nodes.stop_all()
                 console.print(", ".join(f"{c} exited {code}" for c, code in codes.items()))
-        with _step(report, console, "10. Audit logs: export, verify, cross-check"):
+        with _step(report, console, "11. Audit logs: export, verify, cross-check"):
             report.audit_ok = verify_logs(net, asker, root / "audit-exports", console)
             report.audit_ok &= cosigned
         finished = True
@@ -157,6 +162,13 @@ def run_demo(options: DemoOptions, console: Console) -> DemoReport:
     else:
         show_summary(console, net, asker, report.total_s, kept, ok)
     return report
+
+
+def _desk(net: Network, asker: str, planted: list[Planted], console: Console) -> DeskDemo:
+    example = next(((p.make, p.serial) for p in planted if p.kind == "make_serial"), None)
+    return show_desk(
+        net.nodes[asker].config_path, example or ("Glock", "ABC123"), CASE, PURPOSE, console
+    )
 
 
 def _registries(net: Network, options: DemoOptions, console: Console) -> list[Planted]:

@@ -140,7 +140,8 @@ def show_summary(
         f'--serial {shlex.quote(example[1])} --case {CASE} --purpose "{PURPOSE}"',
         f"fedlookup check --config {cfg[asker]} --file seizure-list.csv --case {CASE} "
         '--purpose "seizure list" --format csv',
-        "kill %1 %2 %3   # stop the nodes, then audit:",
+        f"fedlookup desk serve --config {cfg[asker]} &   # web console; login printed above",
+        "kill %1 %2 %3 %4   # stop the nodes and the desk, then audit:",
     ]
     for c, n in net.nodes.items():
         d = n.folder.relative_to(r)

@@ -46,6 +46,11 @@ def test_demo_finds_every_planted_overlap_and_verifies_every_log(tmp_path: Path)
     assert "all planted overlaps found, all audit logs valid" in out
     metrics_urls = re.findall(r"http://127\.0\.0\.1:\d+/metrics", out)
     assert len(metrics_urls) == 3  # the demo says how to reach each node's metrics
+    # The asking country's desk ran, with a demo login, and answered a check through its API.
+    assert re.search(r"Desk serving at http://127\.0\.0\.1:\d+", out)
+    assert re.search(r"Demo login: demo / \S{12,} \(investigator\)", out)
+    assert re.search(r"POST /api/v1/checks .* -> FR: hit, NL: no-hit", out)
+    assert "fedlookup desk serve --config de/node.toml" in out
     for country in ("de", "fr", "nl"):
         assert (kept / country / "node.toml").is_file()
         assert (kept / "audit-exports" / country / "checkpoint").is_file()

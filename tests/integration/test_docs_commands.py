@@ -33,8 +33,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 #: Pages whose ``bash`` blocks run after the README's, in the README tour's folder.
 CONTINUES_THE_TOUR = ["docs/investigators.md"]
-#: The tour's fixed ports (README: two nodes on one host).
-TOUR_PORTS = (7441, 7442)
+#: The tour's fixed ports (README: two nodes on one host, and DE's desk).
+TOUR_PORTS = (7441, 7442, 8080)
 #: Serialises tours of every checkout on this machine (they share the ports).
 LOCK = Path(tempfile.gettempdir()) / "fedlookup-readme-tour.lock"
 #: grpc's own chatter that must never reach an investigator or a node log at INFO.

@@ -24,8 +24,14 @@ ALLOWED = {
 # Foreign modules only one place may import.
 EXCLUSIVE = {
     "private_set_intersection": {"federation/psi.py"},
-    # The desk (node/desk/) keeps its accounts and follow-ups in SQLModel tables of its own.
     "sqlmodel": {"registry_adapter", "node/desk"},
+    # The desk's web stack stays in the desk.
+    "fastapi": {"node/desk"},
+    "starlette": {"node/desk"},
+    "uvicorn": {"node/desk"},
+    "jinja2": {"node/desk"},
+    "argon2": {"node/desk"},
+    "openpyxl": {"node/desk"},
     "alembic": {"registry_adapter"},
     # The gRPC client lives in one federation module; the server API only in node.
     "protos": {"federation/grpc_transport.py", "node"},
