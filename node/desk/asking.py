@@ -32,9 +32,9 @@ from federation.hitcheck_types import CheckContext, CheckItem, CheckResult
 from federation.trail import AskerTrail
 from fedlookup.errors import FedlookupError, InputError
 from node.ask.asker import open_hit_check
+from node.command import fedlookup_command
 from node.config import NodeConfig
 from node.config_fields import ENV_PREFIX, Fields, apply_env, host_port
-from node.demo.network import fedlookup_command
 from node.logs import configure_logging
 from registry_adapter.identifiers import record_identifiers
 

@@ -42,11 +42,11 @@ EXCLUSIVE = {
 # node/ has rooms by audience; ``node`` itself holds what every room shares (config,
 # layout, policy, logging). A room may import the shared top and the rooms listed here.
 NODE_ROOMS: dict[str, set[str]] = {
-    "": set(),  # node/config.py, layout.py, policy.py, logs.py, config_fields.py
+    "": set(),  # node/config.py, command.py, layout.py, policy.py, logs.py, config_fields.py
     "serve": set(),  # the serving process
     "ask": set(),  # the investigator's check
     "ops": {"serve"},  # operator tools (read the quota ledger, build the index)
-    "demo": {"serve", "ask", "ops"},
+    "demo": {"serve", "ask", "ops", "desk"},  # the demo starts a desk too
     "desk": {"ask"},  # the investigators' web desk, beside the node
     "cli": {"serve", "ask", "ops", "demo", "desk"},  # the top: nothing imports it
 }
