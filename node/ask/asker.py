@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit.commitment import OpeningStore
 from audit.keys import load_private_key
 from audit.log import AuditLog
+from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.directory import load_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck import HitCheck
@@ -100,6 +101,8 @@ def open_hit_check(
     credentials = ClientCredentials.from_files(
         ca=config.tls.ca, cert=config.tls.cert, key=config.tls.key
     )
+    # The same check the node's server applies to callers, here to the nodes it calls.
+    servers = PeerAuthenticator(ReloadingPeerVerifier([config.tls.ca], [config.tls.crl]), directory)
     key = load_private_key(config.audit.key)
     with ExitStack() as stack:
         transports = []
@@ -111,6 +114,7 @@ def open_hit_check(
                 c,
                 member.endpoint,
                 credentials,
+                server_check=servers,
                 max_message_bytes=config.server.max_message_bytes,
             )
             stack.callback(transport.close)

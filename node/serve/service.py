@@ -30,7 +30,7 @@ from grpc_reflection.v1alpha import reflection
 from audit.entries import LogEntry
 from audit.keys import load_private_key
 from audit.log import AuditLog
-from certs import ReloadingPeerVerifier
+from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.directory_watch import DirectoryWatcher
 from federation.evaluation import Evaluator
 from federation.index import NodeIndex
@@ -116,9 +116,8 @@ class NodeService:
                 config, self.keys, self._served_version, self.responder, self._record_setup
             )
             self.witness = node_witness(self.audit_log, lambda: self.directory.current)
-            self.identity = IdentityInterceptor(
-                self.verifier, self.directory, on_refusal=self.metrics.refused
-            )
+            self.authenticator = PeerAuthenticator(self.verifier, self.directory)
+            self.identity = IdentityInterceptor(self.authenticator, on_refusal=self.metrics.refused)
         except BaseException:
             self._stack.close()
             raise

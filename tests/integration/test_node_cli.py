@@ -24,7 +24,7 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from pki_fixtures import TestPKI
+from pki_fixtures import ANY_SERVER, TestPKI
 
 from certs import CAFiles, NodeCertFiles, issue_node_certificate, revoke
 from federation.directory import Directory, load_directory, write_directory
@@ -92,7 +92,7 @@ def _transport(served: Served, files: NodeCertFiles) -> GrpcTransport:
     creds = ClientCredentials.from_files(
         ca=served.network.ca_dir / "ca.pem", cert=files.cert_path, key=files.key_path
     )
-    return GrpcTransport("DE", served.de.endpoint, creds)
+    return GrpcTransport("DE", served.de.endpoint, creds, server_check=ANY_SERVER)
 
 
 def test_two_cli_nodes_complete_a_check(served: Served) -> None:
