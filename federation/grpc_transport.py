@@ -179,7 +179,10 @@ class GrpcTransport:
                 self._server_check.check_server(self._country, der, host)
             except FedlookupError as exc:
                 _log.warning(
-                    "refused server",
+                    "refused server %s at %s: %s",
+                    self._country,
+                    self.target,
+                    exc,
                     extra={
                         "event": "refused_server",
                         "peer": self._country,
