@@ -82,7 +82,8 @@ def test_impostor_at_fr_endpoint_gets_nothing(net: RelNet, case: str, tmp_path: 
     report = json.loads(run.stdout)
     fr = report["results"][0]["countries"]["FR"]
     assert fr["outcome"] == "unavailable", report
-    assert "answering node is not FR" in fr["reason"] and expected in fr["reason"], fr
+    assert "answering node is not FR" in fr["reason"], fr
+    assert expected in fr["reason"], fr
     # What the impostor got: nothing but a handshake.
     assert record.read_text(encoding="utf-8") == ""
     # What DE's records show: the refused server in its log, no query to FR, mirror untouched.
