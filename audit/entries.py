@@ -41,6 +41,11 @@ KIND_FIELDS: dict[str, dict[str, str]] = {
     },
     "refusal": {**_QUERY, "reason": _S},
     "quota_exhausted": {"request_id": _S, "peer": _S, "items": _I, "used": _I, "quota": _I},
+    # A refused request whose statement was not authenticated: only the caller's certificate
+    # country is a fact; the statement is kept as a hash, never as the fields it claims.
+    "refused_request": {"peer": _S, "reason": _S, "statement_sha256": _S},
+    # Refusals of one peer past the per-interval bound, counted instead of logged one by one.
+    "refusals_aggregated": {"peer": _S, "count": _I, "reasons": _S, "since": _S},
     "compat_setup": {"peer": _S, "epoch_id": _S, "version": _I, "inputs": _I, "fpr": _S},
     "key_rotation": {"key": _S, "key_id": _S},
     "directory_change": {"version": _I, "digest": _S},
@@ -166,6 +171,24 @@ class LogEntry:
     ) -> LogEntry:
         """A node refused ``statement`` (policy, quota, identity); ``reason`` is a short code."""
         return cls("refusal", {**_query_fields(statement), "reason": reason}, time or now())
+
+    @classmethod
+    def refused_request(
+        cls, peer: str, reason: str, statement_sha256: str, *, time: datetime | None = None
+    ) -> LogEntry:
+        """A request from ``peer`` (its certificate's country) was refused before its statement
+        was authenticated; the statement is recorded only as the hex SHA-256 of its bytes."""
+        fields = {"peer": peer, "reason": reason, "statement_sha256": statement_sha256}
+        return cls("refused_request", fields, time or now())
+
+    @classmethod
+    def refusals_aggregated(
+        cls, peer: str, count: int, reasons: str, since: datetime, *, time: datetime | None = None
+    ) -> LogEntry:
+        """``count`` more refusals of ``peer`` since ``since`` than the bound logs one by one;
+        ``reasons`` is ``Reason=n,...`` in name order."""
+        fields = {"peer": peer, "count": count, "reasons": reasons, "since": format_time(since)}
+        return cls("refusals_aggregated", fields, time or now())
 
     @classmethod
     def quota_exhausted(

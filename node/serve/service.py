@@ -101,13 +101,16 @@ class NodeService:
             if country not in self.directory.current.countries:
                 _log.warning("this node's country is not in the federation directory")
             self.verifier = ReloadingPeerVerifier([config.tls.ca], [config.tls.crl])
+            self.trail = ResponderTrail(self.audit_log, used=self.quotas.used)
+            # Pending refusal counts are written before the log closes (callbacks run LIFO).
+            self._stack.callback(self.trail.flush_refusals)
             self.responder = Responder(
                 country=country,
                 index=self._ready_index,
                 evaluator_factory=lambda epoch: Evaluator(self.keys.load(epoch)),
                 policy=ConfigPolicy(config.policy.default, config.policy.peers),
                 quotas=self.quotas,
-                audit=ResponderTrail(self.audit_log, used=self.quotas.used),
+                audit=self.trail,
                 directory=self.directory,
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
             )
@@ -160,6 +163,7 @@ class NodeService:
             self._note_epoch()
             self.directory.poll()
             self.audit_log.maybe_heartbeat()
+            self.trail.flush_refusals(everything=False)
         except FedlookupError as exc:
             _log.error("housekeeping failed: %s", exc)
 

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["fedlookup", "json_lines", "member_process"]
-
 ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["ROOT", "fedlookup", "json_lines", "member_process"]
+
 MEMBERS = Path(__file__).resolve().parent / "members"
 
 
