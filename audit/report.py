@@ -88,8 +88,8 @@ def summarise(view: ExportView) -> AuditSummary:
             summary.refusals[(e["peer"], e["reason"])] += 1
         elif e.kind == "refusals_aggregated":
             for part in str(e["reasons"]).split(","):
-                reason, _, n = part.partition("=")
-                summary.refusals[(e["peer"], reason)] += int(n) if n.isdigit() else 0
+                reason, _, count = part.partition("=")
+                summary.refusals[(e["peer"], reason)] += int(count) if count.isdigit() else 0
         elif e.kind == "quota_exhausted":
             summary.quota[e["peer"]] += 1
         elif e.kind == "receipt":
