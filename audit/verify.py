@@ -5,7 +5,8 @@ valid or not with a reason. Checks: every entry parses in canonical form; the Me
 recomputed from the entries and matches every checkpoint and every tile; entry bundles match
 the entries; checkpoint signatures verify under the policy's log key; each signature line is
 from a trusted key and verifies; the latest checkpoint covers every entry and carries the
-policy's quorum of cosignatures; no unexpected file; and, given checkpoints seen earlier
+policy's quorum of *distinct* trusted cosigners (signature lines of unknown keys are ignored,
+as C2SP signed notes say); no unexpected file; and, given checkpoints seen earlier
 (``--against``), the export is consistent with each of them (catches truncation and forks).
 """
 
@@ -44,6 +45,9 @@ class VerifyReport:
     origin: str
     size: int = 0
     findings: list[Finding] = field(default_factory=list)
+    #: Whether the keys came from a trust root the auditor named (``--policy``), not from
+    #: the export's own ``policy.json``.
+    trusted: bool = False
 
     def add(self, category: str, artefact: str, error: Exception | None = None) -> None:
         """Record a verdict: valid when ``error`` is None."""
@@ -152,7 +156,8 @@ def _check_note(
         verifier = known.get((sig.name, sig.key_id))
         label = f"{name} cosignature by {sig.name}"
         if verifier is None:
-            report.add("cosignatures", label, VerificationError("not a trusted cosigner"))
+            # C2SP signed-note: a verifier ignores signatures from keys it does not know.
+            report.add("ignored", f"{name} signature by {sig.name} (unknown key, ignored)")
             continue
         try:
             verify_cosignature(note, verifier)
@@ -176,6 +181,7 @@ def verify_export(
         InputError: the directory is not an export at all.
     """
     view, report = load_export(path, policy)
+    report.trusted = policy is not None
     tree = view.tree
     expected = {"policy.json", "entries.jsonl", "checkpoint"}
     sizes: list[int] = []
@@ -268,14 +274,17 @@ def _check_coverage(
         report.add("coverage", "latest checkpoint", error)
         return
     prefix = f"checkpoints/{size} "
-    cosigned = sum(
-        1
-        for f in report.findings
-        if f.category == "cosignatures" and f.valid and f.artefact.startswith(prefix)
+    # Distinct cosigners: the same cosignature pasted twice counts once.
+    cosigned = len(
+        {
+            f.artefact.rsplit(" by ", 1)[1]
+            for f in report.findings
+            if f.category == "cosignatures" and f.valid and f.artefact.startswith(prefix)
+        }
     )
     if cosigned < view.policy.quorum:
         error = VerificationError(
-            f"{cosigned} trusted cosignatures, the policy requires {view.policy.quorum}"
+            f"{cosigned} distinct trusted cosigners, the policy requires {view.policy.quorum}"
         )
         report.add("coverage", "latest checkpoint", error)
     else:

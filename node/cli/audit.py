@@ -2,7 +2,9 @@
 
 Output follows ``aws cloudtrail validate-logs``: what was requested, each artefact ``valid`` or
 ``INVALID: <reason>``, then a summary. Exit status: 0 when everything is valid, 1 when any
-artefact is INVALID (or a query is unmatched), 2 when the input cannot be used at all.
+artefact is INVALID (or a query is unmatched), 2 when the input cannot be used at all, 3
+when ``verify`` found everything valid but under the export's own keys only (no ``--policy``
+trust root was named, so nothing says whose keys those are).
 ``--json`` prints one JSON document instead.
 """
 
@@ -63,9 +65,19 @@ def _summary(report: VerifyReport) -> str:
     return ", ".join(parts)
 
 
-def _finish(ok: bool) -> None:
+#: ``verify`` without a trust root: valid under the export's own keys, which prove nothing.
+EXIT_UNTRUSTED = 3
+_UNTRUSTED = (
+    "UNTRUSTED: no trust root named: checked against the export's own keys only "
+    "(name one with --policy, from `fedlookup audit policy --directory ... --authority ...`)"
+)
+
+
+def _finish(ok: bool, *, trusted: bool = True) -> None:
     if not ok:
         raise typer.Exit(EXIT_FINDINGS)
+    if not trusted:
+        raise typer.Exit(EXIT_UNTRUSTED)
 
 
 def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -122,11 +134,12 @@ def verify_cmd(
                 "origin": report.origin,
                 "size": report.size,
                 "valid": report.ok,
+                "trusted": report.trusted,
                 "counts": report.counts(),
                 "findings": _findings_json(report.findings),
             }
         )
-        _finish(report.ok)
+        _finish(report.ok, trusted=report.trusted)
         return
     typer.echo(f"Validating audit export {export}")
     typer.echo(f"Results requested for {report.origin}: {report.size} entries\n")
@@ -135,7 +148,9 @@ def verify_cmd(
     )
     typer.echo(f"\nResults found for {report.origin}:")
     typer.echo(_summary(report))
-    _finish(report.ok)
+    if not report.trusted:
+        typer.echo(_UNTRUSTED)
+    _finish(report.ok, trusted=report.trusted)
 
 
 @app.command("proof")

@@ -108,10 +108,20 @@ def test_forged_claims_are_logged_as_facts_and_blame_nobody(tmp_path: Path) -> N
     # Both logs verify, and cross-check matches DE's query and blames nobody.
     fr_x = _export(net, "FR", fr_log, tmp_path / "fr-export")
     de_x = _export(net, "DE", de_out, tmp_path / "de-export")
-    for x in (fr_x, de_x):
-        verified = fedlookup("audit", "verify", x)
+    for country, x, outgoing in (("FR", fr_x, []), ("DE", de_x, ["--outgoing"])):
+        trusted = tmp_path / f"trusted-{country}.json"  # the auditor's trust root
+        made = fedlookup(
+            "audit", "policy", "--directory", net.folder("DE") / "directory.json",
+            "--authority", net.network.ca_dir / "ca.pem", "--country", country,
+            "--quorum", "0", "--out", trusted, *outgoing,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        verified = fedlookup("audit", "verify", x, "--policy", trusted)
         assert verified.returncode == 0, verified.stdout
-    cross = fedlookup("audit", "cross-check", de_x, fr_x, "--json")
+    cross = fedlookup(
+        "audit", "cross-check", de_x, fr_x, "--json",
+        "--policy-a", tmp_path / "trusted-DE.json", "--policy-b", tmp_path / "trusted-FR.json",
+    )  # fmt: skip
     report = json.loads(cross.stdout)
     assert report["valid"], report
     assert report["matched"] == 1

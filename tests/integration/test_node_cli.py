@@ -173,9 +173,12 @@ def _health(served: Served, files: NodeCertFiles) -> int:
 
 
 def test_revocation_applies_without_restart(served: Served) -> None:
-    # Health needs a valid certificate but no directory entry: this one's key is not pinned.
+    # Health answers members only: this certificate is valid but its key is not pinned, so
+    # it is refused as a non-member until the revocation makes it refused as revoked.
     files = served.bad["later_revoked"]
-    assert _health(served, files) == health_pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.RpcError) as before:
+        _health(served, files)
+    assert before.value.code() == grpc.StatusCode.PERMISSION_DENIED
     ca = CAFiles.open(served.network.ca_dir)
     revoke(ca, files.cert_path, "keyCompromise")
     node_crl = served.network.nodes["DE"].config().tls.crl
