@@ -160,7 +160,9 @@ def _check_note(
             report.add("ignored", f"{name} signature by {sig.name} (unknown key, ignored)")
             continue
         try:
-            verify_cosignature(note, verifier)
+            # Each line on its own: a junk line under a trusted key ID must not hide, or
+            # stand in for, the real one (note.by would find only the first).
+            verify_cosignature(SignedNote(note.text, (sig,)), verifier)
             report.add("cosignatures", label)
         except VerificationError as exc:
             report.add("cosignatures", label, exc)
