@@ -9,6 +9,8 @@ configured ``host:port``, normally loopback for a local collector.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 __all__ = ["MetricsEndpoint", "MetricsInterceptor", "NodeMetrics", "serve_metrics"]
+
+_log = logging.getLogger("fedlookup.node.metrics")
 
 
 class NodeMetrics:
@@ -151,6 +155,15 @@ class MetricsEndpoint:
     stop: Callable[[], None]
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: cannot tell, so warn
+
+
 def serve_metrics(metrics: NodeMetrics, listen: str) -> MetricsEndpoint:
     """Serve ``/metrics`` over HTTP on ``host:port``.
 
@@ -162,6 +175,13 @@ def serve_metrics(metrics: NodeMetrics, listen: str) -> MetricsEndpoint:
         The running endpoint.
     """
     host, _, port = listen.rpartition(":")
+    if not _loopback(host.strip("[]")):
+        _log.warning(
+            "metrics endpoint on %s is not loopback: it is plain HTTP and shows per-peer query "
+            "volumes; keep it off any network the peers share",
+            listen,
+            extra={"event": "metrics_exposed", "listen": listen},
+        )
     server, thread = start_http_server(int(port), addr=host.strip("[]"), registry=metrics.registry)
 
     def stop() -> None:
