@@ -42,8 +42,11 @@ from fedlookup.errors import (
     PeerUnavailableError,
 )
 from fedlookup.identifiers import IDENTIFIER_VERSION
+from fedlookup.tls import require_tls13
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
+
+require_tls13()  # before any TLS credentials are built (docs/node.md, TLS)
 
 __all__ = ["ClientCredentials", "GrpcTransport", "ServerCheck", "translate_rpc_error"]
 
