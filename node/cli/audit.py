@@ -25,6 +25,7 @@ from audit.merkle import verify_inclusion
 from audit.policy import Policy
 from audit.report import summarise
 from audit.reveal import check_reveal
+from audit.signed_head import signed_head
 from audit.storage import atomic_write
 from audit.verify import Finding, VerifyReport, load_export, verify_export
 from fedlookup.errors import InputError, VerificationError
@@ -164,9 +165,16 @@ def proof_cmd(
     import base64
 
     view, _ = load_export(export, _policy(policy))
-    if not 0 <= index < view.tree.size:
-        raise InputError(f"no entry {index} (export has {view.tree.size})", file=str(export))
-    size, root = view.tree.size, view.tree.root()
+    try:
+        head = signed_head(view)
+    except VerificationError as exc:
+        typer.echo(f"  checkpoint  INVALID: {exc}")
+        raise typer.Exit(EXIT_FINDINGS) from exc
+    if not 0 <= index < head.size:
+        raise InputError(
+            f"no entry {index} under the signed checkpoint (size {head.size})", file=str(export)
+        )
+    size, root = head.size, head.root
     proof = view.tree.inclusion_proof(index, size)
     leaf = view.tree.leaf_hash(index)
     verify_inclusion(leaf, index, size, proof, root)
@@ -180,6 +188,7 @@ def proof_cmd(
         "proof": [base64.b64encode(p).decode() for p in proof],
         "entry": view.raw_entries[index].decode(),
         "checkpoint": checkpoint,
+        "trusted": policy is not None,
     }
     if as_json:
         print_json(doc)
@@ -189,7 +198,11 @@ def proof_cmd(
         typer.echo(f"  {key:<10} {doc[key]}")
     for i, p in enumerate(doc["proof"]):
         typer.echo(f"  proof[{i}]   {p}")
-    typer.echo("  valid (RFC 9162 section 2.1.3.2 against the root of the latest checkpoint)")
+    typer.echo(
+        "  valid (RFC 9162 section 2.1.3.2 against the root the log signed in its checkpoint)"
+    )
+    if policy is None:
+        typer.echo(_UNTRUSTED)
 
 
 @app.command("policy")
@@ -310,7 +323,8 @@ def check_reveal_cmd(
     view, _ = load_export(export, _policy(policy))
     ids = [i.decode("utf-8", "backslashreplace") for i in parsed.identifiers]
     try:
-        matched = check_reveal(view, parsed)
+        # Only entries under the log's signed checkpoint are evidence.
+        matched = check_reveal(view, parsed, size=signed_head(view).size)
     except VerificationError as exc:
         if as_json:
             print_json({"request_id": parsed.request_id, "valid": False, "reason": str(exc)})
