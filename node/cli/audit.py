@@ -28,6 +28,7 @@ from audit.reveal import check_reveal
 from audit.signed_head import signed_head
 from audit.storage import atomic_write
 from audit.verify import Finding, VerifyReport, load_export, verify_export
+from audit.witness_state import WitnessState
 from fedlookup.errors import InputError, VerificationError
 from node.cli.common import EXIT_FINDINGS, print_json
 
@@ -117,6 +118,12 @@ def verify_cmd(
         [], "--against", help="A signed checkpoint seen earlier (repeatable)."
     ),
     policy: Path | None = _POLICY,
+    state: Path | None = typer.Option(
+        None,
+        "--state",
+        help="Auditor state directory: check against the newest checkpoint verified before "
+        "for this log, and remember this one (catches rollbacks and forks).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every valid entry too."),
     as_json: bool = _JSON,
 ) -> None:
@@ -127,7 +134,13 @@ def verify_cmd(
             earlier.append((str(path), path.read_bytes()))
         except OSError as exc:
             raise InputError(f"cannot read: {exc}", file=str(path)) from exc
+    witness = WitnessState(state) if state is not None else None
+    if witness is not None:
+        view, _ = load_export(export, _policy(policy))
+        earlier += witness.held(view.policy.origin)
     report = verify_export(export, policy=_policy(policy), against=earlier)
+    if witness is not None and report.ok and report.trusted:  # only a trust root's word
+        witness.remember(report.origin, (export / "checkpoint").read_bytes())
     if as_json:
         print_json(
             {
