@@ -27,7 +27,14 @@ from certs import PeerIdentity
 from fedlookup.errors import FedlookupError, IdentityError
 from node.serve.errors import public_error
 
-__all__ = ["FEDERATION_SERVICE", "ClientCheck", "IdentityInterceptor", "current_peer"]
+__all__ = [
+    "FEDERATION_SERVICE",
+    "CallAddressFilter",
+    "ClientCheck",
+    "IdentityInterceptor",
+    "current_peer",
+    "install_address_filter",
+]
 
 FEDERATION_SERVICE = "fedlookup.v1.Federation"
 
@@ -35,6 +42,28 @@ _log = logging.getLogger("fedlookup.node.identity")
 _PEER: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar(
     "fedlookup_peer", default=None
 )
+_ADDRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "fedlookup_address", default=None
+)
+
+
+class CallAddressFilter(logging.Filter):
+    """Adds the remote address of the call being handled to every log record made while
+    handling it (refusals logged deep in the responder name the address too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach ``address`` when the record has none; never drops a record."""
+        address = _ADDRESS.get()
+        if address is not None and not hasattr(record, "address"):
+            record.address = address
+        return True
+
+
+def install_address_filter() -> None:
+    """Put :class:`CallAddressFilter` on every handler of the root logger (idempotent)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, CallAddressFilter) for f in handler.filters):
+            handler.addFilter(CallAddressFilter())
 
 
 def current_peer() -> PeerIdentity:
@@ -121,6 +150,7 @@ class IdentityInterceptor(grpc.ServerInterceptor):
         auth = cast(Mapping[str, list[bytes]], context.auth_context())
         pems = auth.get("x509_pem_cert") or []
         address = context.peer()
+        _ADDRESS.set(address)  # this handler thread's calls log it (CallAddressFilter)
         try:
             if not pems:
                 raise IdentityError("no client certificate presented")

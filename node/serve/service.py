@@ -46,7 +46,7 @@ from node.serve.compat import CompatSetups
 from node.serve.cosign_timer import CosignTimer
 from node.serve.cosigning import node_witness
 from node.serve.health import NodeHealth
-from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor
+from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor, install_address_filter
 from node.serve.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics, serve_metrics
 from node.serve.quotas import SqliteQuotaLedger
 from node.serve.server import bind, build_server
@@ -121,6 +121,7 @@ class NodeService:
             self.witness = node_witness(self.audit_log, lambda: self.directory.current)
             self.authenticator = PeerAuthenticator(self.verifier, self.directory)
             self.identity = IdentityInterceptor(self.authenticator, on_refusal=self.metrics.refused)
+            install_address_filter()  # every refusal line names the caller's address
         except BaseException:
             self._stack.close()
             raise

@@ -85,6 +85,11 @@ def test_forged_claims_are_logged_as_facts_and_blame_nobody(tmp_path: Path) -> N
         codes = _forge(net)
         fr_log, de_out = net.audit_dir("FR"), net.outgoing_dir("DE")
         net.procs.stop_all()
+        lines = [r for r in net.log_records("FR") if r.get("message") == "refused evaluation"]
+    # FR's operator log: every refusal names NL and the address it called from.
+    assert len(lines) == FORGED + REPEAT
+    assert {r["peer"] for r in lines} == {"NL"}
+    assert all(str(r.get("address", "")).startswith("ipv4:127.0.0.1:") for r in lines), lines[0]
     # What FR did: refused every forged call; answered none.
     assert "OK" not in codes, codes
     assert sum(codes.values()) == FORGED + REPEAT
