@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import tempfile
 from contextlib import ExitStack
 from typing import Protocol
 
@@ -51,11 +52,19 @@ def split_target(target: str) -> tuple[str, int]:
 
 
 def _memory_file(stack: ExitStack, data: bytes) -> str:
-    """A path to ``data`` that never touches a disk (Linux memfd), for ``ssl``'s file API."""
-    fd = os.memfd_create("fedlookup-tls", os.MFD_CLOEXEC)
-    stack.callback(os.close, fd)
-    os.write(fd, data)
-    return f"/proc/self/fd/{fd}"
+    """A path to ``data`` for ``ssl``'s file API: a Linux memfd (never on disk), elsewhere a
+    0600 file in a private temporary directory removed as soon as it is loaded."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("fedlookup-tls", os.MFD_CLOEXEC)
+        stack.callback(os.close, fd)
+        os.write(fd, data)
+        return f"/proc/self/fd/{fd}"
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="fedlookup-tls-"))
+    path = os.path.join(folder, "pem")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return path
 
 
 def _context(creds: PemCredentials) -> ssl.SSLContext:
