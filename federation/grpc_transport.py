@@ -32,6 +32,7 @@ from typing import Protocol
 
 import grpc
 
+from federation.index_head import HeadCheck
 from federation.refusals import peer_error
 from federation.tls_probe import peer_certificate, split_target
 from federation.transport import Evaluation, Limits, NodeInfo
@@ -111,6 +112,8 @@ class GrpcTransport:
         target: ``host:port`` of the peer.
         credentials: this node's client credentials.
         server_check: authenticates the answering node before the first request.
+        head_check: verifies the signed head of every index download before it is returned
+            (``federation.index_head.DirectoryHeadCheck``); ``None`` skips it.
         server_name: override of the name checked against the peer's certificate.
         max_message_bytes: largest message accepted from the peer.
     """
@@ -122,6 +125,7 @@ class GrpcTransport:
         credentials: ClientCredentials,
         *,
         server_check: ServerCheck,
+        head_check: HeadCheck | None = None,
         server_name: str | None = None,
         max_message_bytes: int = 16 * 1024 * 1024,
     ) -> None:
@@ -129,6 +133,7 @@ class GrpcTransport:
         self.target = target
         self._credentials = credentials
         self._server_check = server_check
+        self._head_check = head_check
         self._server_name = server_name
         self._verified = False
         self._verify_lock = threading.Lock()
@@ -317,5 +322,12 @@ class GrpcTransport:
                     )
                 if hashlib.sha256(buf).digest() != transfer.digest:
                     raise IndexIntegrityError("index checksum mismatch")
+                if self._head_check is not None:
+                    try:
+                        self._head_check.check_head(
+                            self._country, chunk.head, chunk.head_signature, bytes(buf)
+                        )
+                    except FedlookupError as exc:
+                        raise IndexIntegrityError(f"index head refused: {exc}") from exc
                 return True
         raise IndexIntegrityError("stream ended without its final chunk")

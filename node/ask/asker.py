@@ -30,6 +30,7 @@ from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.directory import load_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck import HitCheck
+from federation.index_head import DirectoryHeadCheck
 from federation.mirrors import MirrorStore
 from federation.trail import AskerTrail
 from fedlookup.errors import ConfigError, LogBusyError
@@ -115,6 +116,7 @@ def open_hit_check(
                 member.endpoint,
                 credentials,
                 server_check=servers,
+                head_check=DirectoryHeadCheck(directory),
                 max_message_bytes=config.server.max_message_bytes,
             )
             stack.callback(transport.close)

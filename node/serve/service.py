@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.directory_watch import DirectoryWatcher
 from federation.evaluation import Evaluator
 from federation.index import NodeIndex
+from federation.index_head import sign_head
 from federation.keys import EpochKeyStore
 from federation.responder import Responder
 from federation.trail import ResponderTrail
@@ -84,10 +86,12 @@ class NodeService:
             self._stack.callback(self.index.close)
             self.quotas = SqliteQuotaLedger(config.quota_db)
             self._stack.callback(self.quotas.close)
+            # The audit key signs the log's checkpoints and the heads of index downloads.
+            self.audit_key = load_private_key(config.audit.key)
             self.audit_log = AuditLog.open(
                 config.audit_dir,
                 node_log_origin(country),
-                load_private_key(config.audit.key),
+                self.audit_key,
                 country=country,
                 checkpoint_interval=config.audit.checkpoint_interval_s,
                 heartbeat_interval=config.audit.heartbeat_interval_s,
@@ -232,6 +236,7 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
                 chunk_bytes=config.server.chunk_bytes,
                 compat_setup=service.compat,
                 witness=service.witness.add_checkpoint,
+                head_signer=functools.partial(sign_head, key=service.audit_key),
             ),
             server,
         )
