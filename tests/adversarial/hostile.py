@@ -37,7 +37,10 @@ def member_process(program: str, *args: str) -> Iterator[subprocess.Popen[str]]:
         assert proc.stdout is not None
         deadline = time.monotonic() + 10
         line = proc.stdout.readline()
-        assert line.strip() == "listening", f"{program} did not start: {line!r}"
+        if line.strip() != "listening":
+            proc.kill()
+            rest = proc.stdout.read()
+            raise AssertionError(f"{program} did not start: {line}{rest}")
         assert time.monotonic() < deadline
         yield proc
     finally:
