@@ -28,7 +28,8 @@ _QUERY = {
 #: Field name -> type for each entry kind.
 KIND_FIELDS: dict[str, dict[str, str]] = {
     "query_sent": _QUERY,
-    "query_received": {**_QUERY, "statement_sig": _B},
+    # signed_at: the statement's own time, so its signature can be checked from the entry.
+    "query_received": {**_QUERY, "statement_sig": _B, "signed_at": _S},
     "receipt": {
         "request_id": _S,
         "from": _S,
@@ -140,8 +141,32 @@ class LogEntry:
         cls, statement: QueryStatement, signature: bytes, *, time: datetime | None = None
     ) -> LogEntry:
         """The answering node accepted ``statement`` (logged before answering)."""
-        fields = {**_query_fields(statement), "statement_sig": b64(signature)}
+        fields = {
+            **_query_fields(statement),
+            "statement_sig": b64(signature),
+            "signed_at": format_time(statement.timestamp),
+        }
         return cls("query_received", fields, time or now())
+
+    def signed_statement(self) -> tuple[QueryStatement, bytes]:
+        """The statement a ``query_received`` entry records, rebuilt byte for byte, and the
+        asker's signature over its canonical bytes: verifiable from the log alone with the
+        asker's audit key (``audit.statements.verify(st.canonical(), sig, key)``).
+
+        Raises:
+            VerificationError: not a ``query_received`` entry.
+        """
+        if self.kind != "query_received":
+            raise VerificationError(f"a {self.kind} entry records no signed statement")
+        f = self.fields
+        statement = QueryStatement(
+            request_id=f["request_id"], from_country=f["from"], to_country=f["to"],
+            case_id=f["case"], purpose=f["purpose"], legal_basis=f["legal_basis"],
+            investigator=f["investigator"], item_count=f["items"],
+            commitment=unb64(f["commitment"], "commitment"),
+            timestamp=parse_time(f["signed_at"], "signed_at"),
+        )  # fmt: skip
+        return statement, unb64(f["statement_sig"], "statement_sig")
 
     @classmethod
     def receipt(
