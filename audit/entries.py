@@ -53,6 +53,8 @@ KIND_FIELDS: dict[str, dict[str, str]] = {
     "heartbeat": {},
 }
 RECEIPT_STATUSES = ("answered", "refused", "unavailable", "error")
+#: Fields added after logs were first written: entries written before lack them.
+OPTIONAL_FIELDS: dict[str, set[str]] = {"query_received": {"signed_at"}}
 
 
 def _query_fields(s: QueryStatement) -> dict[str, Any]:
@@ -86,8 +88,11 @@ class LogEntry:
         schema = KIND_FIELDS.get(kind)
         if schema is None:
             raise VerificationError(f"{what}: unknown kind {kind!r}")
-        check_keys(fields, set(schema), f"{what} ({kind})")
+        optional = OPTIONAL_FIELDS.get(kind, set())
+        check_keys(fields, set(schema) - (optional - set(fields)), f"{what} ({kind})")
         for name, typ in schema.items():
+            if name not in fields:
+                continue  # an optional field of an older entry
             if typ == _S:
                 text_field(fields, name, what)
             elif typ == _I:
@@ -154,10 +159,13 @@ class LogEntry:
         asker's audit key (``audit.statements.verify(st.canonical(), sig, key)``).
 
         Raises:
-            VerificationError: not a ``query_received`` entry.
+            VerificationError: not a ``query_received`` entry, or one written before
+                ``signed_at`` was recorded.
         """
         if self.kind != "query_received":
             raise VerificationError(f"a {self.kind} entry records no signed statement")
+        if "signed_at" not in self.fields:
+            raise VerificationError("entry written before statement times were recorded")
         f = self.fields
         statement = QueryStatement(
             request_id=f["request_id"], from_country=f["from"], to_country=f["to"],

@@ -36,3 +36,15 @@ def test_an_edited_entry_no_longer_verifies() -> None:
 def test_only_received_queries_record_a_signed_statement() -> None:
     with pytest.raises(VerificationError, match="query_sent"):
         LogEntry.query_sent(make_statement()).signed_statement()
+
+
+def test_an_entry_written_before_signed_at_still_parses() -> None:
+    key = Ed25519PrivateKey.generate()
+    statement = make_statement()
+    entry = LogEntry.query_received(statement, sign(statement.canonical(), key))
+    older = LogEntry(
+        entry.kind, {k: v for k, v in entry.fields.items() if k != "signed_at"}, entry.time
+    )
+    assert LogEntry.parse(older.canonical()).get("signed_at") is None
+    with pytest.raises(VerificationError, match="before statement times"):
+        older.signed_statement()
