@@ -1,9 +1,8 @@
 """Helpers of the adversarial suite: run a misbehaving member as its own process
-(``tests/adversarial/members/``), run the real ``fedlookup`` command, read JSON log lines."""
+(``tests/adversarial/members/``) and the real ``fedlookup`` command."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,10 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-__all__ = ["ROOT", "fedlookup", "json_lines", "member_process"]
+__all__ = ["ROOT", "fedlookup", "member_process"]
 
 MEMBERS = Path(__file__).resolve().parent / "members"
 
@@ -66,15 +64,3 @@ def fedlookup(*args: str | Path, timeout: float = 60) -> subprocess.CompletedPro
         env=env,
         check=False,
     )
-
-
-def json_lines(text: str) -> list[dict[str, Any]]:
-    """The JSON objects among ``text``'s lines."""
-    out = []
-    for line in text.splitlines():
-        if line.startswith("{"):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-    return out
