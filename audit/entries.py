@@ -28,7 +28,8 @@ _QUERY = {
 #: Field name -> type for each entry kind.
 KIND_FIELDS: dict[str, dict[str, str]] = {
     "query_sent": _QUERY,
-    "query_received": {**_QUERY, "statement_sig": _B},
+    # signed_at: the statement's own time, so its signature can be checked from the entry.
+    "query_received": {**_QUERY, "statement_sig": _B, "signed_at": _S},
     "receipt": {
         "request_id": _S,
         "from": _S,
@@ -41,12 +42,19 @@ KIND_FIELDS: dict[str, dict[str, str]] = {
     },
     "refusal": {**_QUERY, "reason": _S},
     "quota_exhausted": {"request_id": _S, "peer": _S, "items": _I, "used": _I, "quota": _I},
+    # A refused request whose statement was not authenticated: only the caller's certificate
+    # country is a fact; the statement is kept as a hash, never as the fields it claims.
+    "refused_request": {"peer": _S, "reason": _S, "statement_sha256": _S},
+    # Refusals of one peer past the per-interval bound, counted instead of logged one by one.
+    "refusals_aggregated": {"peer": _S, "count": _I, "reasons": _S, "since": _S},
     "compat_setup": {"peer": _S, "epoch_id": _S, "version": _I, "inputs": _I, "fpr": _S},
     "key_rotation": {"key": _S, "key_id": _S},
     "directory_change": {"version": _I, "digest": _S},
     "heartbeat": {},
 }
 RECEIPT_STATUSES = ("answered", "refused", "unavailable", "error")
+#: Fields added after logs were first written: entries written before lack them.
+OPTIONAL_FIELDS: dict[str, set[str]] = {"query_received": {"signed_at"}}
 
 
 def _query_fields(s: QueryStatement) -> dict[str, Any]:
@@ -80,8 +88,11 @@ class LogEntry:
         schema = KIND_FIELDS.get(kind)
         if schema is None:
             raise VerificationError(f"{what}: unknown kind {kind!r}")
-        check_keys(fields, set(schema), f"{what} ({kind})")
+        optional = OPTIONAL_FIELDS.get(kind, set())
+        check_keys(fields, set(schema) - (optional - set(fields)), f"{what} ({kind})")
         for name, typ in schema.items():
+            if name not in fields:
+                continue  # an optional field of an older entry
             if typ == _S:
                 text_field(fields, name, what)
             elif typ == _I:
@@ -135,8 +146,35 @@ class LogEntry:
         cls, statement: QueryStatement, signature: bytes, *, time: datetime | None = None
     ) -> LogEntry:
         """The answering node accepted ``statement`` (logged before answering)."""
-        fields = {**_query_fields(statement), "statement_sig": b64(signature)}
+        fields = {
+            **_query_fields(statement),
+            "statement_sig": b64(signature),
+            "signed_at": format_time(statement.timestamp),
+        }
         return cls("query_received", fields, time or now())
+
+    def signed_statement(self) -> tuple[QueryStatement, bytes]:
+        """The statement a ``query_received`` entry records, rebuilt byte for byte, and the
+        asker's signature over its canonical bytes: verifiable from the log alone with the
+        asker's audit key (``audit.statements.verify(st.canonical(), sig, key)``).
+
+        Raises:
+            VerificationError: not a ``query_received`` entry, or one written before
+                ``signed_at`` was recorded.
+        """
+        if self.kind != "query_received":
+            raise VerificationError(f"a {self.kind} entry records no signed statement")
+        if "signed_at" not in self.fields:
+            raise VerificationError("entry written before statement times were recorded")
+        f = self.fields
+        statement = QueryStatement(
+            request_id=f["request_id"], from_country=f["from"], to_country=f["to"],
+            case_id=f["case"], purpose=f["purpose"], legal_basis=f["legal_basis"],
+            investigator=f["investigator"], item_count=f["items"],
+            commitment=unb64(f["commitment"], "commitment"),
+            timestamp=parse_time(f["signed_at"], "signed_at"),
+        )  # fmt: skip
+        return statement, unb64(f["statement_sig"], "statement_sig")
 
     @classmethod
     def receipt(
@@ -166,6 +204,24 @@ class LogEntry:
     ) -> LogEntry:
         """A node refused ``statement`` (policy, quota, identity); ``reason`` is a short code."""
         return cls("refusal", {**_query_fields(statement), "reason": reason}, time or now())
+
+    @classmethod
+    def refused_request(
+        cls, peer: str, reason: str, statement_sha256: str, *, time: datetime | None = None
+    ) -> LogEntry:
+        """A request from ``peer`` (its certificate's country) was refused before its statement
+        was authenticated; the statement is recorded only as the hex SHA-256 of its bytes."""
+        fields = {"peer": peer, "reason": reason, "statement_sha256": statement_sha256}
+        return cls("refused_request", fields, time or now())
+
+    @classmethod
+    def refusals_aggregated(
+        cls, peer: str, count: int, reasons: str, since: datetime, *, time: datetime | None = None
+    ) -> LogEntry:
+        """``count`` more refusals of ``peer`` since ``since`` than the bound logs one by one;
+        ``reasons`` is ``Reason=n,...`` in name order."""
+        fields = {"peer": peer, "count": count, "reasons": reasons, "since": format_time(since)}
+        return cls("refusals_aggregated", fields, time or now())
 
     @classmethod
     def quota_exhausted(

@@ -29,7 +29,7 @@ from audit.note import SignedNote
 from audit.policy import Policy
 from audit.records import read_records
 from audit.storage import read_meta
-from audit.tiles import entry_bundles, hash_tiles
+from audit.tiles import static_tiles
 from fedlookup.errors import AuditError, InputError, VerificationError
 
 __all__ = ["ExportSummary", "export_log"]
@@ -99,7 +99,9 @@ def export_log(
         if cp.size == size:
             _write(tmp / "checkpoint", full)
     tree = MerkleTree(hash_leaf(e) for e in exported)
-    for name, blob in (*hash_tiles(tree, size), *entry_bundles(exported)):
+    # Earlier checkpoints' partial tiles too: a client holding one of them reads those.
+    sizes = [Checkpoint.parse_body(n.text).size for n in notes]
+    for name, blob in static_tiles(tree, exported, [s for s in sizes if s <= size]).items():
         _write(tmp / name, blob)
     _write(tmp / "entries.jsonl", b"".join(e + b"\n" for e in exported))
     policy = Policy(origin, country, str(meta["vkey"]), tuple(sorted(cosigners)), 0)

@@ -84,6 +84,12 @@ def summarise(view: ExportView) -> AuditSummary:
                 daily[peer][day] += e["items"]
         elif e.kind == "refusal":
             summary.refusals[(e["from"], e["reason"])] += 1
+        elif e.kind == "refused_request":  # unauthenticated: the certificate's country
+            summary.refusals[(e["peer"], e["reason"])] += 1
+        elif e.kind == "refusals_aggregated":
+            for part in str(e["reasons"]).split(","):
+                reason, _, count = part.partition("=")
+                summary.refusals[(e["peer"], reason)] += int(count) if count.isdigit() else 0
         elif e.kind == "quota_exhausted":
             summary.quota[e["peer"]] += 1
         elif e.kind == "receipt":

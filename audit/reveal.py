@@ -10,8 +10,15 @@ from fedlookup.errors import VerificationError
 __all__ = ["check_reveal"]
 
 
-def check_reveal(view: ExportView, opening: Opening) -> list[tuple[int, str]]:
+def check_reveal(
+    view: ExportView, opening: Opening, *, size: int | None = None
+) -> list[tuple[int, str]]:
     """Check an opening against every entry of ``view`` that commits to its request.
+
+    Args:
+        view: the export.
+        opening: the disclosed opening.
+        size: look only at the first ``size`` entries (those a signed checkpoint covers).
 
     Returns:
         ``(index, kind)`` of each entry the opening matches.
@@ -20,7 +27,8 @@ def check_reveal(view: ExportView, opening: Opening) -> list[tuple[int, str]]:
         VerificationError: no entry commits to this request, or one commitment differs.
     """
     matched = []
-    for index, entry in enumerate(view.entries):
+    entries = view.entries if size is None else view.entries[:size]
+    for index, entry in enumerate(entries):
         if entry is None or entry.get("request_id") != opening.request_id:
             continue
         if "commitment" not in entry.fields:

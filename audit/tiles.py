@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from audit.merkle import MerkleTree
 from fedlookup.errors import AuditError
 
-__all__ = ["TILE_WIDTH", "entry_bundles", "hash_tiles", "tile_index_path"]
+__all__ = ["TILE_WIDTH", "entry_bundles", "hash_tiles", "static_tiles", "tile_index_path"]
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -67,3 +67,19 @@ def entry_bundles(entries: Sequence[bytes]) -> Iterator[tuple[str, bytes]]:
             raise AuditError(f"entry {i} is {len(entry)} bytes, too long for an entry bundle")
         framed.append(struct.pack(">H", len(entry)) + entry)
     yield from _tiles("tile/entries", framed)
+
+
+def static_tiles(
+    tree: MerkleTree, entries: Sequence[bytes], sizes: Sequence[int]
+) -> dict[str, bytes]:
+    """Every hash tile and entry bundle a client of any of the tree ``sizes`` needs.
+
+    A client that holds an earlier checkpoint reads the partial tiles of *that* size
+    (``.p/<W>`` for its width), which the latest size's tiles do not include; full tiles
+    are the same for every size.
+    """
+    out: dict[str, bytes] = {}
+    for size in sorted(set(sizes)):
+        out.update(hash_tiles(tree, size))
+        out.update(entry_bundles(entries[:size]))
+    return out

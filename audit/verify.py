@@ -5,7 +5,8 @@ valid or not with a reason. Checks: every entry parses in canonical form; the Me
 recomputed from the entries and matches every checkpoint and every tile; entry bundles match
 the entries; checkpoint signatures verify under the policy's log key; each signature line is
 from a trusted key and verifies; the latest checkpoint covers every entry and carries the
-policy's quorum of cosignatures; no unexpected file; and, given checkpoints seen earlier
+policy's quorum of *distinct* trusted cosigners (signature lines of unknown keys are ignored,
+as C2SP signed notes say); no unexpected file; and, given checkpoints seen earlier
 (``--against``), the export is consistent with each of them (catches truncation and forks).
 """
 
@@ -20,7 +21,7 @@ from audit.entries import LogEntry
 from audit.merkle import MerkleTree, hash_leaf, verify_consistency
 from audit.note import SignedNote
 from audit.policy import Policy
-from audit.tiles import entry_bundles, hash_tiles
+from audit.tiles import static_tiles
 from fedlookup.errors import FedlookupError, InputError, VerificationError
 
 __all__ = ["ExportView", "Finding", "VerifyReport", "load_export", "verify_export"]
@@ -44,6 +45,9 @@ class VerifyReport:
     origin: str
     size: int = 0
     findings: list[Finding] = field(default_factory=list)
+    #: Whether the keys came from a trust root the auditor named (``--policy``), not from
+    #: the export's own ``policy.json``.
+    trusted: bool = False
 
     def add(self, category: str, artefact: str, error: Exception | None = None) -> None:
         """Record a verdict: valid when ``error`` is None."""
@@ -152,10 +156,13 @@ def _check_note(
         verifier = known.get((sig.name, sig.key_id))
         label = f"{name} cosignature by {sig.name}"
         if verifier is None:
-            report.add("cosignatures", label, VerificationError("not a trusted cosigner"))
+            # C2SP signed-note: a verifier ignores signatures from keys it does not know.
+            report.add("ignored", f"{name} signature by {sig.name} (unknown key, ignored)")
             continue
         try:
-            verify_cosignature(note, verifier)
+            # Each line on its own: a junk line under a trusted key ID must not hide, or
+            # stand in for, the real one (note.by would find only the first).
+            verify_cosignature(SignedNote(note.text, (sig,)), verifier)
             report.add("cosignatures", label)
         except VerificationError as exc:
             report.add("cosignatures", label, exc)
@@ -176,6 +183,7 @@ def verify_export(
         InputError: the directory is not an export at all.
     """
     view, report = load_export(path, policy)
+    report.trusted = policy is not None
     tree = view.tree
     expected = {"policy.json", "entries.jsonl", "checkpoint"}
     sizes: list[int] = []
@@ -202,10 +210,15 @@ def verify_export(
         report.add("files", "checkpoint", VerificationError("missing"))
     _check_coverage(view, report, latest)
     _check_policy_claims(view, report, own_policy=policy is None)
-    for name, blob in (*hash_tiles(tree, tree.size), *entry_bundles(view.raw_entries)):
-        expected.add(name)
+    required = static_tiles(tree, view.raw_entries, [tree.size])
+    # Earlier checkpoints' partial tiles: checked when present (older exports lack them).
+    earlier = static_tiles(tree, view.raw_entries, [s for s in sizes if 0 < s <= tree.size])
+    for name, blob in sorted({**earlier, **required}.items()):
         category = "bundles" if name.startswith("tile/entries/") else "tiles"
         file = path / name
+        if name not in required and not file.is_file():
+            continue
+        expected.add(name)
         if not file.is_file():
             report.add(category, name, VerificationError("missing"))
         elif _read(file) != blob:
@@ -268,14 +281,17 @@ def _check_coverage(
         report.add("coverage", "latest checkpoint", error)
         return
     prefix = f"checkpoints/{size} "
-    cosigned = sum(
-        1
-        for f in report.findings
-        if f.category == "cosignatures" and f.valid and f.artefact.startswith(prefix)
+    # Distinct cosigners: the same cosignature pasted twice counts once.
+    cosigned = len(
+        {
+            f.artefact.rsplit(" by ", 1)[1]
+            for f in report.findings
+            if f.category == "cosignatures" and f.valid and f.artefact.startswith(prefix)
+        }
     )
     if cosigned < view.policy.quorum:
         error = VerificationError(
-            f"{cosigned} trusted cosignatures, the policy requires {view.policy.quorum}"
+            f"{cosigned} distinct trusted cosigners, the policy requires {view.policy.quorum}"
         )
         report.add("coverage", "latest checkpoint", error)
     else:

@@ -19,6 +19,7 @@ Example::
     'DE'
 """
 
+from certs.authenticate import PeerAuthenticator
 from certs.ca import DEFAULT_CA_DAYS, DEFAULT_CRL_DAYS, CAFiles, init_ca
 from certs.crl import REVOCATION_REASONS, refresh_crl, revoke
 from certs.identity import (
@@ -51,6 +52,7 @@ __all__ = [
     "CAFiles",
     "CredentialFiles",
     "NodeCertFiles",
+    "PeerAuthenticator",
     "PeerIdentity",
     "PeerVerifier",
     "ReloadingPeerVerifier",

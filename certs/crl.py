@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from certs._files import load_certificate, write_atomic
 from certs.ca import DEFAULT_CRL_DAYS, CAFiles
+from certs.verify import crl_number
 from fedlookup.errors import InputError
 
 __all__ = ["REVOCATION_REASONS", "refresh_crl", "revoke", "write_crl"]
@@ -79,13 +80,6 @@ def write_crl(
     return crl
 
 
-def _crl_number(crl: x509.CertificateRevocationList) -> int:
-    try:
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except x509.ExtensionNotFound:
-        return 0
-
-
 def refresh_crl(ca: CAFiles, *, days: int = DEFAULT_CRL_DAYS) -> x509.CertificateRevocationList:
     """Re-sign the current CRL with a later ``next_update`` and the next CRL number.
 
@@ -93,7 +87,7 @@ def refresh_crl(ca: CAFiles, *, days: int = DEFAULT_CRL_DAYS) -> x509.Certificat
         The CRL written.
     """
     crl = ca.crl()
-    return write_crl(ca, list(crl), number=_crl_number(crl) + 1, days=days)
+    return write_crl(ca, list(crl), number=crl_number(crl) + 1, days=days)
 
 
 def revoke(
@@ -145,7 +139,7 @@ def revoke(
         )
         entries.append(entry)
         _mark_revoked(ca, cert.serial_number, reason, now)
-    return write_crl(ca, entries, number=_crl_number(crl) + 1, days=days, cert=ca_cert, now=now)
+    return write_crl(ca, entries, number=crl_number(crl) + 1, days=days, cert=ca_cert, now=now)
 
 
 def _mark_revoked(ca: CAFiles, serial: int, reason: str, when: datetime) -> None:

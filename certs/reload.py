@@ -20,7 +20,7 @@ from pathlib import Path
 
 from certs.identity import PeerIdentity
 from certs.verify import PeerVerifier, Usage
-from fedlookup.errors import FedlookupError
+from fedlookup.errors import CertificateError, FedlookupError
 
 __all__ = ["CredentialFiles", "ReloadingPeerVerifier"]
 
@@ -86,6 +86,16 @@ class CredentialFiles:
         return [p.read_bytes() for p in self.paths]
 
 
+def _refuse_rollback(held: PeerVerifier, fresh: PeerVerifier) -> None:
+    new = fresh.crl_numbers()
+    for root, number in held.crl_numbers().items():
+        if root in new and new[root] < number:
+            raise CertificateError(
+                f"CRL rollback: the new revocation list has CRL number {new[root]}, "
+                f"lower than the {number} in force"
+            )
+
+
 class ReloadingPeerVerifier:
     """A :class:`PeerVerifier` that reloads its roots and CRLs when their files change.
 
@@ -106,10 +116,16 @@ class ReloadingPeerVerifier:
 
     @property
     def current(self) -> PeerVerifier:
-        """The verifier for the files as they are now (reloaded if they changed)."""
+        """The verifier for the files as they are now (reloaded if they changed).
+
+        A CRL whose number is lower than the one held for the same root is refused (a
+        rollback would un-revoke certificates): the previous files stay in force and a
+        WARNING names both numbers.
+        """
         if self._files.changed():
             try:
                 fresh = PeerVerifier.from_files(self._ca_paths, self._crl_paths)
+                _refuse_rollback(self._verifier, fresh)
             except FedlookupError as exc:
                 log.warning("keeping previous roots and CRL: new files refused: %s", exc)
             else:

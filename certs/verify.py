@@ -43,6 +43,29 @@ def _crl_signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) ->
         return False
 
 
+def crl_number(crl: x509.CertificateRevocationList) -> int:
+    """The CRL's CRLNumber extension (0 when it has none)."""
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return 0
+
+
+def _require_eku(leaf: x509.Certificate, usage: Usage) -> None:
+    """RFC 5280 lets a certificate without the extension serve any purpose; a federation
+    node certificate must say what it is for (issue_node_certificate sets both)."""
+    wanted = (
+        ExtendedKeyUsageOID.SERVER_AUTH if usage == "server" else ExtendedKeyUsageOID.CLIENT_AUTH
+    )
+    name = "serverAuth" if usage == "server" else "clientAuth"
+    try:
+        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CertificateError(f"wrong usage: no extended key usage (needs {name})") from None
+    if wanted not in eku:
+        raise CertificateError(f"wrong usage: extended key usage lacks {name}")
+
+
 class PeerVerifier:
     """Verifies node certificates against the federation roots and revocation lists.
 
@@ -93,6 +116,10 @@ class PeerVerifier:
         crl_list = [crl_paths] if isinstance(crl_paths, Path) else list(crl_paths)
         roots = [c for p in ca_list for c in load_certificates(Path(p))]
         return cls(roots, [load_crl(Path(p)) for p in crl_list])
+
+    def crl_numbers(self) -> dict[str, int]:
+        """The CRL number held for each root, keyed by the root's fingerprint (0: none)."""
+        return {fp: crl_number(crl) for fp, crl in self._crls.items()}
 
     @property
     def roots(self) -> list[x509.Certificate]:
@@ -145,6 +172,7 @@ class PeerVerifier:
             )
             reason = diagnose(leaf, self._roots, at, eku, server_name, str(exc))
             raise CertificateError(reason) from exc
+        _require_eku(leaf, usage)
         country = certificate_country(leaf)
         self._check_revocation(leaf, chain[-1], at)
         if expected_country is not None and country != validate_country(expected_country):

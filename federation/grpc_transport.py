@@ -1,7 +1,11 @@
 """The gRPC :class:`~federation.transport.PeerTransport`: one peer over mutual TLS.
 
 The one module outside ``node`` that uses the gRPC client API. It opens a channel with the
-node's own certificate as client credential (the peer learns who asks from it), gives
+node's own certificate as client credential (the peer learns who asks from it), and before
+the channel carries its first request it authenticates the node answering at the endpoint
+(:mod:`federation.tls_probe` reads its certificate; the injected :class:`ServerCheck`,
+``certs.PeerAuthenticator`` in a node, checks country, pinned key and revocation): an
+impostor gets nothing but a handshake and the peer is unavailable. It gives
 every call a deadline, assembles the streamed index (offsets contiguous, SHA-256 checked,
 resumed from the last byte received when the stream breaks), and translates
 :class:`grpc.RpcError` into :class:`PeerUnavailableError` (could not reach, too slow,
@@ -11,32 +15,43 @@ status message the peer sent.
 Example::
 
     creds = ClientCredentials.from_files(ca="ca.pem", cert="node.pem", key="node.key")
-    with GrpcTransport("FR", "127.0.0.1:7443", creds) as fr:
+    with GrpcTransport("FR", "127.0.0.1:7443", creds, server_check=authenticator) as fr:
         info = fr.node_info(timeout=5)
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import grpc
 
+from federation.index_head import HeadCheck
 from federation.refusals import peer_error
+from federation.tls_probe import peer_certificate, split_target
 from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup.errors import (
+    FedlookupError,
     IndexIntegrityError,
     PeerRejectedError,
     PeerUnavailableError,
 )
 from fedlookup.identifiers import IDENTIFIER_VERSION
+from fedlookup.tls import require_tls13
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
-__all__ = ["ClientCredentials", "GrpcTransport", "translate_rpc_error"]
+require_tls13()  # before any TLS credentials are built (docs/node.md, TLS)
+
+__all__ = ["ClientCredentials", "GrpcTransport", "ServerCheck", "translate_rpc_error"]
+
+_log = logging.getLogger("fedlookup.federation.client")
 
 _MAX_RESUMES = 3
 
@@ -70,6 +85,15 @@ def translate_rpc_error(country: str, exc: grpc.RpcError, action: str) -> Except
     return peer_error(country, action, name, details)
 
 
+class ServerCheck(Protocol):
+    """Authenticates the node answering at a member's endpoint (``certs.PeerAuthenticator``)."""
+
+    def check_server(self, country: str, cert: bytes, host: str) -> object:
+        """Raise a ``FedlookupError`` naming the mismatch unless ``cert`` is ``country``'s
+        (country SAN, the key the directory pins, not revoked, ``serverAuth``, ``host``)."""
+        ...
+
+
 @dataclass
 class _Transfer:
     """An index transfer in progress (kept across resumed streams)."""
@@ -87,6 +111,9 @@ class GrpcTransport:
         country: the peer's country code (from the directory).
         target: ``host:port`` of the peer.
         credentials: this node's client credentials.
+        server_check: authenticates the answering node before the first request.
+        head_check: verifies the signed head of every index download before it is returned
+            (``federation.index_head.DirectoryHeadCheck``); ``None`` skips it.
         server_name: override of the name checked against the peer's certificate.
         max_message_bytes: largest message accepted from the peer.
     """
@@ -97,11 +124,19 @@ class GrpcTransport:
         target: str,
         credentials: ClientCredentials,
         *,
+        server_check: ServerCheck,
+        head_check: HeadCheck | None = None,
         server_name: str | None = None,
         max_message_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self._country = country
         self.target = target
+        self._credentials = credentials
+        self._server_check = server_check
+        self._head_check = head_check
+        self._server_name = server_name
+        self._verified = False
+        self._verify_lock = threading.Lock()
         options: list[tuple[str, int | str]] = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
@@ -136,8 +171,42 @@ class GrpcTransport:
     ) -> None:
         self.close()
 
+    def authenticate(self, *, timeout: float) -> None:
+        """Authenticate the node at the endpoint, once per transport, before any request.
+
+        Raises:
+            PeerUnavailableError: unreachable, or the answering certificate is not the
+                member's (the reason names the mismatch); nothing has been sent.
+        """
+        with self._verify_lock:
+            if self._verified:
+                return
+            der = peer_certificate(self._country, self.target, self._credentials, timeout=timeout)
+            host = self._server_name or split_target(self.target)[0]
+            try:
+                self._server_check.check_server(self._country, der, host)
+            except FedlookupError as exc:
+                _log.warning(
+                    "refused server %s at %s: %s",
+                    self._country,
+                    self.target,
+                    exc,
+                    extra={
+                        "event": "refused_server",
+                        "peer": self._country,
+                        "address": self.target,
+                        "reason": type(exc).__name__,
+                        "detail": str(exc),
+                    },
+                )
+                raise PeerUnavailableError(
+                    self._country, f"answering node is not {self._country}: {exc}"
+                ) from exc
+            self._verified = True
+
     def node_info(self, *, timeout: float) -> NodeInfo:
         """See :meth:`PeerTransport.node_info`."""
+        self.authenticate(timeout=timeout)
         try:
             r = self._stub.NodeInfo(pb.NodeInfoRequest(), timeout=timeout)
         except grpc.RpcError as exc:
@@ -165,6 +234,7 @@ class GrpcTransport:
         self, statement: bytes, signature: bytes, request: bytes, *, timeout: float
     ) -> Evaluation:
         """See :meth:`PeerTransport.evaluate`."""
+        self.authenticate(timeout=timeout)
         message = pb.EvaluateRequest(
             statement=pb.SignedStatement(statement=statement, signature=signature),
             request=request,
@@ -182,6 +252,7 @@ class GrpcTransport:
 
     def add_checkpoint(self, body: bytes, *, timeout: float) -> tuple[int, bytes]:
         """See :meth:`WitnessTransport.add_checkpoint`."""
+        self.authenticate(timeout=timeout)
         try:
             r = self._stub.AddCheckpoint(pb.AddCheckpointRequest(body=body), timeout=timeout)
         except grpc.RpcError as exc:
@@ -198,6 +269,7 @@ class GrpcTransport:
             PeerRejectedError: the peer refused.
         """
         deadline = time.monotonic() + timeout
+        self.authenticate(timeout=timeout)
         transfer = _Transfer()
         resumes = 0
         while True:
@@ -250,5 +322,12 @@ class GrpcTransport:
                     )
                 if hashlib.sha256(buf).digest() != transfer.digest:
                     raise IndexIntegrityError("index checksum mismatch")
+                if self._head_check is not None:
+                    try:
+                        self._head_check.check_head(
+                            self._country, chunk.head, chunk.head_signature, bytes(buf)
+                        )
+                    except FedlookupError as exc:
+                        raise IndexIntegrityError(f"index head refused: {exc}") from exc
                 return True
         raise IndexIntegrityError("stream ended without its final chunk")

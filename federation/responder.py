@@ -3,7 +3,9 @@
 A node's gRPC servicer and the in-process transport both call :class:`Responder` with the
 caller's country as established by the transport (the mTLS certificate for gRPC), never as
 claimed in a request. The responder checks, in this order, and refuses at the first
-failure (every refusal is audited too):
+failure (every refusal is audited too, under the caller's certificate country: with the
+statement's fields only once step 2 authenticated it, else as the hash of its bytes, and at
+most so many per peer per interval, the rest counted; see :class:`federation.trail.ResponderTrail`):
 
 1. the caller is a member of the federation directory (looked up once per call: the same
    entry gives its audit key and its limits);
@@ -11,7 +13,8 @@ failure (every refusal is audited too):
    caller as ``from_country`` and this node as ``to_country``, and its signature verifies
    under the caller's audit key;
 3. the policy (capped by the directory's limits) lets the caller query, for this purpose;
-4. the request holds exactly ``item_count`` items, within the per-request limit;
+4. the request holds exactly ``item_count`` items, at least one, within the per-request
+   limit;
 5. the items are charged to the caller's daily quota (atomic, durable, whole or nothing);
 6. the query is appended to the audit log (durable; if it cannot be, nothing is answered);
 7. the evaluator answers (reveal, or a shuffled cardinality-only answer), and the receipt
@@ -125,9 +128,16 @@ class AuditTrail(Protocol):
         ...
 
     def record_refusal(
-        self, peer: str, statement: QueryStatement, error: FedlookupError, limit: int | None
+        self,
+        peer: str,
+        statement: QueryStatement | None,
+        error: FedlookupError,
+        limit: int | None,
+        *,
+        raw: bytes = b"",
     ) -> None:
-        """Append a refusal (or quota exhaustion) entry for a parsed statement."""
+        """Append a refusal under ``peer`` (the certificate's country): with the statement's
+        fields only when it was authenticated, else with the hash of ``raw``."""
         ...
 
 
@@ -322,6 +332,7 @@ class Responder:
             LogWriteError: the audit entry could not be made durable.
         """
         stmt: QueryStatement | None = None
+        authentic = False  # the statement is from the caller, to this node, signed by it
         limit: int | None = None
         try:
             member = self._directory.member(peer)  # the one membership check of this call
@@ -335,6 +346,7 @@ class Responder:
                     f"statement addressed to {stmt.to_country!r}, this node is {self.country!r}"
                 )
             verify(statement, signature, member.audit_key())
+            authentic = True
             grant = self.grant(peer, member)
             limit = grant.items_per_day
             if grant.purposes is not None and stmt.purpose not in grant.purposes:
@@ -342,6 +354,8 @@ class Responder:
             index = self._ready_index()
             evaluator = self._evaluator(index.epoch_id)
             counted = evaluator.item_count(request)
+            if counted < 1:
+                raise PSIProtocolError("a request of 0 items")
             if counted != stmt.item_count:
                 raise PSIProtocolError(
                     f"request holds {counted} items, statement says {stmt.item_count}"
@@ -352,7 +366,7 @@ class Responder:
                 )
             self._quotas.charge(peer, counted, grant.items_per_day)
         except (IdentityError, PolicyError, VerificationError, CryptoError) as exc:
-            self._refused(peer, stmt, exc, limit)
+            self._refused(peer, stmt if authentic else None, exc, limit, statement)
             raise
         index_no = self._audit.record_query(peer, stmt, signature)
         response = evaluator.evaluate(request, reveal=grant.reveal)
@@ -367,7 +381,12 @@ class Responder:
         )
 
     def _refused(
-        self, peer: str, stmt: QueryStatement | None, exc: FedlookupError, limit: int | None
+        self,
+        peer: str,
+        stmt: QueryStatement | None,
+        exc: FedlookupError,
+        limit: int | None,
+        raw: bytes,
     ) -> None:
         _log.warning(
             "refused evaluation",
@@ -379,10 +398,9 @@ class Responder:
                 "detail": str(exc),
             },
         )
-        if stmt is None:
-            return  # nothing parsed to tie an audit entry to; the local log has it
         try:
-            self._audit.record_refusal(peer, stmt, exc, limit)
+            # Logged under the certificate's country; claims only as a hash (stmt is None).
+            self._audit.record_refusal(peer, stmt, exc, limit, raw=raw)
         except FedlookupError as audit_exc:
             # The refusal stands either way; the operator must learn the log is failing.
             _log.error("could not audit a refusal: %s", audit_exc)

@@ -2,7 +2,9 @@
 
 * :class:`ResponderTrail`: what the answering node writes to its (incoming-query) log for
   :class:`~federation.responder.Responder`: ``query_received`` before answering, a
-  ``refusal`` or ``quota_exhausted`` entry for a refused statement, and the signed receipt
+  ``refusal`` or ``quota_exhausted`` entry for a refused authenticated statement, a
+  ``refused_request`` (certificate country, reason, statement hash) for anything else,
+  bounded per peer per interval (:mod:`federation.refusal_bound`), and the signed receipt
   of an entry;
 * :class:`AskerTrail`: what the asking node does for :class:`~federation.hitcheck.HitCheck`
   (the :class:`~federation.hitcheck_types.QueryAuditor` hooks): commit to the items, sign
@@ -20,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Sequence
@@ -32,9 +35,10 @@ from audit.entries import LogEntry
 from audit.keys import log_vkey
 from audit.log import AuditLog
 from audit.receipts import verify_receipt
-from audit.statements import QueryStatement, sign
+from audit.statements import QueryStatement, now, sign
 from federation.directory_model import Member
 from federation.hitcheck_types import CheckContext, QueryOutcome, SignedQuery
+from federation.refusal_bound import RefusalBound
 from fedlookup.errors import FedlookupError, QuotaExceededError, VerificationError
 
 __all__ = ["AskerTrail", "Members", "ResponderTrail"]
@@ -60,9 +64,16 @@ class ResponderTrail:
         used: items a peer has used today (read when a quota exhaustion is logged).
     """
 
-    def __init__(self, log: AuditLog, *, used: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        log: AuditLog,
+        *,
+        used: Callable[[str], int],
+        bound: RefusalBound | None = None,
+    ) -> None:
         self._log = log
         self._used = used
+        self._bound = bound or RefusalBound()
 
     def record_query(self, peer: str, statement: QueryStatement, signature: bytes) -> int:
         """Append ``query_received`` durably; return its log index.
@@ -77,27 +88,54 @@ class ResponderTrail:
         return self._log.receipt(index, statement.request_id)
 
     def record_refusal(
-        self, peer: str, statement: QueryStatement, error: FedlookupError, limit: int | None
+        self,
+        peer: str,
+        statement: QueryStatement | None,
+        error: FedlookupError,
+        limit: int | None,
+        *,
+        raw: bytes = b"",
     ) -> None:
-        """Append ``quota_exhausted`` or ``refusal`` (reason: the error class name).
+        """Append a refusal under the caller's certificate country, within the per-peer bound.
+
+        An authenticated statement (signed by ``peer``'s key, from ``peer``, to this node)
+        is logged with its fields (``refusal``, or ``quota_exhausted``); anything else only
+        as ``refused_request``: the peer, the reason and the SHA-256 of ``raw``.
 
         Args:
             peer: the caller's country, from its certificate.
-            statement: the refused statement.
+            statement: the refused statement, only when it was authenticated.
             error: why (its class name is the reason code; its text stays local).
             limit: the peer's daily quota, when known.
+            raw: the statement bytes as received.
         """
-        if isinstance(error, QuotaExceededError) and limit is not None:
+        reason = type(error).__name__
+        at = now()
+        for summary in self._bound.due(at):
+            self._log.append(summary)
+        if not self._bound.admit(peer, reason, at):
+            return
+        if statement is None:
+            digest = hashlib.sha256(raw).hexdigest()
+            entry = LogEntry.refused_request(peer, reason, digest, time=at)
+        elif isinstance(error, QuotaExceededError) and limit is not None:
             entry = LogEntry.quota_exhausted(
                 statement.request_id,
                 peer,
                 items=statement.item_count,
                 used=self._used(peer),
                 quota=limit,
+                time=at,
             )
         else:
-            entry = LogEntry.refusal(statement, type(error).__name__)
+            entry = LogEntry.refusal(statement, reason, time=at)
         self._log.append(entry)
+
+    def flush_refusals(self, *, everything: bool = True) -> None:
+        """Write pending ``refusals_aggregated`` counts: those of ended intervals (the node's
+        housekeeping), or every one (``everything``, at shutdown)."""
+        for summary in self._bound.due(now(), flush=everything):
+            self._log.append(summary)
 
 
 class AskerTrail:

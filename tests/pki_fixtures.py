@@ -33,7 +33,7 @@ from certs import (
 )
 from certs._files import load_certificate, write_atomic
 
-__all__ = ["BAD_CERTS", "COUNTRIES", "TestPKI", "build_test_pki", "test_pki"]
+__all__ = ["ANY_SERVER", "BAD_CERTS", "COUNTRIES", "TestPKI", "build_test_pki", "test_pki"]
 
 #: Countries with a good node certificate.
 COUNTRIES = ("DE", "FR", "NL")
@@ -173,3 +173,20 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
     """The session's test PKI (see :class:`TestPKI`). Treat its files as read-only; copy
     the CA folder first if a test must revoke or re-sign."""
     return build_test_pki(tmp_path_factory.mktemp("pki"))
+
+
+class AnyServer:
+    """A ``server_check`` that accepts whatever node answers (the chain is still checked).
+
+    For tests of a *server's* behaviour, which dial it directly with a hand-built
+    ``GrpcTransport``; the client's check of the answering node is tested in
+    ``tests/adversarial/test_impostor_endpoint.py`` and ``tests/unit/certs``.
+    """
+
+    def check_server(self, country: str, cert: bytes, host: str) -> object:
+        """Accept (see the class docstring)."""
+        return None
+
+
+#: The one instance tests pass as ``server_check=ANY_SERVER``.
+ANY_SERVER = AnyServer()

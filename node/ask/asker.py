@@ -26,9 +26,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit.commitment import OpeningStore
 from audit.keys import load_private_key
 from audit.log import AuditLog
+from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.directory import load_directory
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck import HitCheck
+from federation.index_head import DirectoryHeadCheck
 from federation.mirrors import MirrorStore
 from federation.trail import AskerTrail
 from fedlookup.errors import ConfigError, InputError, LogBusyError
@@ -111,6 +113,8 @@ def open_hit_check(
     credentials = ClientCredentials.from_files(
         ca=config.tls.ca, cert=config.tls.cert, key=config.tls.key
     )
+    # The same check the node's server applies to callers, here to the nodes it calls.
+    servers = PeerAuthenticator(ReloadingPeerVerifier([config.tls.ca], [config.tls.crl]), directory)
     key = load_private_key(config.audit.key)
     with ExitStack() as stack:
         transports = []
@@ -122,6 +126,8 @@ def open_hit_check(
                 c,
                 member.endpoint,
                 credentials,
+                server_check=servers,
+                head_check=DirectoryHeadCheck(directory),
                 max_message_bytes=config.server.max_message_bytes,
             )
             stack.callback(transport.close)

@@ -2,7 +2,9 @@
 
 Output follows ``aws cloudtrail validate-logs``: what was requested, each artefact ``valid`` or
 ``INVALID: <reason>``, then a summary. Exit status: 0 when everything is valid, 1 when any
-artefact is INVALID (or a query is unmatched), 2 when the input cannot be used at all.
+artefact is INVALID (or a query is unmatched), 2 when the input cannot be used at all, 3
+when ``verify`` found everything valid but under the export's own keys only (no ``--policy``
+trust root was named, so nothing says whose keys those are).
 ``--json`` prints one JSON document instead.
 """
 
@@ -22,8 +24,10 @@ from audit.merkle import verify_inclusion
 from audit.policy import Policy
 from audit.report import summarise
 from audit.reveal import check_reveal
+from audit.signed_head import signed_head
 from audit.storage import atomic_write
 from audit.verify import Finding, VerifyReport, load_export, verify_export
+from audit.witness_state import WitnessState
 from fedlookup.errors import InputError, VerificationError
 from node.cli.common import EXIT_FINDINGS, console, print_json
 
@@ -62,9 +66,19 @@ def _summary(report: VerifyReport) -> str:
     return ", ".join(parts)
 
 
-def _finish(ok: bool) -> None:
+#: ``verify`` without a trust root: valid under the export's own keys, which prove nothing.
+EXIT_UNTRUSTED = 3
+_UNTRUSTED = (
+    "UNTRUSTED: no trust root named: checked against the export's own keys only "
+    "(name one with --policy, from `fedlookup audit policy --directory ... --authority ...`)"
+)
+
+
+def _finish(ok: bool, *, trusted: bool = True) -> None:
     if not ok:
         raise typer.Exit(EXIT_FINDINGS)
+    if not trusted:
+        raise typer.Exit(EXIT_UNTRUSTED)
 
 
 def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -103,6 +117,12 @@ def verify_cmd(
         [], "--against", help="A signed checkpoint seen earlier (repeatable)."
     ),
     policy: Path | None = _POLICY,
+    state: Path | None = typer.Option(
+        None,
+        "--state",
+        help="Auditor state directory: check against the newest checkpoint verified before "
+        "for this log, and remember this one (catches rollbacks and forks).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every valid entry too."),
     as_json: bool = _JSON,
 ) -> None:
@@ -113,7 +133,13 @@ def verify_cmd(
             earlier.append((str(path), path.read_bytes()))
         except OSError as exc:
             raise InputError(f"cannot read: {exc}", file=str(path)) from exc
+    witness = WitnessState(state) if state is not None else None
+    if witness is not None:
+        view, _ = load_export(export, _policy(policy))
+        earlier += witness.held(view.policy.origin)
     report = verify_export(export, policy=_policy(policy), against=earlier)
+    if witness is not None and report.ok and report.trusted:  # only a trust root's word
+        witness.remember(report.origin, (export / "checkpoint").read_bytes())
     if as_json:
         print_json(
             {
@@ -121,11 +147,12 @@ def verify_cmd(
                 "origin": report.origin,
                 "size": report.size,
                 "valid": report.ok,
+                "trusted": report.trusted,
                 "counts": report.counts(),
                 "findings": _findings_json(report.findings),
             }
         )
-        _finish(report.ok)
+        _finish(report.ok, trusted=report.trusted)
         return
     typer.echo(f"Validating audit export {export}")
     typer.echo(f"Results requested for {report.origin}: {report.size} entries\n")
@@ -134,7 +161,9 @@ def verify_cmd(
     )
     typer.echo(f"\nResults found for {report.origin}:")
     typer.echo(_summary(report))
-    _finish(report.ok)
+    if not report.trusted:
+        typer.echo(_UNTRUSTED)
+    _finish(report.ok, trusted=report.trusted)
 
 
 @app.command("proof")
@@ -148,9 +177,16 @@ def proof_cmd(
     import base64
 
     view, _ = load_export(export, _policy(policy))
-    if not 0 <= index < view.tree.size:
-        raise InputError(f"no entry {index} (export has {view.tree.size})", file=str(export))
-    size, root = view.tree.size, view.tree.root()
+    try:
+        head = signed_head(view)
+    except VerificationError as exc:
+        typer.echo(f"  checkpoint  INVALID: {exc}")
+        raise typer.Exit(EXIT_FINDINGS) from exc
+    if not 0 <= index < head.size:
+        raise InputError(
+            f"no entry {index} under the signed checkpoint (size {head.size})", file=str(export)
+        )
+    size, root = head.size, head.root
     proof = view.tree.inclusion_proof(index, size)
     leaf = view.tree.leaf_hash(index)
     verify_inclusion(leaf, index, size, proof, root)
@@ -164,6 +200,7 @@ def proof_cmd(
         "proof": [base64.b64encode(p).decode() for p in proof],
         "entry": view.raw_entries[index].decode(),
         "checkpoint": checkpoint,
+        "trusted": policy is not None,
     }
     if as_json:
         print_json(doc)
@@ -173,7 +210,11 @@ def proof_cmd(
         typer.echo(f"  {key:<10} {doc[key]}")
     for i, p in enumerate(doc["proof"]):
         typer.echo(f"  proof[{i}]   {p}")
-    typer.echo("  valid (RFC 9162 section 2.1.3.2 against the root of the latest checkpoint)")
+    typer.echo(
+        "  valid (RFC 9162 section 2.1.3.2 against the root the log signed in its checkpoint)"
+    )
+    if policy is None:
+        typer.echo(_UNTRUSTED)
 
 
 @app.command("public-key")
@@ -314,7 +355,8 @@ def check_reveal_cmd(
     view, _ = load_export(export, _policy(policy))
     ids = [i.decode("utf-8", "backslashreplace") for i in parsed.identifiers]
     try:
-        matched = check_reveal(view, parsed)
+        # Only entries under the log's signed checkpoint are evidence.
+        matched = check_reveal(view, parsed, size=signed_head(view).size)
     except VerificationError as exc:
         if as_json:
             print_json({"request_id": parsed.request_id, "valid": False, "reason": str(exc)})

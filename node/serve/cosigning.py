@@ -28,6 +28,7 @@ from audit.note import SignedNote, Verifier
 from audit.policy import Policy
 from audit.storage import read_meta
 from audit.witness import handle_add_checkpoint, request_cosignature
+from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.cosign import (
     CheckpointWitness,
     CosignResult,
@@ -144,6 +145,8 @@ def run_round(
     credentials = ClientCredentials.from_files(
         ca=config.tls.ca, cert=config.tls.cert, key=config.tls.key
     )
+    # The same check the node's server applies to callers, here to the nodes it calls.
+    servers = PeerAuthenticator(ReloadingPeerVerifier([config.tls.ca], [config.tls.crl]), directory)
     with ExitStack() as stack:
         witnesses = []
         for member in directory.members:
@@ -153,6 +156,7 @@ def run_round(
                 member.country,
                 member.endpoint,
                 credentials,
+                server_check=servers,
                 max_message_bytes=config.server.max_message_bytes,
             )
             stack.callback(transport.close)

@@ -2,10 +2,12 @@
 
 grpc has already checked the chain during the handshake (``require_client_auth=True``),
 but Python gives no CRL hook and no reason when a handshake fails. This interceptor
-therefore re-verifies the presented certificate with :class:`certs.ReloadingPeerVerifier`
-(chain, usage, validity, revocation, country SAN) and, for the federation service,
-directory membership and key pin. A refused caller gets a fixed public message
-(UNAUTHENTICATED or PERMISSION_DENIED); the precise reason goes to the node's log.
+therefore re-verifies the presented certificate with :class:`certs.PeerAuthenticator`, the
+same check the node's gRPC client applies to the nodes it calls (chain, ``clientAuth``
+usage, validity, revocation, country SAN, directory membership and key pin), on every
+service: health and reflection answer members only. A refused caller gets a fixed public
+message (UNAUTHENTICATED or PERMISSION_DENIED); the precise reason and the caller's address
+go to the node's log.
 
 The verified :class:`~certs.PeerIdentity` is handed to the servicer through a context
 variable (:func:`current_peer`), set around the handler and around each step of a
@@ -25,7 +27,14 @@ from certs import PeerIdentity
 from fedlookup.errors import FedlookupError, IdentityError
 from node.serve.errors import public_error
 
-__all__ = ["FEDERATION_SERVICE", "IdentityInterceptor", "PeerCheck", "current_peer"]
+__all__ = [
+    "FEDERATION_SERVICE",
+    "CallAddressFilter",
+    "ClientCheck",
+    "IdentityInterceptor",
+    "current_peer",
+    "install_address_filter",
+]
 
 FEDERATION_SERVICE = "fedlookup.v1.Federation"
 
@@ -33,6 +42,28 @@ _log = logging.getLogger("fedlookup.node.identity")
 _PEER: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar(
     "fedlookup_peer", default=None
 )
+_ADDRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "fedlookup_address", default=None
+)
+
+
+class CallAddressFilter(logging.Filter):
+    """Adds the remote address of the call being handled to every log record made while
+    handling it (refusals logged deep in the responder name the address too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach ``address`` when the record has none; never drops a record."""
+        address = _ADDRESS.get()
+        if address is not None and not hasattr(record, "address"):
+            record.address = address
+        return True
+
+
+def install_address_filter() -> None:
+    """Put :class:`CallAddressFilter` on every handler of the root logger (idempotent)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, CallAddressFilter) for f in handler.filters):
+            handler.addFilter(CallAddressFilter())
 
 
 def current_peer() -> PeerIdentity:
@@ -47,17 +78,11 @@ def current_peer() -> PeerIdentity:
     return peer
 
 
-class PeerVerifierLike(Protocol):
-    """``certs.ReloadingPeerVerifier`` or ``certs.PeerVerifier``."""
+class ClientCheck(Protocol):
+    """:class:`certs.PeerAuthenticator`: authenticates a caller's certificate."""
 
-    def verify(self, cert: bytes) -> PeerIdentity: ...
-
-
-class PeerCheck(Protocol):
-    """Checks a verified peer against the current directory (membership, key pin)."""
-
-    def check_peer(self, peer: PeerIdentity) -> object:
-        """Raise UnlistedPeerError unless ``peer`` is listed with the key pinned for it."""
+    def check_client(self, cert: bytes) -> PeerIdentity:
+        """The caller's identity; raises on any failure (chain, usage, revocation, pin)."""
         ...
 
 
@@ -105,22 +130,19 @@ def _iter_as(peer: PeerIdentity, it: Iterator[Any]) -> Iterator[Any]:
 
 
 class IdentityInterceptor(grpc.ServerInterceptor):
-    """Verifies every caller's certificate; checks federation calls against the directory.
+    """Authenticates every caller (certificate and directory) before any handler runs.
 
     Args:
-        verifier: verifies the presented certificate (reloads roots and CRL on change).
-        directory: membership and key-pin check for federation calls.
+        authenticator: the one peer check (``certs.PeerAuthenticator``).
         on_refusal: called with the reason code of each refusal (metrics).
     """
 
     def __init__(
         self,
-        verifier: PeerVerifierLike,
-        directory: PeerCheck,
+        authenticator: ClientCheck,
         on_refusal: Callable[[str], None] = lambda reason: None,
     ) -> None:
-        self._verifier = verifier
-        self._directory = directory
+        self._authenticator = authenticator
         self._on_refusal = on_refusal
 
     def _identify(self, context: grpc.ServicerContext, method: str) -> PeerIdentity:
@@ -128,12 +150,11 @@ class IdentityInterceptor(grpc.ServerInterceptor):
         auth = cast(Mapping[str, list[bytes]], context.auth_context())
         pems = auth.get("x509_pem_cert") or []
         address = context.peer()
+        _ADDRESS.set(address)  # this handler thread's calls log it (CallAddressFilter)
         try:
             if not pems:
                 raise IdentityError("no client certificate presented")
-            peer = self._verifier.verify(pems[0])
-            if method.startswith(f"/{FEDERATION_SERVICE}/"):
-                self._directory.check_peer(peer)
+            peer = self._authenticator.check_client(pems[0])
         except FedlookupError as exc:
             public = public_error(exc)
             _log.warning(

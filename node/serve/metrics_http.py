@@ -8,6 +8,8 @@ data, but it is not authenticated.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -19,6 +21,8 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from node.serve.metrics import MetricsEndpoint
 
 __all__ = ["serve_monitoring"]
+
+_log = logging.getLogger("fedlookup.node.metrics")
 
 StartResponse = Callable[..., Any]
 
@@ -53,6 +57,15 @@ def _app(
     return app
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: cannot tell, so warn
+
+
 def serve_monitoring(
     registry: CollectorRegistry, listen: str, problems: Callable[[], list[str]]
 ) -> MetricsEndpoint:
@@ -67,6 +80,13 @@ def serve_monitoring(
         The running endpoint (bound port, stop).
     """
     host, _, port = listen.rpartition(":")
+    if not _loopback(host.strip("[]")):
+        _log.warning(
+            "metrics endpoint on %s is not loopback: it is plain HTTP and shows per-peer query "
+            "volumes; keep it off any network the peers share",
+            listen,
+            extra={"event": "metrics_exposed", "listen": listen},
+        )
     server = make_server(
         host.strip("[]"),
         int(port),

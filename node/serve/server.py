@@ -21,7 +21,10 @@ from cryptography.hazmat.primitives import serialization
 
 from certs import CredentialFiles
 from fedlookup.errors import ConfigError, FedlookupError
+from fedlookup.tls import require_tls13
 from node.config import ServerConfig, TlsConfig
+
+require_tls13()  # before any TLS credentials are built (docs/node.md, TLS)
 
 __all__ = ["bind", "build_server", "server_credentials", "server_options"]
 

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -30,10 +31,11 @@ from grpc_reflection.v1alpha import reflection
 from audit.entries import LogEntry
 from audit.keys import load_private_key
 from audit.log import AuditLog
-from certs import ReloadingPeerVerifier
+from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.directory_watch import DirectoryWatcher
 from federation.evaluation import Evaluator
 from federation.index import NodeIndex
+from federation.index_head import sign_head
 from federation.keys import EpochKeyStore
 from federation.responder import Responder
 from federation.trail import ResponderTrail
@@ -46,7 +48,7 @@ from node.serve.compat import CompatSetups
 from node.serve.cosign_timer import CosignTimer
 from node.serve.cosigning import node_witness
 from node.serve.health import NodeHealth
-from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor
+from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor, install_address_filter
 from node.serve.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics
 from node.serve.metrics_http import serve_monitoring
 from node.serve.monitoring import PeerProbe, health_problems
@@ -87,10 +89,12 @@ class NodeService:
             self._stack.callback(self.index.close)
             self.quotas = SqliteQuotaLedger(config.quota_db)
             self._stack.callback(self.quotas.close)
+            # The audit key signs the log's checkpoints and the heads of index downloads.
+            self.audit_key = load_private_key(config.audit.key)
             self.audit_log = AuditLog.open(
                 config.audit_dir,
                 node_log_origin(country),
-                load_private_key(config.audit.key),
+                self.audit_key,
                 country=country,
                 checkpoint_interval=config.audit.checkpoint_interval_s,
                 heartbeat_interval=config.audit.heartbeat_interval_s,
@@ -104,13 +108,16 @@ class NodeService:
             if country not in self.directory.current.countries:
                 _log.warning("this node's country is not in the federation directory")
             self.verifier = ReloadingPeerVerifier([config.tls.ca], [config.tls.crl])
+            self.trail = ResponderTrail(self.audit_log, used=self.quotas.used)
+            # Pending refusal counts are written before the log closes (callbacks run LIFO).
+            self._stack.callback(self.trail.flush_refusals)
             self.responder = Responder(
                 country=country,
                 index=self._ready_index,
                 evaluator_factory=lambda epoch: Evaluator(self.keys.load(epoch)),
                 policy=ConfigPolicy(config.policy.default, config.policy.peers),
                 quotas=self.quotas,
-                audit=ResponderTrail(self.audit_log, used=self.quotas.used),
+                audit=self.trail,
                 directory=self.directory,
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
             )
@@ -119,9 +126,9 @@ class NodeService:
                 config, self.keys, self._served_version, self.responder, self._record_setup
             )
             self.witness = node_witness(self.audit_log, lambda: self.directory.current)
-            self.identity = IdentityInterceptor(
-                self.verifier, self.directory, on_refusal=self.metrics.refused
-            )
+            self.authenticator = PeerAuthenticator(self.verifier, self.directory)
+            self.identity = IdentityInterceptor(self.authenticator, on_refusal=self.metrics.refused)
+            install_address_filter()  # every refusal line names the caller's address
             install_monitoring(
                 self.metrics, config, lambda: self.directory.current, lambda: self.health.serving
             )
@@ -167,6 +174,7 @@ class NodeService:
             self._note_epoch()
             self.directory.poll()
             self.audit_log.maybe_heartbeat()
+            self.trail.flush_refusals(everything=False)
         except FedlookupError as exc:
             _log.error("housekeeping failed: %s", exc)
 
@@ -234,6 +242,7 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
                 chunk_bytes=config.server.chunk_bytes,
                 compat_setup=service.compat,
                 witness=service.witness.add_checkpoint,
+                head_signer=functools.partial(sign_head, key=service.audit_key),
             ),
             server,
         )

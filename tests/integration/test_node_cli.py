@@ -24,7 +24,7 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from pki_fixtures import TestPKI
+from pki_fixtures import ANY_SERVER, TestPKI
 
 from certs import CAFiles, NodeCertFiles, issue_node_certificate, revoke
 from federation.directory import Directory, load_directory, write_directory
@@ -92,7 +92,7 @@ def _transport(served: Served, files: NodeCertFiles) -> GrpcTransport:
     creds = ClientCredentials.from_files(
         ca=served.network.ca_dir / "ca.pem", cert=files.cert_path, key=files.key_path
     )
-    return GrpcTransport("DE", served.de.endpoint, creds)
+    return GrpcTransport("DE", served.de.endpoint, creds, server_check=ANY_SERVER)
 
 
 def test_two_cli_nodes_complete_a_check(served: Served) -> None:
@@ -173,9 +173,12 @@ def _health(served: Served, files: NodeCertFiles) -> int:
 
 
 def test_revocation_applies_without_restart(served: Served) -> None:
-    # Health needs a valid certificate but no directory entry: this one's key is not pinned.
+    # Health answers members only: this certificate is valid but its key is not pinned, so
+    # it is refused as a non-member until the revocation makes it refused as revoked.
     files = served.bad["later_revoked"]
-    assert _health(served, files) == health_pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.RpcError) as before:
+        _health(served, files)
+    assert before.value.code() == grpc.StatusCode.PERMISSION_DENIED
     ca = CAFiles.open(served.network.ca_dir)
     revoke(ca, files.cert_path, "keyCompromise")
     node_crl = served.network.nodes["DE"].config().tls.crl

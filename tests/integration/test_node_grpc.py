@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from pki_fixtures import TestPKI
+from pki_fixtures import ANY_SERVER, TestPKI
 
 from audit.entries import LogEntry
 from audit.keys import log_vkey
@@ -190,7 +190,9 @@ def test_reflection_lists_the_services(indexed_de: RunningNode, test_pki: TestPK
 def test_valid_peer_evaluates_and_reads_a_hit(indexed_de: RunningNode, test_pki: TestPKI) -> None:
     ids = record_identifiers("GLOCK", "abc 123")
     items = [ids.make_serial, ids.serial_only]
-    with GrpcTransport("DE", f"127.0.0.1:{indexed_de.port}", credentials(test_pki, "FR")) as t:
+    with GrpcTransport(
+        "DE", f"127.0.0.1:{indexed_de.port}", credentials(test_pki, "FR"), server_check=ANY_SERVER
+    ) as t:
         info = t.node_info(timeout=TIMEOUT)
         assert info.country == "DE"
         assert info.limits.max_items_per_request == 10
@@ -209,7 +211,9 @@ def test_valid_peer_evaluates_and_reads_a_hit(indexed_de: RunningNode, test_pki:
 
 
 def test_cardinality_peer_gets_no_labels(indexed_de: RunningNode, test_pki: TestPKI) -> None:
-    with GrpcTransport("DE", f"127.0.0.1:{indexed_de.port}", credentials(test_pki, "NL")) as t:
+    with GrpcTransport(
+        "DE", f"127.0.0.1:{indexed_de.port}", credentials(test_pki, "NL"), server_check=ANY_SERVER
+    ) as t:
         assert t.node_info(timeout=TIMEOUT).limits.mode == "cardinality"
         mirror = IndexMirror()
         mirror.apply(t.sync_index(None, None, timeout=TIMEOUT))
@@ -230,7 +234,12 @@ def test_handshake_refuses_bad_certificates(
 ) -> None:
     # The reason is logged by grpc's TLS layer (see test_node_cli for the node's log file).
     with (
-        GrpcTransport("DE", f"127.0.0.1:{indexed_de.port}", credentials(test_pki, bad)) as t,
+        GrpcTransport(
+            "DE",
+            f"127.0.0.1:{indexed_de.port}",
+            credentials(test_pki, bad),
+            server_check=ANY_SERVER,
+        ) as t,
         pytest.raises(PeerUnavailableError),
     ):
         t.node_info(timeout=TIMEOUT)
@@ -254,7 +263,12 @@ def test_interceptor_refuses_and_logs_the_reason(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="fedlookup")
     with (
-        GrpcTransport("DE", f"127.0.0.1:{indexed_de.port}", credentials(test_pki, bad)) as t,
+        GrpcTransport(
+            "DE",
+            f"127.0.0.1:{indexed_de.port}",
+            credentials(test_pki, bad),
+            server_check=ANY_SERVER,
+        ) as t,
         pytest.raises(PeerRejectedError, match=code) as info,
     ):
         t.node_info(timeout=TIMEOUT)
@@ -274,7 +288,12 @@ def test_statement_country_must_match_the_certificate(
     data = st.canonical()
     query = BlindedQuery.create([b"v1|x"])
     with (
-        GrpcTransport("DE", f"127.0.0.1:{indexed_de.port}", credentials(test_pki, "FR")) as t,
+        GrpcTransport(
+            "DE",
+            f"127.0.0.1:{indexed_de.port}",
+            credentials(test_pki, "FR"),
+            server_check=ANY_SERVER,
+        ) as t,
         pytest.raises(PeerRejectedError, match="PERMISSION_DENIED") as info,
     ):
         t.evaluate(data, sign(data, test_pki.audit_keys["NL"]), query.request, timeout=10)
@@ -315,7 +334,9 @@ def _evaluate(port: int, pki: TestPKI, n: int) -> None:
     st = statement("FR", "DE", n)
     data = st.canonical()
     query = BlindedQuery.create([f"v1|item{i}".encode() for i in range(n)])
-    with GrpcTransport("DE", f"127.0.0.1:{port}", credentials(pki, "FR")) as t:
+    with GrpcTransport(
+        "DE", f"127.0.0.1:{port}", credentials(pki, "FR"), server_check=ANY_SERVER
+    ) as t:
         t.evaluate(data, sign(data, pki.audit_keys["FR"]), query.request, timeout=TIMEOUT)
 
 
@@ -444,7 +465,9 @@ def test_compat_setup_is_offered_for_the_configured_parameters_only_and_audited(
         ] * 2
 
         # The stock evaluation is charged to FR's item quota and audited like Evaluate.
-        with GrpcTransport("DE", f"127.0.0.1:{node.port}", credentials(test_pki, "FR")) as t:
+        with GrpcTransport(
+            "DE", f"127.0.0.1:{node.port}", credentials(test_pki, "FR"), server_check=ANY_SERVER
+        ) as t:
             before = t.node_info(timeout=TIMEOUT).limits.items_remaining_today
             from private_set_intersection.python import client
 

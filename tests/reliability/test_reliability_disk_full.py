@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pki_fixtures import ANY_SERVER
 from relnet import RelNet, audit_kinds, export_and_verify
 
 from audit.keys import load_private_key
@@ -70,7 +71,9 @@ def full_disk(tmp_path: Path) -> Iterator[tuple[RelNet, Path]]:
 def _ask(net: RelNet, n: int) -> list[str]:
     key = load_private_key(net.network.nodes["DE"].config().audit.key)
     out = []
-    with GrpcTransport("FR", net.endpoint("FR"), net.credentials("DE")) as t:
+    with GrpcTransport(
+        "FR", net.endpoint("FR"), net.credentials("DE"), server_check=ANY_SERVER
+    ) as t:
         for i in range(n):
             st = QueryStatement(
                 request_id=QueryStatement.new_request_id(),

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pki_fixtures import ANY_SERVER
 from relnet import RelNet, audit_kinds
 
 from audit.keys import load_private_key
@@ -44,7 +45,9 @@ def sweep(net: RelNet, serials: range) -> list[str]:
     """Ask DE about each serial alone; return 'answered' or the refusal's status per serial."""
     key = load_private_key(net.network.nodes["FR"].config().audit.key)
     out = []
-    with GrpcTransport("DE", net.endpoint("DE"), net.credentials("FR")) as t:
+    with GrpcTransport(
+        "DE", net.endpoint("DE"), net.credentials("FR"), server_check=ANY_SERVER
+    ) as t:
         for n in serials:
             item = record_identifiers("Glock", f"DE{n:06d}").serial_only
             st = QueryStatement(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from pki_fixtures import ANY_SERVER
 from relnet import RelNet, audit_kinds, export_and_verify, load_registry, registry_records
 
 from audit.entries import LogEntry
@@ -129,7 +130,9 @@ def _evaluate_loop(
     net: RelNet, stop: threading.Event, receipts: list[bytes], errors: list[str]
 ) -> None:
     key = load_private_key(net.network.nodes["DE"].config().audit.key)
-    with GrpcTransport("FR", net.endpoint("FR"), net.credentials("DE")) as t:
+    with GrpcTransport(
+        "FR", net.endpoint("FR"), net.credentials("DE"), server_check=ANY_SERVER
+    ) as t:
         n = 0
         while not stop.is_set():
             n += 1

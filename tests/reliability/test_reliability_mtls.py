@@ -18,6 +18,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from pki_fixtures import ANY_SERVER
 from relnet import RelNet
 
 from audit.keys import load_private_key
@@ -76,7 +77,7 @@ def _node_info(net: RelNet, creds: ClientCredentials) -> None:
         with channel:
             channel.unary_unary("/fedlookup.v1.Federation/NodeInfo")(b"", timeout=TIMEOUT)
         return
-    with GrpcTransport("DE", net.endpoint("DE"), creds) as t:
+    with GrpcTransport("DE", net.endpoint("DE"), creds, server_check=ANY_SERVER) as t:
         t.node_info(timeout=TIMEOUT)
 
 
@@ -162,7 +163,9 @@ def _evaluate_as(net: RelNet, claimed: str, signer: str) -> Callable[[], object]
     query = BlindedQuery.create([b"v1|S|X"])
 
     def call() -> object:
-        with GrpcTransport("DE", net.endpoint("DE"), net.credentials("FR")) as t:
+        with GrpcTransport(
+            "DE", net.endpoint("DE"), net.credentials("FR"), server_check=ANY_SERVER
+        ) as t:
             return t.evaluate(data, sign(data, key), query.request, timeout=TIMEOUT)
 
     return call
@@ -178,7 +181,11 @@ def test_country_mismatch_is_refused(net: RelNet) -> None:
 def test_the_asker_refuses_a_node_under_the_wrong_host_name(net: RelNet) -> None:
     with (
         GrpcTransport(
-            "DE", net.endpoint("DE"), net.credentials("FR"), server_name="de.node.example"
+            "DE",
+            net.endpoint("DE"),
+            net.credentials("FR"),
+            server_name="de.node.example",
+            server_check=ANY_SERVER,
         ) as t,
         pytest.raises(PeerUnavailableError) as info,
     ):

@@ -145,6 +145,8 @@ class IndexChunk(google.protobuf.message.Message):
     INDEX_VERSION_FIELD_NUMBER: builtins.int
     EPOCH_ID_FIELD_NUMBER: builtins.int
     FINAL_FIELD_NUMBER: builtins.int
+    HEAD_FIELD_NUMBER: builtins.int
+    HEAD_SIGNATURE_FIELD_NUMBER: builtins.int
     data: builtins.bytes
     """Bytes [offset, offset + len(data)) of the export blob."""
     offset: builtins.int
@@ -157,6 +159,13 @@ class IndexChunk(google.protobuf.message.Message):
     epoch_id: builtins.str
     final: builtins.bool
     """True on the last chunk."""
+    head: builtins.bytes
+    """On the last chunk: the canonical bytes of the blob's index head (country, epoch,
+    version, entries, SHA-256; federation/index_head.py) and the node's Ed25519 signature
+    over them with its audit key from the directory. The asker checks both before the
+    blob reaches its mirror.
+    """
+    head_signature: builtins.bytes
     def __init__(
         self,
         *,
@@ -167,8 +176,10 @@ class IndexChunk(google.protobuf.message.Message):
         index_version: builtins.int = ...,
         epoch_id: builtins.str = ...,
         final: builtins.bool = ...,
+        head: builtins.bytes = ...,
+        head_signature: builtins.bytes = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["data", b"data", "epoch_id", b"epoch_id", "final", b"final", "index_version", b"index_version", "offset", b"offset", "sha256", b"sha256", "total_size", b"total_size"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["data", b"data", "epoch_id", b"epoch_id", "final", b"final", "head", b"head", "head_signature", b"head_signature", "index_version", b"index_version", "offset", b"offset", "sha256", b"sha256", "total_size", b"total_size"]) -> None: ...
 
 global___IndexChunk = IndexChunk
 

@@ -37,7 +37,8 @@ def exports(
 def test_verify_text_and_json(exports: tuple[Path, Path, str]) -> None:
     a, b, _ = exports
     result = runner.invoke(app, ["verify", str(b)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # valid, but under the export's own keys
+    assert "UNTRUSTED: no trust root named" in result.output
     assert "Results requested for fedlookup.test/DE" in result.output
     assert "INVALID" not in result.output
     assert "entries valid" in result.output
@@ -113,3 +114,25 @@ def test_policy_naming_another_key_fails_every_signature(
     result = runner.invoke(app, ["verify", str(b), "--policy", str(trusted)])
     assert result.exit_code == 1
     assert "INVALID: note is not signed by" in result.output
+
+
+def test_proof_and_check_reveal_stand_on_the_signed_checkpoint(
+    exports: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    a, _, rid = exports
+    out = tmp_path / "opening.json"
+    runner.invoke(app, ["reveal", "--openings", str(tmp_path / "openings.db"),
+                        "--request-id", rid, "--out", str(out)])  # fmt: skip
+    assert runner.invoke(app, ["check-reveal", str(a), str(out)]).exit_code == 0
+    proof = runner.invoke(app, ["proof", str(a), "--index", "0"])
+    assert "UNTRUSTED: no trust root named" in proof.output  # no --policy given
+    # Edit one entry (not the revealed one's commitment): the opening still matches its
+    # commitment, but the entries are no longer what the log signed.
+    entries = a / "entries.jsonl"
+    entries.write_bytes(entries.read_bytes().replace(b'"items":2', b'"items":3', 1))
+    edited = runner.invoke(app, ["check-reveal", str(a), str(out)])
+    assert edited.exit_code == 1, edited.output
+    assert "not the root of the exported entries" in edited.output
+    proof = runner.invoke(app, ["proof", str(a), "--index", "0"])
+    assert proof.exit_code == 1, proof.output
+    assert "checkpoint  INVALID" in proof.output

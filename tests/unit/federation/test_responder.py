@@ -94,9 +94,16 @@ class World:
         return f"receipt {index} {stmt.request_id}".encode()
 
     def record_refusal(
-        self, peer: str, stmt: QueryStatement, error: FedlookupError, limit: int | None
+        self,
+        peer: str,
+        stmt: QueryStatement | None,
+        error: FedlookupError,
+        limit: int | None,
+        *,
+        raw: bytes = b"",
     ) -> None:
-        self.steps.append(f"refusal {type(error).__name__}")
+        claimed = " (unauthenticated)" if stmt is None else ""
+        self.steps.append(f"refusal {type(error).__name__}{claimed}")
 
     # evaluator
     def item_count(self, request: bytes) -> int:
@@ -177,16 +184,20 @@ def _break(attr: str, value: Any) -> Any:
 
 
 # (what breaks, the call made, the error, the steps taken: everything after the failing
-# check must not run; a refusal of a parsed statement is audited, nothing is charged).
+# check must not run; every refusal is audited, with the statement only once it was
+# authenticated; nothing is charged).
+U = " (unauthenticated)"
 ORDER = [
-    ("unlisted caller", _break("members", {"NL"}), {}, UnlistedPeerError, ["member"]),
-    ("statement does not parse", None, {"data": b"{}"}, VerificationError, ["member"]),
+    ("unlisted caller", _break("members", {"NL"}), {}, UnlistedPeerError,
+     ["member", f"refusal UnlistedPeerError{U}"]),
+    ("statement does not parse", None, {"data": b"{}"}, VerificationError,
+     ["member", f"refusal VerificationError{U}"]),
     ("statement from another country", None, {"stmt": statement(from_country="NL")},
-     CountryMismatchError, ["member", "refusal CountryMismatchError"]),
+     CountryMismatchError, ["member", f"refusal CountryMismatchError{U}"]),
     ("statement to another node", None, {"stmt": statement(to_country="FR")},
-     CountryMismatchError, ["member", "refusal CountryMismatchError"]),
+     CountryMismatchError, ["member", f"refusal CountryMismatchError{U}"]),
     ("signed by another member", None, {"signer": "NL"},
-     VerificationError, ["member", "refusal VerificationError"]),
+     VerificationError, ["member", f"refusal VerificationError{U}"]),
     ("policy refuses the caller", _break("grants", {"FR": PeerGrant(False, None, True, 5, 6)}),
      {}, PolicyRefusedError, ["member", "policy", "refusal PolicyRefusedError"]),
     ("purpose not permitted",
@@ -196,6 +207,8 @@ ORDER = [
      ["member", "policy"]),
     ("malformed request", None, {"request": b"junk"}, PSIProtocolError,
      ["member", "policy", "count", "refusal PSIProtocolError"]),
+    ("a request of 0 items", None, {"stmt": statement(item_count=0), "request": b"items:0"},
+     PSIProtocolError, ["member", "policy", "count", "refusal PSIProtocolError"]),
     ("item count differs from the statement", None, {"request": b"items:3"}, PSIProtocolError,
      ["member", "policy", "count", "refusal PSIProtocolError"]),
     ("over the per-request limit", None,

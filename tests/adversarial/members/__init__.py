@@ -1,0 +1,1 @@
+"""Misbehaving members: small programs run as their own processes by the adversarial tests."""
