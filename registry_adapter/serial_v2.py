@@ -1,0 +1,163 @@
+"""Serial rules of identifier version ``v2``: labels, canonical form, and variants.
+
+:func:`canonical_serial_v2` is the v1 rule (NFKC, upper case, Cyrillic/Greek look-alikes to
+Latin, ``O`` to ``0`` and ``I`` to ``1``, separators dropped) after a **label prefix** typed into
+the field is removed (``No.``, ``№``, ``N°``, ``S/N:``, ``Nr.``, ``Serial No.``, ``Matricola``,
+``Номер``...). :func:`serial_variants` lists the other canonical forms a clerk plausibly
+typed for the same marking; both ends derive them, the index holds them and the asker sends
+them as extra *serial-only* items, so they can give a ``possible``, never a ``hit``:
+
+* leading zeros dropped (``0012345`` and ``12345``);
+* a bare ``SN``/``NO``/``NR`` glued to the digits dropped (``SN12345``);
+* import and proof marks stamped next to the serial dropped: a country code with a year
+  (EU import marking, Directive (EU) 2021/555 art. 4), a year alone, or a known mark token;
+* Cyrillic and Greek letters transliterated by sound rather than by shape (``ВР`` as ``VR``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from registry_adapter.maker_key import translit
+
+__all__ = ["MAX_VARIANTS", "canonical_serial_v2", "fold_serial", "serial_variants", "strip_label"]
+
+#: At most this many variants per firearm: each costs one item per peer per check and one
+#: index entry per record.
+MAX_VARIANTS = 2
+
+_HOMOGLYPHS = {
+    "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O",
+    "Р": "P", "С": "C", "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
+    "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+}  # fmt: skip
+_CONFUSABLES = {"O": "0", "I": "1"}
+_FOLD = str.maketrans({**{k: _CONFUSABLES.get(v, v) for k, v in _HOMOGLYPHS.items()},
+                       **_CONFUSABLES})  # fmt: skip
+
+# Labels typed before the serial, unambiguous because of their punctuation or their length.
+# Matched on NFKC upper-case text with accents stripped.
+_STRONG_LABEL = re.compile(
+    r"""^\W*(?:
+        S\s*/\s*N\b | SER(?:IAL)?\s*[.:]?\s*(?:N[O0R]|NUM(?:BER)?|\#)\b\.? | SERIAL(?:\s*NUMBER)?
+      | SERIEN?(?:NUMMER|NR)?\b\.? | SERIE\s+N[O0R]?\b\.? | FABRIKNUMMER | WAFFENNUMMER
+      | NUM(?:ERO)?\s+(?:DE|DI)\s+SERIE | N\.?\s*(?:DE|DI)\s+SERIE | NUMERO | NUMMER | MATRICOL[AE]
+      | MATRICUL[AE] | N[O0R]\s*[.:°º] | N\s*[°º.] | № | \# | НОМЕР | СЕРИЙНЫЙ\s+НОМЕР
+      | ЗАВ(?:ОДСКОЙ)?\.?\s*(?:НОМЕР|№)? | ΑΡΙΘΜΟΣ(?:\s+ΣΕΙΡΑΣ)? | Α\.?\s*Σ\.? | 编号 | 序列号
+      | 枪号 | الرقم\s+التسلسلي | رقم
+    )[\s:.#\-=]*""",
+    re.VERBOSE,
+)
+# A bare "NO", "NR" or "SN" followed by a space before a digit is a label too ("No 12345").
+_SPACED_LABEL = re.compile(r"^\W*(?:N[O0R]|SN|S\.N)\s+(?=\d)")
+# Glued to the digits it may be part of the serial: only a variant drops it.
+_GLUED_LABEL = re.compile(r"^(?:SN|N0|NR)(?=\d{4,}$)")
+
+_YEAR = re.compile(r"^(?:18[5-9]\d|19\d\d|20[0-3]\d)$")
+_COUNTRY_YEAR = re.compile(r"^[A-Z]{2}(?:\d{2}|\d{4})$")
+# Marks a clerk may copy from the frame next to the serial: importers' marks (ATF tracing
+# guide: "import markings") and proof-house marks (C.I.P. member proof houses).
+_MARK_TOKENS = frozenset(
+    {"CAI", "CENTURY", "IAC", "INTERARMS", "SAMCO", "KVAR", "PWARMS", "ATI", "TGI", "IMPORTED",
+     "IMPORT", "BUG", "BNP", "CIP", "PSF", "PV", "NP", "BEUG", "BEUSS", "PROOF", "PROOFED",
+     "POINCON", "BESCHUSS"}
+)  # fmt: skip
+_COUNTRY_CODES = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK "
+    "NO IS CH LI GB UK US RS BA ME MK AL TR UA RU BY MD CN BR AR IL".split()
+)
+
+
+def _ascii_upper(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).upper())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def strip_label(typed: str) -> str:
+    """Remove a label prefix typed into the serial field (``"S/N: AB 123"`` -> ``"AB 123"``).
+
+    Only labels made unambiguous by punctuation, length or a following space and digit are
+    removed; the text is returned upper-case with accents stripped.
+    """
+    text = _ascii_upper(typed).strip()
+    for pattern in (_STRONG_LABEL, _SPACED_LABEL):
+        match = pattern.match(text)
+        if match and match.end() < len(text):
+            text = text[match.end() :]
+    return text
+
+
+def fold_serial(text: str) -> str:
+    """Fold text to serial characters: look-alikes, ``O``/``I``, separators (v1 rules)."""
+    upper = unicodedata.normalize("NFKC", text).upper().translate(_FOLD)
+    out = []
+    for ch in upper:
+        cat = unicodedata.category(ch)
+        if cat == "Nd":
+            out.append(str(unicodedata.digit(ch)))
+        elif cat[0] in "LN":
+            out.append(ch)
+    return "".join(out)
+
+
+def canonical_serial_v2(typed: str) -> str:
+    """The v2 canonical serial: label removed, then folded (may be empty; no refusal here)."""
+    return fold_serial(strip_label(typed))
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[\W_]+", text) if t]
+
+
+def _drop_marks(tokens: list[str]) -> list[str]:
+    """Tokens left after dropping import/proof marks and years at either end."""
+    out = list(tokens)
+    changed = True
+    while changed and len(out) > 1:
+        changed = False
+        for end in (0, -1):
+            tok = fold_serial(out[end]) if out else ""
+            raw = out[end]
+            nxt = out[1] if end == 0 and len(out) > 1 else (out[-2] if len(out) > 1 else "")
+            is_mark = (
+                raw in _MARK_TOKENS
+                or _YEAR.match(raw) is not None
+                or (_COUNTRY_YEAR.match(raw) is not None and raw[:2] in _COUNTRY_CODES)
+                or (raw in _COUNTRY_CODES and _YEAR.match(nxt) is not None)
+            )
+            if is_mark and tok and len(out) > 1:
+                out.pop(end)
+                changed = True
+                break
+    return out
+
+
+def serial_variants(typed: str, canonical: str) -> list[str]:
+    """Other canonical forms of the same marking, most likely first, at most
+    :data:`MAX_VARIANTS`, none equal to ``canonical``, none shorter than 4 characters.
+
+    Args:
+        typed: the serial as entered.
+        canonical: its v2 canonical form.
+    """
+    label_free = strip_label(typed)
+    candidates: list[str] = []
+    marks_dropped = fold_serial(" ".join(_drop_marks(_tokens(label_free))))
+    candidates.append(marks_dropped)
+    glued = _GLUED_LABEL.sub("", canonical)
+    candidates.append(glued)
+    if any(unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK")) for ch in label_free):
+        sound = translit(unicodedata.normalize("NFKC", label_free).upper())
+        candidates.append(fold_serial(sound))
+    out: list[str] = []
+    for cand in candidates:
+        for form in (cand, cand.lstrip("0")):
+            if len(form) >= 4 and form != canonical and form not in out:
+                out.append(form)
+    if canonical.lstrip("0") != canonical:
+        zero = canonical.lstrip("0")
+        if len(zero) >= 4 and zero not in out:
+            out.insert(0, zero)
+    return out[:MAX_VARIANTS]
