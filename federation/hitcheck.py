@@ -63,7 +63,8 @@ _log = logging.getLogger("fedlookup.hitcheck")
 #: ``progress(country, items_done)``: called after each chunk a peer answered.
 Progress = Callable[[str, int], None]
 
-_ITEMS_PER_FIREARM = 2  # make+serial and serial-only
+#: Where each firearm's items sit in a request: ``(first item, item count, hit items)``.
+_Layout = list[tuple[int, int, int]]
 
 
 @dataclass
@@ -76,7 +77,8 @@ class _PeerRun:
     failure: Outcome = Outcome.UNAVAILABLE
     started: float = field(default_factory=time.monotonic)
     mirror: IndexMirror | None = None
-    per_chunk: int = 0
+    max_items: int = 0  # the peer's max_items_per_request
+    speaks: frozenset[str] = frozenset()  # identifier versions the peer's index serves
     next: int = 0  # first item not yet asked
     error: BaseException | None = None
     request_ids: list[str] = field(default_factory=list)
@@ -173,6 +175,10 @@ class HitCheck:
             Per item per country an answer, and per country a report.
         """
         started = time.monotonic()
+        every = items
+        # Firearms this node refused (placeholders) are never sent; the rest go out.
+        asked = [i for i, item in enumerate(every) if not item.refusal]
+        items = [every[i] for i in asked]
         runs = [_PeerRun(p) for p in self.peers]
         if self._pool is None:
             # One thread per peer, kept across checks: starting threads is not free.
@@ -195,17 +201,20 @@ class HitCheck:
                     self._rounds([run], items, context, progress, deadline, None)
 
             wait([pool.submit(alone, run) for run in runs], timeout=deadline - time.monotonic())
-        answers: list[dict[str, CountryAnswer]] = [{} for _ in items]
+        answers: list[dict[str, CountryAnswer]] = [
+            {r.country: CountryAnswer(Outcome.NOT_CHECKED, reason=item.refusal) for r in runs}
+            for item in every
+        ]
         peers: dict[str, PeerReport] = {}
         for run in runs:
             report = run.report or self._report(run)
             peers[run.country] = report
-            for i in range(len(items)):
-                answers[i][run.country] = run.answers.get(i) or CountryAnswer(
+            for j, i in enumerate(asked):
+                answers[i][run.country] = run.answers.get(j) or CountryAnswer(
                     run.failure, reason=report.reason or "not checked"
                 )
         return CheckResult(
-            items=tuple(items),
+            items=tuple(every),
             answers=tuple(answers),
             peers=peers,
             elapsed_ms=(time.monotonic() - started) * 1000,
@@ -222,8 +231,9 @@ class HitCheck:
             )
             run.mirror, run.sync = refreshed.mirror, refreshed.kind.value
             run.version, run.epoch = refreshed.mirror.version, refreshed.mirror.epoch_id
-            run.per_chunk = refreshed.info.limits.max_items_per_request // _ITEMS_PER_FIREARM
-            if run.per_chunk < 1:
+            run.max_items = refreshed.info.limits.max_items_per_request
+            run.speaks = frozenset(refreshed.info.identifier_version.replace(",", "+").split("+"))
+            if run.max_items < 1:
                 raise PeerRejectedError(run.country, "it accepts no items from this node")
         except Exception as exc:
             self._fail(run, exc)
@@ -258,15 +268,21 @@ class HitCheck:
         pool: ThreadPoolExecutor | None,
     ) -> None:
         """Ask each peer of ``runs`` its next chunk: sign all, ask all, log all."""
-        chunks = [(r.next, min(len(items), r.next + r.per_chunk)) for r in runs]
-        flats = {
-            bounds: [
-                b
-                for item in items[bounds[0] : bounds[1]]
-                for b in (item.make_serial, item.serial_only)
-            ]
-            for bounds in set(chunks)
-        }
+        fitting: list[_PeerRun] = []
+        chunks: list[_Bounds] = []
+        for run in runs:
+            try:
+                chunks.append(_chunk(run, items))
+                fitting.append(run)
+            except PeerRejectedError as exc:
+                self._fail(run, exc)
+        runs = fitting
+        if not runs:
+            return
+        flats: dict[_Bounds, list[bytes]] = {}
+        layouts: dict[_Bounds, _Layout] = {}
+        for bounds in set(chunks):
+            flats[bounds], layouts[bounds] = _flatten(items, bounds)
         try:
             hashed = {bounds: BlindedQuery.hash_once(flat) for bounds, flat in flats.items()}
             signed = self.auditor.sign_many(
@@ -281,9 +297,11 @@ class HitCheck:
             for run, bounds, signed_query in zip(runs, chunks, signed, strict=True)
         ]
         if pool is None or len(jobs) == 1:
-            results = [self._exchange(r, flats[b], s, h) for r, b, s, h in jobs]
+            results = [self._exchange(r, flats[b], layouts[b], s, h) for r, b, s, h in jobs]
         else:
-            futures = [pool.submit(self._exchange, r, flats[b], s, h) for r, b, s, h in jobs]
+            futures = [
+                pool.submit(self._exchange, r, flats[b], layouts[b], s, h) for r, b, s, h in jobs
+            ]
             wait(futures, timeout=max(0.0, deadline - time.monotonic()))
             results = [
                 f.result()
@@ -300,7 +318,7 @@ class HitCheck:
             for run in runs:
                 self._fail(run, exc)
             return
-        for (run, (lo, hi), signed_query, _), result, problem in zip(
+        for (run, (lo, hi, _), signed_query, _), result, problem in zip(
             jobs, results, problems, strict=True
         ):
             run.request_ids.append(signed_query.request_id)
@@ -327,6 +345,7 @@ class HitCheck:
         self,
         run: _PeerRun,
         flat: list[bytes],
+        layout: _Layout,
         signed: SignedQuery,
         hashed: HashedItems | None,
     ) -> _Exchange:
@@ -349,7 +368,7 @@ class HitCheck:
                 per_item = query.finish(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
                 )
-                found = [_classify(per_item[i], per_item[i + 1]) for i in range(0, len(flat), 2)]
+                found = [_classify(per_item[at : at + n], hits) for at, n, hits in layout]
             else:
                 matches = query.count(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
@@ -357,7 +376,7 @@ class HitCheck:
                 # A cardinality-only peer tells how many items matched, not which: with no
                 # match every firearm is a no-hit, otherwise each is only a possible match.
                 guess = Outcome.POSSIBLE if matches else Outcome.NO_HIT
-                found = [(guess, ()) for _ in range(len(flat) // 2)]
+                found = [(guess, ()) for _ in layout]
         except Exception as exc:
             return _Exchange(
                 QueryOutcome(signed, "error", receipt=evaluation.receipt),
@@ -452,12 +471,48 @@ class HitCheck:
 _Found = tuple[Outcome, tuple[Label, ...]]
 
 
-def _classify(make_serial: list[Label], serial_only: list[Label]) -> _Found:
-    if make_serial:
-        return Outcome.HIT, tuple(make_serial)
-    if serial_only:
-        return Outcome.POSSIBLE, tuple(serial_only)
+def _classify(per_item: list[list[Label]], hit_items: int) -> _Found:
+    """A firearm's outcome from the labels of its items (the first ``hit_items`` are
+    make+serial, the rest serial-only); labels found twice are reported once."""
+    hit = [lb for labels in per_item[:hit_items] for lb in labels]
+    if hit:
+        return Outcome.HIT, tuple(dict.fromkeys(hit))
+    possible = [lb for labels in per_item[hit_items:] for lb in labels]
+    if possible:
+        return Outcome.POSSIBLE, tuple(dict.fromkeys(possible))
     return Outcome.NO_HIT, ()
+
+
+#: A chunk: ``(first firearm, end firearm, identifier versions the peer reads)``.
+_Bounds = tuple[int, int, frozenset[str]]
+
+
+def _chunk(run: _PeerRun, items: Sequence[CheckItem]) -> _Bounds:
+    """The peer's next chunk: as many firearms as fit in its ``max_items_per_request``."""
+    total, end = 0, run.next
+    while end < len(items):
+        n = len(items[end].under(run.speaks).items())
+        if total + n > run.max_items:
+            break
+        total, end = total + n, end + 1
+    if end == run.next:
+        raise PeerRejectedError(
+            run.country, f"it accepts {run.max_items} items per request, fewer than one firearm"
+        )
+    return run.next, end, run.speaks
+
+
+def _flatten(items: Sequence[CheckItem], bounds: _Bounds) -> tuple[list[bytes], _Layout]:
+    """The items of a chunk's firearms, in the form its peer reads, and where each sits."""
+    lo, hi, speaks = bounds
+    flat: list[bytes] = []
+    layout: _Layout = []
+    for item in items[lo:hi]:
+        form = item.under(speaks)
+        its = form.items()
+        layout.append((len(flat), len(its), form.hit_items))
+        flat.extend(its)
+    return flat, layout
 
 
 def _reason(exc: FedlookupError) -> str:

@@ -41,23 +41,60 @@ class Outcome(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     #: The country answered with a refusal (policy, quota, identity).
     REFUSED = "refused"
+    #: Not sent to any country: this node refused the input (a placeholder serial...).
+    NOT_CHECKED = "not-checked"
 
 
 @dataclass(frozen=True)
 class CheckItem:
-    """One firearm to check: display fields plus its two canonical identifiers.
+    """One firearm to check: display fields plus its canonical identifier items.
 
     Attributes:
         make: the make as the investigator typed it (shown back, never sent).
         serial: the serial as typed (shown back, never sent).
-        make_serial: canonical make+serial identifier bytes.
-        serial_only: canonical serial-only identifier bytes.
+        make_serial: canonical make+serial identifier bytes; empty when the make is unknown
+            (then only serial-only items are sent and the best answer is ``possible``).
+        serial_only: canonical serial-only identifier bytes (empty when ``refusal`` is set).
+        variants: extra serial-only items (serial variants, identifier rules v2).
+        warnings: what looked suspicious in the input (never the serial itself).
+        version: the identifier version of these items (``"v1"``, ``"v2"``).
+        fallback: the same firearm under an older version, for peers that do not speak
+            ``version`` yet.
+        refusal: why this node refused to send the firearm at all (a placeholder serial);
+            every country then answers :attr:`Outcome.NOT_CHECKED`.
     """
 
     make: str
     serial: str
     make_serial: bytes
     serial_only: bytes
+    variants: tuple[bytes, ...] = ()
+    warnings: tuple[str, ...] = ()
+    version: str = "v1"
+    fallback: CheckItem | None = None
+    refusal: str = ""
+
+    def items(self) -> tuple[bytes, ...]:
+        """The items sent for this firearm: make+serial first (when known), then serial-only."""
+        if self.refusal:
+            return ()
+        head = (self.make_serial,) if self.make_serial else ()
+        return (*head, self.serial_only, *self.variants)
+
+    @property
+    def hit_items(self) -> int:
+        """How many leading items of :meth:`items` make a ``hit`` (0 or 1)."""
+        return 1 if self.make_serial and not self.refusal else 0
+
+    def under(self, versions: frozenset[str]) -> CheckItem:
+        """This firearm in the newest form a peer speaking ``versions`` reads; itself when
+        none fits (its bytes are versioned, so they simply cannot match)."""
+        form: CheckItem | None = self
+        while form is not None:
+            if form.version in versions:
+                return form
+            form = form.fallback
+        return self
 
 
 @dataclass(frozen=True)
@@ -259,6 +296,9 @@ class CheckResult:
                 {
                     "make": item.make,
                     "serial": item.serial,
+                    "items": len(item.items()),
+                    "warnings": list(item.warnings),
+                    "refused": item.refusal,
                     "countries": {c: a.to_json() for c, a in sorted(per.items())},
                 }
                 for item, per in zip(self.items, self.answers, strict=True)

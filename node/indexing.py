@@ -22,7 +22,7 @@ from federation.index import IndexInput, NodeIndex
 from federation.labels import Label, make_reference
 from fedlookup.errors import InputError, WatermarkError
 from registry_adapter.aliases import MakeAliases
-from registry_adapter.identifiers import record_identifiers
+from registry_adapter.identifier_versions import IdentifierRules
 from registry_adapter.models import Change
 from registry_adapter.source import RegistrySource
 
@@ -76,7 +76,7 @@ def _inputs(
     *,
     reference_key: bytes,
     country: str,
-    aliases: MakeAliases | None,
+    rules: IdentifierRules,
     rejected: list[Rejected],
     counter: list[int],
 ) -> Iterator[IndexInput]:
@@ -87,7 +87,7 @@ def _inputs(
             yield IndexInput(change.record_id, None)
             continue
         try:
-            ids = record_identifiers(record.make, record.serial, aliases)
+            ids = rules.record_items(record.make, record.serial)
         except InputError as exc:
             rejected.append(Rejected(change.record_id, exc.field or "serial", exc.reason))
             yield IndexInput(change.record_id, None)
@@ -105,6 +105,7 @@ def run_index(
     aliases: MakeAliases | None = None,
     workers: int | None = None,
     full: bool = False,
+    rules: IdentifierRules | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
     """Bring ``index`` up to date with ``source``.
@@ -115,10 +116,11 @@ def run_index(
         reference_key: the node's reference key
             (:func:`federation.keys.load_or_create_reference_key`).
         country: the node's country code.
-        aliases: make alias table (the packaged default when ``None``).
+        aliases: unused (kept for callers of v1); the tables come from ``rules``.
         workers: worker processes for the EC work (default: every core).
         full: read the whole registry even if a watermark is stored.
         progress: called with ``(done, total)`` identifiers evaluated.
+        rules: the identifier versions to index under (default: v2 with packaged tables).
 
     Returns:
         What was done, including every record left out and why.
@@ -150,7 +152,7 @@ def run_index(
             feed(),
             reference_key=reference_key,
             country=country,
-            aliases=aliases,
+            rules=rules if rules is not None else IdentifierRules(),
             rejected=rejected,
             counter=counter,
         ),

@@ -21,7 +21,9 @@ from fedlookup.errors import FedlookupError
 from node.config import NodeConfig
 from node.indexing import IndexReport, run_index
 from node.quotas import SqliteQuotaLedger
+from fedlookup.files import write_atomic
 from registry_adapter import MakeAliases, RegistrySource, open_registry
+from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = ["health_of", "index_node", "node_status", "rotate_epoch_key"]
 
@@ -84,18 +86,30 @@ def index_node(
                 def report_progress(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
 
-            return run_index(
+            rules = identifier_rules(cfg)
+            marker = cfg.index_dir / "identifiers"
+            # Other rules than the index was built under: every record must be re-derived,
+            # though only identifiers that are new cost EC work (the index diffs them).
+            built = marker.read_text("utf-8").strip() if marker.exists() else "v1"
+            report = run_index(
                 source,
                 index,
                 reference_key=load_or_create_reference_key(cfg.reference_key_dir),
                 country=cfg.node.country,
-                aliases=_aliases(cfg),
                 workers=workers,
-                full=full,
+                full=full or built != rules.label,
                 progress=report_progress,
+                rules=rules,
             )
+            write_atomic(marker, (rules.label + "\n").encode())
+            return report
     finally:
         index.close()
+
+
+def identifier_rules(cfg: NodeConfig) -> IdentifierRules:
+    """The identifier versions and maker tables ``cfg`` names (``[registry]``)."""
+    return IdentifierRules(cfg.registry.identifiers, cfg.registry.aliases)
 
 
 def rotate_epoch_key(

@@ -125,6 +125,7 @@ class NodeService:
                 audit=AuditAdapter(self.audit_log, self.quotas),
                 directory=directory,
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
+                identifier_version="+".join(config.registry.identifiers),
             )
             self.witness = node_witness(self.audit_log, lambda: self.directory.current)
             self.identity = IdentityInterceptor(

@@ -33,8 +33,8 @@ class RowWarnings:
         """Record one finding (see :data:`Warn`)."""
         self.counts[message] += 1
         if len(self._first) < self.examples:
-            who = f" record {record_id}" if record_id else ""
-            self._first.append(f"{self.source}:{line}:{who}: {message}")
+            who = f" record {record_id}:" if record_id else ""
+            self._first.append(f"{self.source}:{line}:{who} {message}")
 
     def summary(self) -> list[str]:
         """The first findings, then one line per kind when there were more."""
