@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fedlookup.errors import InputError
-from registry_adapter.maker_key import maker_key
+from registry_adapter.maker_key import maker_words
 from registry_adapter.maker_table import MakerTable
 from registry_adapter.placeholders import ENTROPY_FLOOR_BITS, PlaceholderPolicy, entropy_bits
 from registry_adapter.serial_v2 import (
@@ -104,13 +104,17 @@ def identify(make: str, serial: str, makers: MakerTable | None = None) -> Firear
             f"also checked as {len(variants)} serial-only variant(s)"
         )
     table = makers if makers is not None else MakerTable.default()
-    key = maker_key(make)
+    words = maker_words(make)
     ms: bytes | None = None
-    if not key or policy.make_is_unknown(make):
+    if not words or policy.make_is_unknown(make):
         warnings.append("make: unknown, so checked by serial only (possible match at most)")
     else:
-        if not table.knows(key):
+        key = _known_prefix(words, table)
+        if key is None:
+            key = "".join(words)
             warnings.append("make: not in the maker table (a hit needs the same spelling)")
+        elif key != "".join(words):
+            warnings.append("make: read as a known maker followed by other words (a model?)")
         ms = f"{IDENTIFIER_VERSION_V2}|MS|{table.resolve(key)}|{canonical}".encode()
     return FirearmIdentifiers(
         make_serial=ms,
@@ -118,3 +122,14 @@ def identify(make: str, serial: str, makers: MakerTable | None = None) -> Firear
         variants=tuple(f"{IDENTIFIER_VERSION_V2}|S|{v}".encode() for v in variants),
         warnings=tuple(warnings),
     )
+
+
+def _known_prefix(words: tuple[str, ...], table: MakerTable) -> str | None:
+    """The key of the longest leading run of words the table knows ("Walther PPK" reads as
+    Walther, "Glock 17" as Glock), or ``None``. A model typed into the make field is common;
+    only a known maker's name is taken, so an unknown name is never cut short."""
+    for n in range(len(words), 0, -1):
+        key = "".join(words[:n])
+        if table.knows(key):
+            return key
+    return None

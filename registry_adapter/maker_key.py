@@ -18,7 +18,15 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-__all__ = ["CONNECTIVES", "INDUSTRY_WORDS", "LEGAL_FORMS", "PLACE_WORDS", "maker_key", "translit"]
+__all__ = [
+    "CONNECTIVES",
+    "INDUSTRY_WORDS",
+    "LEGAL_FORMS",
+    "PLACE_WORDS",
+    "maker_key",
+    "maker_words",
+    "translit",
+]
 
 #: Words that join names: "Heckler und Koch", "Smith & Wesson", "Verney et Carron".
 CONNECTIVES = frozenset({"AND", "UND", "ET", "EN", "OG", "OCH", "Y", "E", "ES", "JA", "IR", "UN"})
@@ -35,7 +43,7 @@ LEGAL_FORMS = frozenset(
         "GMBH", "GESMBH", "GES", "MBH", "AG", "KG", "OHG", "KGAA", "EV", "GEBRUDER",
         "SOHN", "SOHNE", "NV", "BV", "VOF", "AS", "ASA", "APS", "AB", "OY", "OYJ", "HF",
         # Romance languages
-        "SPA", "SRL", "SRLS", "SAS", "SA", "SARL", "SNC", "SCA", "SCS", "EURL", "CIE", "CIA",
+        "SPA", "SRL", "SRLS", "SAS", "SA", "SC", "SARL", "SNC", "SCA", "SCS", "EURL", "CIE", "CIA",
         "FILS", "FIGLI", "FRATELLI", "FRERES", "HIJOS", "HERMANOS", "LDA", "LTDA", "SL",
         "SLU", "SGPS", "EIRL",
         # Central and eastern Europe
@@ -127,7 +135,6 @@ def _strip_accents(text: str) -> str:
     )
 
 
-@functools.lru_cache(maxsize=16384)
 def maker_key(name: str) -> str:
     """Fold a manufacturer spelling to its v2 key (before the alias table).
 
@@ -143,10 +150,21 @@ def maker_key(name: str) -> str:
         >>> maker_key("OOO Концерн Калашников")
         'KALASHNIKOV'
     """
+    return "".join(maker_words(name))
+
+
+@functools.lru_cache(maxsize=16384)
+def maker_words(name: str) -> tuple[str, ...]:
+    """The words of a maker's name that :func:`maker_key` joins (same folding).
+
+    Example:
+        >>> maker_words("Walther PPK/S")
+        ('WALTHER', 'PPK', 'S')
+    """
     text = unicodedata.normalize("NFKC", name).upper()
     text = _strip_accents(translit(_strip_accents(text)))
     if not any(ch.isalnum() for ch in text):
-        return ""
+        return ()
     text = text.replace("&", " ").replace("+", " ")
     # "S.p.A.", "Ges.m.b.H." and "Colt's" are one word each, not letters to spell out.
     for mark in ("'", "\u2019", "\u02bc", "`", "."):
@@ -156,4 +174,4 @@ def maker_key(name: str) -> str:
     if not kept:
         # Only droppable words ("Arms Co."): keep all but legal forms, else everything.
         kept = [w for w in words if w not in LEGAL_FORMS] or words
-    return "".join(kept)
+    return tuple(kept)

@@ -11,7 +11,7 @@ A serial is refused when, after folding (:func:`fold_text`):
 
 * it equals a listed phrase (``N/A``, ``UNBEKANNT``, ``SANS``);
 * it holds no digit and contains a listed stem (``ILLEGIB``, ``NUMMER``, ``СПИЛЕН``), or
-  holds letters of a script other than Latin, Greek or Cyrillic and no digit (words);
+  holds letters of a script other than Latin, Greek or Cyrillic, or two words ("see notes");
 * it holds a wildcard (``?`` or ``*``) next to other characters: a partial serial;
 * it repeats a single character (``0000``, ``XXXX``) or is a plain run (``123456``);
 * it carries less than :data:`ENTROPY_FLOOR_BITS` of information (:func:`entropy_bits`).
@@ -141,6 +141,9 @@ class PlaceholderPolicy:
             if any(stem in folded for stem in self.stems):
                 return "describes a missing or unreadable marking, not a serial"
             if any(_script(ch) not in _PLAIN_SCRIPTS for ch in folded):
+                return "written in words with no digit, not a marking"
+            words = [w for w in typed.split() if sum(ch.isalpha() for ch in w) >= 2]
+            if len(words) >= 2:
                 return "written in words with no digit, not a marking"
         if any(ch in _WILDCARDS for ch in typed):
             return "holds a wildcard (? or *): a partial serial cannot be matched"

@@ -25,7 +25,7 @@ __all__ = ["MAX_VARIANTS", "canonical_serial_v2", "fold_serial", "serial_variant
 
 #: At most this many variants per firearm: each costs one item per peer per check and one
 #: index entry per record.
-MAX_VARIANTS = 2
+MAX_VARIANTS = 3
 
 _HOMOGLYPHS = {
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O",
@@ -34,6 +34,7 @@ _HOMOGLYPHS = {
     "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
 }  # fmt: skip
 _CONFUSABLES = {"O": "0", "I": "1"}
+_CONFUSE = str.maketrans(_CONFUSABLES)
 _FOLD = str.maketrans({**{k: _CONFUSABLES.get(v, v) for k, v in _HOMOGLYPHS.items()},
                        **_CONFUSABLES})  # fmt: skip
 
@@ -44,14 +45,16 @@ _STRONG_LABEL = re.compile(
         S\s*/\s*N\b | SER(?:IAL)?\s*[.:]?\s*(?:N[O0R]|NUM(?:BER)?|\#)\b\.? | SERIAL(?:\s*NUMBER)?
       | SERIEN?(?:NUMMER|NR)?\b\.? | SERIE\s+N[O0R]?\b\.? | FABRIKNUMMER | WAFFENNUMMER
       | NUM(?:ERO)?\s+(?:DE|DI)\s+SERIE | N\.?\s*(?:DE|DI)\s+SERIE | NUMERO | NUMMER | MATRICOL[AE]
-      | MATRICUL[AE] | N[O0R]\s*[.:°º] | N\s*[°º.] | № | \# | НОМЕР | СЕРИЙНЫЙ\s+НОМЕР
+      | MATRICUL[AE] | N[O0R]\s*[.:°º] | N\s*[°º.] | SN\s*[:.#] | S\.\s*N\.? | № | \# | НОМЕР
+      | СЕРИЙНЫЙ\s+НОМЕР
       | ЗАВ(?:ОДСКОЙ)?\.?\s*(?:НОМЕР|№)? | ΑΡΙΘΜΟΣ(?:\s+ΣΕΙΡΑΣ)? | Α\.?\s*Σ\.? | 编号 | 序列号
       | 枪号 | الرقم\s+التسلسلي | رقم
     )[\s:.#\-=]*""",
     re.VERBOSE,
 )
-# A bare "NO", "NR" or "SN" followed by a space before a digit is a label too ("No 12345").
-_SPACED_LABEL = re.compile(r"^\W*(?:N[O0R]|SN|S\.N)\s+(?=\d)")
+# A bare "NO", "NR" or "SN" and a space before a token holding a digit is a label too
+# ("No 12345", "No URX39448").
+_SPACED_LABEL = re.compile(r"^\W*(?:N[O0R]|SN)\s+(?=[^\W_]*\d)")
 # Glued to the digits it may be part of the serial: only a variant drops it.
 _GLUED_LABEL = re.compile(r"^(?:SN|N0|NR)(?=\d{4,}$)")
 
@@ -81,7 +84,9 @@ def strip_label(typed: str) -> str:
     Only labels made unambiguous by punctuation, length or a following space and digit are
     removed; the text is returned upper-case with accents stripped.
     """
-    text = _ascii_upper(typed).strip()
+    # NFKC would turn the numero sign and "N" with an ordinal indicator into plain "NO".
+    text = _ascii_upper(typed.replace("№", "N° ").replace("Nº", "N° ").replace("nº", "N° "))
+    text = text.strip()
     for pattern in (_STRONG_LABEL, _SPACED_LABEL):
         match = pattern.match(text)
         if match and match.end() < len(text):
@@ -90,8 +95,12 @@ def strip_label(typed: str) -> str:
 
 
 def fold_serial(text: str) -> str:
-    """Fold text to serial characters: look-alikes, ``O``/``I``, separators (v1 rules)."""
+    """Fold text to serial characters: v1 rules (look-alikes to Latin, ``O``/``I``,
+    separators dropped), then the Cyrillic and Greek letters that look like no Latin letter
+    transliterated by sound (``БЛ`` reads ``BL``, as a clerk types what he sees)."""
     upper = unicodedata.normalize("NFKC", text).upper().translate(_FOLD)
+    if not upper.isascii():
+        upper = translit(upper).translate(_CONFUSE)
     out = []
     for ch in upper:
         cat = unicodedata.category(ch)
@@ -111,26 +120,35 @@ def _tokens(text: str) -> list[str]:
     return [t for t in re.split(r"[\W_]+", text) if t]
 
 
+def _is_mark(token: str) -> bool:
+    return (
+        token in _MARK_TOKENS
+        or _YEAR.match(token) is not None
+        or (_COUNTRY_YEAR.match(token) is not None and token[:2] in _COUNTRY_CODES)
+    )
+
+
+def _is_country_year(first: str, second: str) -> bool:
+    return first in _COUNTRY_CODES and (
+        _YEAR.match(second) is not None or (len(second) == 2 and second.isdigit())
+    )
+
+
 def _drop_marks(tokens: list[str]) -> list[str]:
-    """Tokens left after dropping import/proof marks and years at either end."""
+    """Tokens left after dropping import/proof marks and years at either end: a known mark,
+    a year, a country code with a year (``DE 2019``, ``NL-22``, ``BE19``)."""
     out = list(tokens)
-    changed = True
-    while changed and len(out) > 1:
-        changed = False
-        for end in (0, -1):
-            tok = fold_serial(out[end]) if out else ""
-            raw = out[end]
-            nxt = out[1] if end == 0 and len(out) > 1 else (out[-2] if len(out) > 1 else "")
-            is_mark = (
-                raw in _MARK_TOKENS
-                or _YEAR.match(raw) is not None
-                or (_COUNTRY_YEAR.match(raw) is not None and raw[:2] in _COUNTRY_CODES)
-                or (raw in _COUNTRY_CODES and _YEAR.match(nxt) is not None)
-            )
-            if is_mark and tok and len(out) > 1:
-                out.pop(end)
-                changed = True
-                break
+    while len(out) > 1:
+        if len(out) > 2 and _is_country_year(out[0], out[1]):
+            out = out[2:]
+        elif len(out) > 2 and _is_country_year(out[-2], out[-1]):
+            out = out[:-2]
+        elif _is_mark(out[0]):
+            out = out[1:]
+        elif _is_mark(out[-1]):
+            out = out[:-1]
+        else:
+            break
     return out
 
 
@@ -149,8 +167,9 @@ def serial_variants(typed: str, canonical: str) -> list[str]:
     glued = _GLUED_LABEL.sub("", canonical)
     candidates.append(glued)
     if any(unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK")) for ch in label_free):
+        # Every Cyrillic or Greek letter read by sound, look-alikes too ("ВР" as "VR").
         sound = translit(unicodedata.normalize("NFKC", label_free).upper())
-        candidates.append(fold_serial(sound))
+        candidates.insert(0, fold_serial(sound))
     out: list[str] = []
     for cand in candidates:
         for form in (cand, cand.lstrip("0")):
