@@ -150,7 +150,7 @@ class PlaceholderPolicy:
         if len(set(canonical)) == 1:
             return "repeats one character (placeholder)"
         if len(canonical) >= 4 and _is_run(canonical):
-            return "is a plain sequence such as 123456 (placeholder)"
+            return "is a plain ascending or descending run (placeholder)"
         bits = entropy_bits(canonical)
         if bits < ENTROPY_FLOOR_BITS:
             return (

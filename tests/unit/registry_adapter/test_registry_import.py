@@ -64,7 +64,7 @@ BAD_ROWS = [
     (",Glock,m,c,XYZ128,lost,2020-01-01", "record_id", "missing"),
     ("B9,Glock,m,c,XYZ129,lost,2020-01-01,extra", "-", "more values"),
     ("B10,Glock,m,c,XYZ130", "category", "missing"),
-    ("B11,Glock,m,c,123456,lost,2020-01-01", "serial", "plain sequence"),
+    ("B11,Glock,m,c,123456,lost,2020-01-01", "serial", "plain ascending"),
     ("B13,Glock,m,c,1-2,lost,2020-01-01", "serial", "too little information"),
     ("B12,Glock,m\x00,c,XYZ132,lost,2020-01-01", "model", "NUL"),
 ]
