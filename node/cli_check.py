@@ -6,7 +6,8 @@ One firearm (``--make`` and ``--serial``) or a CSV list (``--file``, columns ``m
 (schema and exit codes in ``docs/investigators.md``):
 
 * exit 0: every country answered every firearm (hits or not);
-* exit 1: some country was unavailable or refused (its answers say why);
+* exit 1: some country was unavailable or refused (its answers say why), or some firearm
+  of the file was not checked (``not-checked``: a placeholder serial, say; stderr says why);
 * exit 2: the check could not run (bad input, bad configuration).
 """
 
@@ -52,7 +53,8 @@ def read_items(
 
     A single firearm that cannot be identified is an error. In a file, such a row is kept
     as refused (every country answers ``not-checked`` with the reason) and the rest of the
-    file is checked; an empty or unknown make (``?``, ``-``) is checked by serial only.
+    file is checked (a file where no row can be checked is an error); an empty or unknown
+    make (``?``, ``-``) is checked by serial only.
 
     Args:
         path: CSV file with columns ``make`` and ``serial``, or ``None``.
@@ -90,6 +92,7 @@ def read_items(
         if needed not in columns:
             raise InputError("missing column", file=str(path), line=1, field=needed)
     items: list[CheckItem] = []
+    first: InputError | None = None
     found = RowWarnings(str(path))
     for row in reader:
         line = reader.line_num
@@ -103,6 +106,8 @@ def read_items(
             item = check_item(row_make, row_serial, rules)
         except InputError as exc:
             reason = f"line {line}: {exc.field or 'serial'}: {exc.reason}"
+            if first is None:
+                first = InputError(exc.reason, file=str(path), line=line, field=exc.field)
             found.add(line, "", f"not checked: {exc.field or 'serial'}: {exc.reason}")
             items.append(refused_item(row_make, row_serial, reason))
             continue
@@ -112,6 +117,9 @@ def read_items(
     sink.extend(found.summary())
     if not items:
         raise InputError("no firearms in the file", file=str(path))
+    if first is not None and all(item.refusal for item in items):
+        raise InputError(f"no firearm can be checked; first: {first.reason}", file=first.file,
+                         line=first.line, field=first.field)  # fmt: skip
     return items
 
 
@@ -192,7 +200,8 @@ def check(
         sys.stdout.write(render_csv(result))
     else:
         render_table(result, console, show_all=show_all or file is None)
-    raise typer.Exit(EXIT_OK if result.complete else EXIT_FINDINGS)
+    checked_all = not any(item.refusal for item in items)
+    raise typer.Exit(EXIT_OK if result.complete and checked_all else EXIT_FINDINGS)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ import functools
 import unicodedata
 
 __all__ = [
+    "BASE_LETTERS",
     "CONNECTIVES",
     "INDUSTRY_WORDS",
     "LEGAL_FORMS",
@@ -121,15 +122,16 @@ def translit(text: str) -> str:
     return text.translate(_TRANSLIT_TABLE)
 
 
-# Letters NFKD does not decompose: "Łucznik", "Søren", "Đuro", "Straße".
-_BASE_LETTERS = str.maketrans(
-    {"Ł": "L", "Ø": "O", "Đ": "D", "ß": "SS", "ẞ": "SS", "Æ": "AE", "Œ": "OE", "Þ": "TH",
-     "Ħ": "H", "ı": "I", "Ŀ": "L", "Ð": "D"}
+#: Letters NFKD does not decompose: "Łucznik", "Søren", "Đuro", "Straße", "ulæselig".
+BASE_LETTERS = str.maketrans(
+    {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "SS", "ẞ": "SS",
+     "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th", "Ħ": "H", "ħ": "h",
+     "ı": "i", "Ŀ": "L", "ŀ": "l", "Ð": "D", "ð": "d"}
 )  # fmt: skip
 
 
 def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.translate(_BASE_LETTERS))
+    decomposed = unicodedata.normalize("NFKD", text.translate(BASE_LETTERS))
     return unicodedata.normalize(
         "NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     )

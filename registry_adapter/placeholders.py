@@ -26,6 +26,8 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
+from registry_adapter.maker_key import BASE_LETTERS
+
 __all__ = [
     "ENTROPY_FLOOR_BITS",
     "PlaceholderPolicy",
@@ -54,7 +56,8 @@ def fold_text(text: str) -> str:
         >>> fold_text("Numéro illisible")
         'NUMEROILLISIBLE'
     """
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    base = unicodedata.normalize("NFKC", text).translate(BASE_LETTERS)
+    decomposed = unicodedata.normalize("NFKD", base)
     out = []
     for ch in decomposed:
         if unicodedata.combining(ch):
