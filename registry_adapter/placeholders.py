@@ -44,6 +44,7 @@ _OTHER_BITS = 5.0  # letters of other scripts: larger alphabets, counted modestl
 _PATTERN_BITS = 1.0  # a character continuing a repeat or a run ("0000", "12345") adds little
 _WILDCARDS = frozenset("?*\uff1f\uff0a")
 _PLAIN_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+_ASCII_KEEP = str.maketrans({chr(c): None for c in range(128) if not chr(c).isalnum()})
 
 
 def fold_text(text: str) -> str:
@@ -56,6 +57,8 @@ def fold_text(text: str) -> str:
         >>> fold_text("Numéro illisible")
         'NUMEROILLISIBLE'
     """
+    if text.isascii():
+        return text.upper().translate(_ASCII_KEEP)
     base = unicodedata.normalize("NFKC", text).translate(BASE_LETTERS)
     decomposed = unicodedata.normalize("NFKD", base)
     out = []
@@ -143,12 +146,12 @@ class PlaceholderPolicy:
         if not any(ch.isdigit() for ch in folded):
             if any(stem in folded for stem in self.stems):
                 return "describes a missing or unreadable marking, not a serial"
-            if any(_script(ch) not in _PLAIN_SCRIPTS for ch in folded):
+            if not folded.isascii() and any(_script(ch) not in _PLAIN_SCRIPTS for ch in folded):
                 return "written in words with no digit, not a marking"
             words = [w for w in typed.split() if sum(ch.isalpha() for ch in w) >= 2]
             if len(words) >= 2:
                 return "written in words with no digit, not a marking"
-        if any(ch in _WILDCARDS for ch in typed):
+        if not _WILDCARDS.isdisjoint(typed):
             return "holds a wildcard (? or *): a partial serial cannot be matched"
         if len(set(canonical)) == 1:
             return "repeats one character (placeholder)"
@@ -164,13 +167,21 @@ class PlaceholderPolicy:
 
     def make_is_unknown(self, make: str) -> bool:
         """True when a make says "unknown" or holds no letter (``?``, ``-``, ``N/A``)."""
-        folded = fold_text(make)
-        if not any(ch.isalpha() for ch in folded):
-            return True
-        return folded in self.phrases or any(stem in folded for stem in self.unknown)
+        return _make_unknown(self, make)
+
+
+@functools.lru_cache(maxsize=8192)
+def _make_unknown(policy: PlaceholderPolicy, make: str) -> bool:
+    # Registries hold a few hundred spellings across millions of rows.
+    folded = fold_text(make)
+    if not any(ch.isalpha() for ch in folded):
+        return True
+    return folded in policy.phrases or any(stem in folded for stem in policy.unknown)
 
 
 def _is_run(text: str) -> bool:
+    if abs(ord(text[1]) - ord(text[0])) != 1:
+        return False
     steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
     return steps in ({1}, {-1})
 

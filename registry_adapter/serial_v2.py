@@ -35,6 +35,9 @@ _HOMOGLYPHS = {
 }  # fmt: skip
 _CONFUSABLES = {"O": "0", "I": "1"}
 _CONFUSE = str.maketrans(_CONFUSABLES)
+_ASCII_TABLE = str.maketrans(
+    {chr(c): (_CONFUSABLES.get(chr(c), chr(c)) if chr(c).isalnum() else None) for c in range(128)}
+)
 _FOLD = str.maketrans({**{k: _CONFUSABLES.get(v, v) for k, v in _HOMOGLYPHS.items()},
                        **_CONFUSABLES})  # fmt: skip
 
@@ -74,6 +77,8 @@ _COUNTRY_CODES = frozenset(
 
 
 def _ascii_upper(text: str) -> str:
+    if text.isascii():
+        return text.upper()
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).upper())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -98,6 +103,8 @@ def fold_serial(text: str) -> str:
     """Fold text to serial characters: v1 rules (look-alikes to Latin, ``O``/``I``,
     separators dropped), then the Cyrillic and Greek letters that look like no Latin letter
     transliterated by sound (``БЛ`` reads ``BL``, as a clerk types what he sees)."""
+    if text.isascii():  # one C-level pass: O and I folded, all but A-Z and 0-9 dropped
+        return text.upper().translate(_ASCII_TABLE)
     upper = unicodedata.normalize("NFKC", text).upper().translate(_FOLD)
     if not upper.isascii():
         upper = translit(upper).translate(_CONFUSE)
@@ -166,7 +173,9 @@ def serial_variants(typed: str, canonical: str) -> list[str]:
     candidates.append(marks_dropped)
     glued = _GLUED_LABEL.sub("", canonical)
     candidates.append(glued)
-    if any(unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK")) for ch in label_free):
+    if not label_free.isascii() and any(
+        unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK")) for ch in label_free
+    ):
         # Every Cyrillic or Greek letter read by sound, look-alikes too ("ВР" as "VR").
         sound = translit(unicodedata.normalize("NFKC", label_free).upper())
         candidates.insert(0, fold_serial(sound))

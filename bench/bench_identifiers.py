@@ -1,0 +1,91 @@
+"""Identifier rules v1 against v2: items per firearm, index entries per record, CPU cost.
+
+Usage::
+
+    .venv/bin/python bench/bench_identifiers.py [--records 100000]
+
+Measured on a generated registry (``registry generate``, the realistic mix of spellings
+and formats) and on the matching evaluation set (``tests/data/matching/pairs.csv``, whose
+serials carry labels, marks, leading zeros and other scripts far more often than a
+registry does). For each, v1 (``record_identifiers``, the baseline) and v2 (``identify``)
+in the same run: identifier items a check sends per firearm (what a peer's quota counts),
+index entries per record, and the CPU time of deriving them. Prints a Markdown section
+for ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from fedlookup.errors import InputError
+from registry_adapter.canonical_v2 import identify
+from registry_adapter.generate import generate_registry
+from registry_adapter.identifiers import record_identifiers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _v1(make: str, serial: str) -> tuple[bytes, ...]:
+    ids = record_identifiers(make, serial)
+    return (ids.make_serial, ids.serial_only)
+
+
+def _v2(make: str, serial: str) -> tuple[bytes, ...]:
+    return identify(make, serial).items()
+
+
+def _measure(
+    rows: Sequence[tuple[str, str]], derive: Callable[[str, str], tuple[bytes, ...]]
+) -> tuple[int, int, float, float]:
+    """(accepted, refused, items per accepted firearm, microseconds of CPU per row)."""
+    items = accepted = 0
+    started = time.process_time()
+    for make, serial in rows:
+        try:
+            items += len(derive(make, serial))
+            accepted += 1
+        except InputError:
+            continue
+    cpu = time.process_time() - started
+    return accepted, len(rows) - accepted, items / max(1, accepted), cpu / len(rows) * 1e6
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the measurements and print the Markdown section."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "reg.csv"
+        generate_registry(path, country="DE", records=args.records, seed=1)
+        with path.open(encoding="utf-8", newline="") as fh:
+            registry = [(r["make"], r["serial"]) for r in csv.DictReader(fh)]
+    with (ROOT / "tests/data/matching/pairs.csv").open(encoding="utf-8", newline="") as fh:
+        pairs = list(csv.DictReader(fh))
+    stored = [(p["stored_make"], p["stored_serial"]) for p in pairs]
+    typed = [(p["typed_make"], p["typed_serial"]) for p in pairs]
+    print("## Identifier rules v1 and v2: items per firearm, index entries per record\n")
+    print(f"Command: `.venv/bin/python bench/bench_identifiers.py --records {args.records}`"
+          f" (Python {platform.python_version()}, {platform.machine()}).\n")  # fmt: skip
+    print("| input | rules | rows | refused | items per firearm | CPU per row |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, rows in (
+        (f"generated registry ({args.records:,} records)", registry),
+        ("evaluation set, stored side", stored),
+        ("evaluation set, typed side", typed),
+    ):
+        for label, derive in (("v1 (baseline)", _v1), ("v2", _v2)):
+            ok, refused, per, us = _measure(rows, derive)
+            print(f"| {name} | {label} | {len(rows):,} | {refused} | {per:.3f} | {us:.1f} µs |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
