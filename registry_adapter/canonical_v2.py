@@ -91,7 +91,7 @@ def identify(make: str, serial: str, makers: MakerTable | None = None) -> Firear
     if refusal is not None:
         raise InputError(refusal, field="serial")
     warnings: list[str] = []
-    if fold_serial(strip_label(serial)) != fold_serial(serial):
+    if not serial.isalnum() and fold_serial(strip_label(serial)) != fold_serial(serial):
         warnings.append("serial: a label prefix (No., S/N, N°...) was removed")
     if not any(ch.isdigit() for ch in canonical):
         warnings.append("serial: holds no digit")

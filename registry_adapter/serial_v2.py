@@ -167,6 +167,8 @@ def serial_variants(typed: str, canonical: str) -> list[str]:
         typed: the serial as entered.
         canonical: its v2 canonical form.
     """
+    if typed.isalnum() and typed.isascii() and not canonical.startswith(("0", "SN", "N0", "NR")):
+        return []  # one plain token: no label, mark, zero or other script to vary
     label_free = strip_label(typed)
     candidates: list[str] = []
     marks_dropped = fold_serial(" ".join(_drop_marks(_tokens(label_free))))
