@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("evaluation set, typed side", typed),
     ):
         for label, derive in (("v1 (baseline)", _v1), ("v2", _v2)):
-            ok, refused, per, us = _measure(rows, derive)
+            _, refused, per, us = _measure(rows, derive)
             print(f"| {name} | {label} | {len(rows):,} | {refused} | {per:.3f} | {us:.1f} µs |")
     sys.stdout.flush()
 

@@ -10,7 +10,6 @@ form as a fallback for peers not yet on the newer one.
 from __future__ import annotations
 
 from federation.hitcheck_types import CheckItem
-from fedlookup.errors import InputError
 from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = ["check_item", "refused_item"]

@@ -136,6 +136,7 @@ def render_table(
         f"{len(result.items)} firearm(s), {places}"
         f", {result.count(Outcome.HIT)} hit(s), {result.count(Outcome.POSSIBLE)} possible,"
         + (f" {refused} not checked (see warnings)," if refused else "")
-        + f" {result.elapsed_ms:.0f} ms" + ("" if result.complete else " — INCOMPLETE: see status"),
+        + f" {result.elapsed_ms:.0f} ms"
+        + ("" if result.complete else " — INCOMPLETE: see status"),
         highlight=False,
     )

@@ -177,7 +177,6 @@ def check(
     """Check firearms against every other member country (hit / possible / no-hit)."""
     from node.asker import open_hit_check
     from node.config import NodeConfig
-
     from node.operations import identifier_rules
 
     fmt = OutputFormat.JSON if as_json else output

@@ -18,10 +18,10 @@ from audit.records import read_records
 from federation.index import NodeIndex
 from federation.keys import EpochKeyStore, load_or_create_reference_key
 from fedlookup.errors import FedlookupError
+from fedlookup.files import write_atomic
 from node.config import NodeConfig
 from node.indexing import IndexReport, run_index
 from node.quotas import SqliteQuotaLedger
-from fedlookup.files import write_atomic
 from registry_adapter import MakeAliases, RegistrySource, open_registry
 from registry_adapter.identifier_versions import IdentifierRules
 

@@ -45,8 +45,7 @@ def parse_versions(text: str, *, source: str = "node.toml") -> tuple[str, ...]:
     if not parts or unknown:
         raise ConfigError(
             "registry.identifiers",
-            f"expected versions among {', '.join(SUPPORTED_VERSIONS)} joined by '+', "
-            f"got {text!r}",
+            f"expected versions among {', '.join(SUPPORTED_VERSIONS)} joined by '+', got {text!r}",
             source,
         )
     return tuple(v for v in SUPPORTED_VERSIONS if v in parts)

@@ -53,7 +53,7 @@ LEGAL_FORMS = frozenset(
         # Russian and CIS
         "OOO", "ZAO", "OAO", "PAO", "AO", "TOO", "JSC", "OJSC", "CJSC", "FGUP", "GUP", "NPO",
         # Turkish, Chinese, Japanese, Korean romanised forms
-        "AS", "STI", "TIC", "SAN", "VE", "KK", "YK",
+        "STI", "TIC", "SAN", "VE", "KK", "YK",
     }
 )  # fmt: skip
 
@@ -68,7 +68,8 @@ INDUSTRY_WORDS = frozenset(
         "FABBRICA", "FABRICA", "WORKS", "WERK", "WERKE", "INTERNATIONAL", "INTL", "USA",
         "US", "AMERICA", "IMPORTS",
         "ORUZJE", "ORUZHIE", "SILAH", "SILAHLARI", "SILAHCILIK", "SANAYI", "SANAYII",
-        "TICARET", "FABRYKA", "BRONI", "FABRIKA", "ZAVOD", "KONTSERN", "CONCERN", "PLANT", "FACTORY",
+        "TICARET", "FABRYKA", "BRONI", "FABRIKA", "ZAVOD", "KONTSERN", "CONCERN", "PLANT",
+        "FACTORY",
     }
 )  # fmt: skip
 

@@ -49,7 +49,9 @@ class MakerTable:
                 held = self._map.get(key, ckey)
                 if held != ckey:
                     raise ConfigError(
-                        f"row {n}", f"{alias!r} folds to {key!r}, already a name of {held!r}", source
+                        f"row {n}",
+                        f"{alias!r} folds to {key!r}, already a name of {held!r}",
+                        source,
                     )
                 self._map[key] = ckey
 

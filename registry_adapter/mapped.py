@@ -25,8 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from fedlookup.errors import ConfigError, InputError
-from registry_adapter.db import create_engine, translate_errors
 from registry_adapter.canonical_v2 import identify
+from registry_adapter.db import create_engine, translate_errors
 from registry_adapter.mapping import ColumnMapping
 from registry_adapter.models import Change, Record
 from registry_adapter.snapshot import Snapshot

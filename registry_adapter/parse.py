@@ -180,9 +180,7 @@ def _check_header(path: Path, header: Sequence[str], warnings: list[str]) -> Non
         warnings.append(f"{path}: ignoring extra columns: {', '.join(extra)}")
 
 
-def _read_csv(
-    path: Path, fh: IO[str], warnings: list[str], warn: Warn
-) -> Iterator[Row | Reject]:
+def _read_csv(path: Path, fh: IO[str], warnings: list[str], warn: Warn) -> Iterator[Row | Reject]:
     reader = csv.reader(fh, strict=True)
     try:
         header = next(reader)
@@ -225,9 +223,7 @@ def _read_csv(
         yield validate(start, dict(zip(names, pick(fields), strict=True)), warn)
 
 
-def _read_jsonl(
-    path: Path, fh: IO[str], warnings: list[str], warn: Warn
-) -> Iterator[Row | Reject]:
+def _read_jsonl(path: Path, fh: IO[str], warnings: list[str], warn: Warn) -> Iterator[Row | Reject]:
     extra_seen: set[str] = set()
     for line, raw in enumerate(fh, start=1):
         text = raw.lstrip("\ufeff") if line == 1 else raw

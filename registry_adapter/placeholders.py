@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
@@ -182,7 +183,7 @@ def _make_unknown(policy: PlaceholderPolicy, make: str) -> bool:
 def _is_run(text: str) -> bool:
     if abs(ord(text[1]) - ord(text[0])) != 1:
         return False
-    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(text)}
     return steps in ({1}, {-1})
 
 

@@ -71,9 +71,11 @@ _MARK_TOKENS = frozenset(
      "POINCON", "BESCHUSS"}
 )  # fmt: skip
 _COUNTRY_CODES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK "
-    "NO IS CH LI GB UK US RS BA ME MK AL TR UA RU BY MD CN BR AR IL".split()
-)
+    ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+     "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "NO", "IS", "CH",
+     "LI", "GB", "UK", "US", "RS", "BA", "ME", "MK", "AL", "TR", "UA", "RU", "BY", "MD", "CN",
+     "BR", "AR", "IL"]
+)  # fmt: skip
 
 
 def _ascii_upper(text: str) -> str:

@@ -88,13 +88,14 @@ def test_evaluation_set_end_to_end(tmp_path: Path) -> None:
     total = scores["all"].row()
     assert scores["all"].placeholder_false_hits == 0
     assert scores["placeholder"].answered == 0
-    assert total["found_recall"] is not None and total["found_recall"] >= 0.97
-    assert total["hit_recall"] is not None and total["hit_recall"] >= 0.85
-    assert total["precision"] is not None and total["precision"] >= 0.99
+    assert (total["found_recall"] or 0.0) >= 0.97
+    assert (total["hit_recall"] or 0.0) >= 0.85
+    assert (total["precision"] or 0.0) >= 0.99
     # Quotas count every item honestly: FR charged DE exactly the items the check reports
     # (make+serial when the make is known, serial-only, and each serial variant).
     sent = sum(r["items"] for r in results)
     status = json.loads(_run(["node", "status", "--config", fr, "--json"]).stdout)
     assert status["quotas_today"] == {"DE": sent}
     assert sent > len(pairs) - len(placeholder_ids)  # variants and makes cost items
-    assert "warning:" in checked.stderr and "make: unknown" in checked.stderr
+    assert "warning:" in checked.stderr
+    assert "make: unknown" in checked.stderr

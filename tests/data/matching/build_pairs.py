@@ -13,6 +13,7 @@ Cyrillic markings by sound [5][6]; unmarked and defaced firearms described in wo
     python tests/data/matching/build_pairs.py > tests/data/matching/pairs.csv
 """
 
+# ruff: noqa: E501  (tables of spellings read best one maker per line)
 from __future__ import annotations
 
 import csv
@@ -129,7 +130,7 @@ FORMATS = ["LLLDDDD", "LLDDDDDD", "DDLDDDDDD", "LDDDDDD", "DDDDDDD", "LLLDDDDD",
            "LLDDDDD", "DDDDDDDD", "LDDDDDDL"]  # fmt: skip
 
 
-def main() -> None:  # noqa: C901, PLR0915 - one table of generators, read top to bottom
+def main() -> None:
     rng = random.Random(20261206)
     rows: list[list[str]] = []
     used: set[str] = set()
@@ -152,9 +153,27 @@ def main() -> None:  # noqa: C901, PLR0915 - one table of generators, read top t
     for _ in range(25):
         name, _, _ = maker()
         s = fresh()
-        t = rng.choice([s.lower(), " ".join(s), s[:3] + "-" + s[3:], s[:2] + " " + s[2:],
-                        s[:4] + "/" + s[4:], f" {s} ", s[:3] + "." + s[3:], s.replace("-", "")])
-        add("separators_case", name, s, name.upper() if rng.random() < 0.5 else name.lower(), t, "hit", "1;2")
+        t = rng.choice(
+            [
+                s.lower(),
+                " ".join(s),
+                s[:3] + "-" + s[3:],
+                s[:2] + " " + s[2:],
+                s[:4] + "/" + s[4:],
+                f" {s} ",
+                s[:3] + "." + s[3:],
+                s.replace("-", ""),
+            ]
+        )
+        add(
+            "separators_case",
+            name,
+            s,
+            name.upper() if rng.random() < 0.5 else name.lower(),
+            t,
+            "hit",
+            "1;2",
+        )
     # 2. look-alike letters, full-width and other-script digits [2][5]
     for i in range(20):
         name, _, _ = maker()
@@ -233,8 +252,23 @@ def main() -> None:  # noqa: C901, PLR0915 - one table of generators, read top t
             a, b = b, a
         add("sound_transliteration", name, a, name, b, "possible", "5;6")
     # 11. unknown makes on one or both sides [1][7]
-    unknown = ["?", "-", "", "Unknown", "unbekannt", "inconnu", "desconocido", "N/A", "—",
-               "неизвестно", "sconosciuto", "onbekend", "nieznany", "未知", "Unknown make"]
+    unknown = [
+        "?",
+        "-",
+        "",
+        "Unknown",
+        "unbekannt",
+        "inconnu",
+        "desconocido",
+        "N/A",
+        "—",
+        "неизвестно",
+        "sconosciuto",
+        "onbekend",
+        "nieznany",
+        "未知",
+        "Unknown make",
+    ]
     for i, u in enumerate(unknown):
         name, _, _ = maker()
         s = fresh()
@@ -260,7 +294,9 @@ def main() -> None:  # noqa: C901, PLR0915 - one table of generators, read top t
             j = k if s[k] != s[k + 1] else k - 1
             t = s[:j] + s[j + 1] + s[j] + s[j + 2 :]
         elif kind == 2:  # S/5, B/8, Z/2, G/6 are distinct in stamps
-            t = s[:2] + s[2:].replace(s[k], {"5": "S", "8": "B", "2": "Z", "6": "G"}.get(s[k], "7"), 1)
+            t = s[:2] + s[2:].replace(
+                s[k], {"5": "S", "8": "B", "2": "Z", "6": "G"}.get(s[k], "7"), 1
+            )
         elif kind == 3:  # one digit more
             t = s + str(rng.randint(1, 9))
         else:  # letters prefix differs

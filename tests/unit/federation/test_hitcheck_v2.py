@@ -87,7 +87,8 @@ def test_quota_counts_every_item_and_refused_firearms_are_not_sent(fed: Federati
 def test_each_peer_gets_the_newest_version_it_speaks(fed: Federation) -> None:
     rules = IdentifierRules(("v1", "v2"))
     item = check_item("Glock", "00AB12345", rules)
-    assert item.version == "v2" and item.fallback is not None
+    assert item.version == "v2"
+    assert item.fallback is not None
     result = _check(fed, "FR", "NL").run([item], CONTEXT)
     assert result.answers[0]["FR"].outcome is Outcome.HIT
     assert result.answers[0]["NL"].outcome is Outcome.HIT  # NL's index is still v1

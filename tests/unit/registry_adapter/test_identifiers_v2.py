@@ -165,7 +165,7 @@ def test_a_node_extends_the_table_but_may_not_repoint_it(tmp_path: Path) -> None
 def test_versions_parse_and_negotiate() -> None:
     assert parse_versions("v1+v2") == ("v1", "v2")
     assert parse_versions("v2, v1") == ("v1", "v2")
-    with pytest.raises(ConfigError, match="registry.identifiers"):
+    with pytest.raises(ConfigError, match=r"registry\.identifiers"):
         parse_versions("v3")
     assert common_version(("v1", "v2"), "v1") == "v1"
     assert common_version(("v1", "v2"), "v1+v2") == "v2"
