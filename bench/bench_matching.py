@@ -75,7 +75,7 @@ def main() -> None:
     for name, derive in (("v1 (baseline)", _v1), ("v2", _v2)):
         scores = score(pairs, outcomes(derive))
         false_hits = scores["all"].placeholder_false_hits
-        print(f"### {name}: {len(pairs)} pairs, {false_hits} false hits on placeholders\n")
+        print(f"#### {name}: {len(pairs)} pairs, {false_hits} false hits on placeholders\n")
         print(table(scores))
         print()
 
