@@ -31,9 +31,9 @@ from federation.keys import EpochKeyStore
 from fedlookup.errors import InputError
 from node.indexing import run_index
 from registry_adapter import RegistryStore
-from registry_adapter.identifier_versions import IdentifierRules
 from registry_adapter.canonical_v2 import identify
 from registry_adapter.generate import generate_registry
+from registry_adapter.identifier_versions import IdentifierRules
 from registry_adapter.identifiers import record_identifiers
 
 ROOT = Path(__file__).resolve().parent.parent
