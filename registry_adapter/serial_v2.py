@@ -25,7 +25,7 @@ __all__ = ["MAX_VARIANTS", "canonical_serial_v2", "fold_serial", "serial_variant
 
 #: At most this many variants per firearm: each costs one item per peer per check and one
 #: index entry per record.
-MAX_VARIANTS = 3
+MAX_VARIANTS = 4
 
 _HOMOGLYPHS = {
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O",
@@ -51,7 +51,9 @@ _STRONG_LABEL = re.compile(
       | MATRICUL[AE] | N[O0R]\s*[.:°º] | N\s*[°º.] | SN\s*[:.#] | S\.\s*N\.? | № | \# | НОМЕР
       | СЕРИЙНЫЙ\s+НОМЕР
       | ЗАВ(?:ОДСКОЙ)?\.?\s*(?:НОМЕР|№)? | ΑΡΙΘΜΟΣ(?:\s+ΣΕΙΡΑΣ)? | Α\.?\s*Σ\.? | 编号 | 序列号
-      | 枪号 | الرقم\s+التسلسلي | رقم
+      | 枪号 | الرقم\s+التسلسلي | رقم | NUM\. | FAB\.?\s*-?\s*NR\b\.? | WAFFEN\s*-?\s*NR\b\.?
+      | V\.\s*C\. | VYR\.?\s*C(?:ISLO)?\b\.? | VYROBNI\s+CISLO | CISLO | BROJ
+      | NR\s+(?:FABRYCZNY|SERYJNY) | (?:DE|DI|DU)\s+SERIE | ΑΡ\.
     )[\s:.#\-=]*""",
     re.VERBOSE,
 )
@@ -69,6 +71,24 @@ _MARK_TOKENS = frozenset(
     {"CAI", "CENTURY", "IAC", "INTERARMS", "SAMCO", "KVAR", "PWARMS", "ATI", "TGI", "IMPORTED",
      "IMPORT", "BUG", "BNP", "CIP", "PSF", "PV", "NP", "BEUG", "BEUSS", "PROOF", "PROOFED",
      "POINCON", "BESCHUSS"}
+)  # fmt: skip
+# Importers whose mark a clerk may copy after the serial, with their town (ATF tracing guide:
+# "import markings"; the EU's import marking is the country-and-year rule above).
+_IMPORTERS = frozenset(
+    {"CAI", "CENTURY", "IAC", "INTERARMS", "SAMCO", "KVAR", "PWARMS", "ATI", "TGI", "IMPORTED",
+     "IMPORTER", "IMPORT", "IMP", "IMPORTEUR", "IMPORTATEUR", "IMPORTADOR", "IMPORTATORE"}
+)  # fmt: skip
+# Other romanisations of Cyrillic clerks use besides BGN/PCGN (the default of ``translit``):
+# French (Ж as J, Ш as CH, У as OU), German (Ж and Ш as SCH, Ч as TSCH, В as W, Ц as Z) and
+# ISO 9 without its diacritics (Ж as Z, Ч as C, Х as H, Я as A). Letters not listed here
+# fall through to BGN/PCGN.
+_SOUND_CONVENTIONS = (
+    str.maketrans({"Ж": "J", "Ш": "CH", "Щ": "CHTCH", "Ч": "TCH", "У": "OU", "Й": "I",
+                   "Я": "IA", "Ю": "IOU", "Х": "KH"}),
+    str.maketrans({"Ж": "SCH", "Ш": "SCH", "Щ": "SCHTSCH", "Ч": "TSCH", "В": "W", "Ц": "Z",
+                   "Х": "CH", "Й": "J", "Я": "JA", "Ю": "JU", "З": "S"}),
+    str.maketrans({"Ж": "Z", "Ч": "C", "Ш": "S", "Щ": "S", "Ц": "C", "Х": "H", "Я": "A",
+                   "Ю": "U", "Й": "J"}),
 )  # fmt: skip
 _COUNTRY_CODES = frozenset(
     ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
@@ -94,10 +114,14 @@ def strip_label(typed: str) -> str:
     # NFKC would turn the numero sign and "N" with an ordinal indicator into plain "NO".
     text = _ascii_upper(typed.replace("№", "N° ").replace("Nº", "N° ").replace("nº", "N° "))
     text = text.strip()
-    for pattern in (_STRONG_LABEL, _SPACED_LABEL):
-        match = pattern.match(text)
-        if match and match.end() < len(text):
-            text = text[match.end() :]
+    for _ in range(3):  # "N° de série", "Serial: No." are labels in two steps
+        before = text
+        for pattern in (_STRONG_LABEL, _SPACED_LABEL):
+            match = pattern.match(text)
+            if match and match.end() < len(text):
+                text = text[match.end() :]
+        if text == before:
+            break
     return text
 
 
@@ -161,6 +185,14 @@ def _drop_marks(tokens: list[str]) -> list[str]:
     return out
 
 
+def _before_importer(tokens: list[str]) -> list[str]:
+    """The tokens before an importer's mark that follows the serial ("AB123 CAI GEORGIA VT")."""
+    for i, tok in enumerate(tokens):
+        if i > 0 and tok in _IMPORTERS:
+            return tokens[:i]
+    return tokens
+
+
 def serial_variants(typed: str, canonical: str) -> list[str]:
     """Other canonical forms of the same marking, most likely first, at most
     :data:`MAX_VARIANTS`, none equal to ``canonical``, none shorter than 4 characters.
@@ -173,16 +205,19 @@ def serial_variants(typed: str, canonical: str) -> list[str]:
         return []  # one plain token: no label, mark, zero or other script to vary
     label_free = strip_label(typed)
     candidates: list[str] = []
-    marks_dropped = fold_serial(" ".join(_drop_marks(_tokens(label_free))))
-    candidates.append(marks_dropped)
+    tokens = _tokens(label_free)
+    candidates.append(fold_serial(" ".join(_drop_marks(tokens))))
+    candidates.append(fold_serial(" ".join(_drop_marks(_before_importer(tokens)))))
     glued = _GLUED_LABEL.sub("", canonical)
     candidates.append(glued)
     if not label_free.isascii() and any(
         unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK")) for ch in label_free
     ):
         # Every Cyrillic or Greek letter read by sound, look-alikes too ("ВР" as "VR").
-        sound = translit(unicodedata.normalize("NFKC", label_free).upper())
-        candidates.insert(0, fold_serial(sound))
+        upper = unicodedata.normalize("NFKC", label_free).upper()
+        for n, table in enumerate((None, *_SOUND_CONVENTIONS)):
+            sound = translit(upper.translate(table) if table else upper)
+            candidates.insert(n, fold_serial(sound))
     out: list[str] = []
     for cand in candidates:
         for form in (cand, cand.lstrip("0")):
