@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -121,6 +121,8 @@ class HitCheck:
             and index version, so the mirror still catches up before it is read.
         batched: ``False`` signs, logs and hashes per peer, each peer on its own (two
             ``fsync`` per peer instead of two per round; kept to measure the difference).
+        versions: per country, the identifier versions the signed directory says its index
+            serves; a country not listed is read from its ``NodeInfo``.
     """
 
     def __init__(
@@ -134,6 +136,7 @@ class HitCheck:
         sync_timeout: float = 120.0,
         info_max_age: float = 60.0,
         batched: bool = True,
+        versions: Mapping[str, str] | None = None,
     ) -> None:
         self.country = country
         self.peers = [p for p in peers if p.country != country]
@@ -143,6 +146,7 @@ class HitCheck:
         self.sync_timeout = sync_timeout
         self.info_max_age = info_max_age
         self.batched = batched
+        self.versions = dict(versions or {})
         self._pool: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
@@ -232,7 +236,8 @@ class HitCheck:
             run.mirror, run.sync = refreshed.mirror, refreshed.kind.value
             run.version, run.epoch = refreshed.mirror.version, refreshed.mirror.epoch_id
             run.max_items = refreshed.info.limits.max_items_per_request
-            run.speaks = frozenset(refreshed.info.identifier_version.replace(",", "+").split("+"))
+            advertised = self.versions.get(run.country) or refreshed.info.identifier_version
+            run.speaks = frozenset(advertised.replace(",", "+").split("+"))
             if run.max_items < 1:
                 raise PeerRejectedError(run.country, "it accepts no items from this node")
         except Exception as exc:

@@ -14,6 +14,7 @@
     cert = "DE/node.pem"                     # relative to this file; its key is pinned
     audit_public_key = "DE/audit.pub"        # PEM, raw base64, or a C2SP vkey line
     # pin = false                            # accept any CA certificate naming DE
+    # identifiers = "v2"                     # identifier rules its index serves ("v1+v2")
 
 Errors name the file and the field (``members[0].cert``).
 """
@@ -101,6 +102,9 @@ def _member(item: Any, where: str, base: Path, default_limits: Any, source: str)
     pin = item.get("pin", True)
     if not isinstance(pin, bool):
         raise InputError("expected true or false", file=source, field=f"{where}.pin")
+    versions = item.get("identifiers")
+    if versions is not None and not isinstance(versions, str):
+        raise InputError("expected a string", file=source, field=f"{where}.identifiers")
     limits = item.get("limits", default_limits)
     if not isinstance(limits, dict):
         raise InputError(
@@ -113,6 +117,7 @@ def _member(item: Any, where: str, base: Path, default_limits: Any, source: str)
             key_fingerprint=key_fingerprint(cert) if pin else None,
             audit_public_key=read_audit_public_key(base / need("audit_public_key")),
             limits=Limits.from_json(limits, f"{where}.limits"),
+            identifiers=versions,
         )
     except InputError as exc:
         if exc.file:

@@ -93,3 +93,17 @@ def test_each_peer_gets_the_newest_version_it_speaks(fed: Federation) -> None:
     assert result.answers[0]["FR"].outcome is Outcome.HIT
     assert result.answers[0]["NL"].outcome is Outcome.HIT  # NL's index is still v1
     assert fed.countries["NL"].service.quotas.used("DE") == 2  # v1: two items
+
+
+def test_the_signed_directory_says_which_version_a_peer_speaks(fed: Federation) -> None:
+    # NL's NodeInfo claims v2, but its index is still v1: the directory's word wins.
+    fed.countries["NL"].service.responder.identifier_version = "v2"
+    rules = IdentifierRules(("v1", "v2"))
+    check = _check(fed, "NL")
+    assert (
+        check.run([check_item("Glock", "00AB12345", rules)], CONTEXT).answers[0]["NL"].outcome
+        is Outcome.NO_HIT
+    )
+    check.versions = {"NL": "v1"}
+    result = check.run([check_item("Glock", "00AB12345", rules)], CONTEXT)
+    assert result.answers[0]["NL"].outcome is Outcome.HIT
