@@ -30,7 +30,9 @@ __all__ = [
 ]
 
 #: Words that join names: "Heckler und Koch", "Smith & Wesson", "Verney et Carron".
-CONNECTIVES = frozenset({"AND", "UND", "ET", "EN", "OG", "OCH", "Y", "E", "ES", "JA", "IR", "UN"})
+CONNECTIVES = frozenset(
+    {"AND", "UND", "ET", "EN", "OG", "OCH", "Y", "E", "ES", "JA", "IR", "UN", "KAI", "VE"}
+)
 
 #: Legal forms and family words across the EU languages, English, Russian, Turkish, Chinese
 #: and others (sources in ``data/makers_v2.csv``); dropped wherever they stand.
@@ -86,7 +88,9 @@ PLACE_WORDS = frozenset(
         "TROMPIA", "VAL", "HERSTAL", "LIEGE", "OBERNDORF", "NECKAR", "AM", "ECKERNFORDE",
         "ULM", "FERLACH", "DEUTSCHWAGRAM", "WAGRAM", "DEUTSCH", "HARTFORD", "ILION",
         "SOUTHPORT", "NEWPORT", "KRAGUJEVAC", "UHERSKY", "BROD", "EIBAR", "URBINO",
-        "ISSAQUAH", "SMYRNA", "EXETER", "NEWINGTON",
+        "ISSAQUAH", "SMYRNA", "EXETER", "NEWINGTON", "BRESCIA", "BS", "SUHL", "ZELLA",
+        "MEHLIS", "GUERNICA", "PLACENCIA", "PRESCOTT", "WORCESTER", "NH", "CT", "MA", "AZ",
+        "TX", "GA", "NY", "NC", "MT", "WA",
     }
 )  # fmt: skip
 
@@ -108,6 +112,18 @@ _TRANSLIT = {
     "Ρ": "R", "Σ": "S", "Τ": "T", "Υ": "Y", "Φ": "F", "Χ": "CH", "Ψ": "PS", "Ω": "O",
 }  # fmt: skip
 _TRANSLIT_TABLE = str.maketrans(_TRANSLIT)
+
+
+#: Chinese legal forms written without spaces ("中国北方工业公司"), longest first.
+_CJK_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "公司", "集团", "工厂", "厂")
+
+
+def _strip_cjk_forms(word: str) -> str:
+    """A Chinese name without its trailing legal form (the whole word when nothing is left)."""
+    for form in _CJK_FORMS:
+        if word.endswith(form) and len(word) > len(form):
+            return _strip_cjk_forms(word[: -len(form)])
+    return word
 
 
 def translit(text: str) -> str:
@@ -173,6 +189,7 @@ def maker_words(name: str) -> tuple[str, ...]:
     for mark in ("'", "\u2019", "\u02bc", "`", "."):
         text = text.replace(mark, "")
     words = "".join(ch if ch.isalnum() else " " for ch in text).split()
+    words = [_strip_cjk_forms(w) for w in words]
     kept = [w for w in words if w not in _DROPPABLE]
     if not kept:
         # Only droppable words ("Arms Co."): keep all but legal forms, else everything.

@@ -112,7 +112,9 @@ def strip_label(typed: str) -> str:
     removed; the text is returned upper-case with accents stripped.
     """
     # NFKC would turn the numero sign and "N" with an ordinal indicator into plain "NO".
-    text = _ascii_upper(typed.replace("№", "N° ").replace("Nº", "N° ").replace("nº", "N° "))
+    for sign in ("N.º", "n.º", "Nº", "nº", "№"):
+        typed = typed.replace(sign, "N° ")
+    text = _ascii_upper(typed)
     text = text.strip()
     for _ in range(3):  # "N° de série", "Serial: No." are labels in two steps
         before = text

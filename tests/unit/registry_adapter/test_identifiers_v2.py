@@ -75,6 +75,7 @@ def test_real_serials_in_maker_formats_are_never_refused() -> None:
     [("No. AB12345", "AB12345"), ("№ AB12345", "AB-12345"), ("N°AB12345", "ab12345"),
      ("S/N: AB12345", "AB 12345"), ("Nr. 0012345", "0012345"), ("SN: 4412345", "4412345"),
      ("Serial No. AB12345", "AB12345"), ("Matricola AB12345", "AB12345"),
+     ("N.º AB12345", "AB12345"), ("N° de série AB12345", "AB12345"), ("Fab.-Nr. AB12345", "AB12345"),
      ("Номер AB12345", "AB12345"), ("No URX39448", "URX39448")],
 )  # fmt: skip
 def test_label_prefixes_give_the_same_identifiers(typed: str, stored: str) -> None:
@@ -118,7 +119,8 @@ def test_near_misses_stay_apart() -> None:
      ["Radom", "Fabryka Broni Łucznik-Radom sp. z o.o.", "Łucznik"],
      ["Zastava", "Crvena Zastava", "Zastava oružje a.d.", "Застава"],
      ["Beretta", "Fabbrica d'Armi Pietro Beretta S.p.A.", "Beretta Gardone V.T."],
-     ["Norinco", "China North Industries Corp.", "中国北方工业公司"]],
+     ["Norinco", "China North Industries Corp.", "中国北方工业公司", "中国北方工业集团", "诺林科"],
+     ["Smith & Wesson", "S&W", "Смит и Вессон", "Σμιθ & Γουέσον", "Smith & Wesson Springfield MA"]],
 )  # fmt: skip
 def test_maker_spellings_fold_to_one_maker(names: list[str]) -> None:
     keys = {identify(n, "AB12345").make_serial for n in names}
