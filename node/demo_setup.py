@@ -112,8 +112,9 @@ def create_network(
         items_per_day: every node's daily quota for every peer.
         registry_urls: each node's registry URL (default ``sqlite:///data/registry.db``).
         identifiers: the identifier rules every node speaks (``[registry] identifiers``):
-            ``"v1"`` for the demo network, whose index :func:`index_records` derives with
-            ``record_identifiers``; ``"v2"`` for networks indexed through ``node index``.
+            ``"v1"`` (default) for networks whose index :func:`index_records` derives with
+            ``record_identifiers``; ``"v2"`` for networks indexed through ``node index``
+            (the demo).
 
     Returns:
         The network (publish a directory before starting the nodes).
