@@ -31,7 +31,30 @@ __all__ = [
 
 #: Words that join names: "Heckler und Koch", "Smith & Wesson", "Verney et Carron".
 CONNECTIVES = frozenset(
-    {"AND", "UND", "ET", "EN", "OG", "OCH", "Y", "E", "ES", "JA", "IR", "UN", "KAI", "VE"}
+    {
+        "AND",
+        "UND",
+        "U",
+        "ET",
+        "EN",
+        "OG",
+        "OCH",
+        "Y",
+        "E",
+        "ES",
+        "JA",
+        "IR",
+        "UN",
+        "KAI",
+        "VE",
+        "DE",
+        "DI",
+        "DU",
+        "DES",
+        "DEL",
+        "DELLA",
+        "DA",
+    }
 )
 
 #: Legal forms and family words across the EU languages, English, Russian, Turkish, Chinese
@@ -50,7 +73,8 @@ LEGAL_FORMS = frozenset(
         "FILS", "FIGLI", "FRATELLI", "FRERES", "HIJOS", "HERMANOS", "LDA", "LTDA", "SL",
         "SLU", "SGPS", "EIRL",
         # Central and eastern Europe
-        "SP", "Z", "ZOO", "OO", "SRO", "DOO", "DD", "KFT", "ZRT", "NYRT", "RT", "BT", "SIA",
+        "SP", "Z", "ZOO", "OO", "SRO", "SPOL", "RO", "CV", "SAB", "RL", "DOO", "DD", "KFT",
+        "ZRT", "NYRT", "RT", "BT", "SIA",
         "UAB", "OU", "EOOD", "OOD", "AD", "EAD", "AE", "EPE", "IKE", "OE", "DOOEL",
         # Russian and CIS
         "OOO", "ZAO", "OAO", "PAO", "AO", "TOO", "JSC", "OJSC", "CJSC", "FGUP", "GUP", "NPO",
@@ -189,6 +213,8 @@ def maker_words(name: str) -> tuple[str, ...]:
     for mark in ("'", "\u2019", "\u02bc", "`", "."):
         text = text.replace(mark, "")
     words = "".join(ch if ch.isalnum() else " " for ch in text).split()
+    # Legal forms of several words with a one-letter word inside ("spol. s r.o.").
+    words = " ".join(words).replace(" SPOL S RO", "").replace(" S DE RL", "").split()
     words = [_strip_cjk_forms(w) for w in words]
     kept = [w for w in words if w not in _DROPPABLE]
     if not kept:
