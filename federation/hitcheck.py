@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from federation.evaluation import BlindedQuery
+from federation.hitcheck_items import Bounds, Found, Layout, classify, flatten, next_chunk
 from federation.hitcheck_types import (
     CheckContext,
     CheckItem,
@@ -44,7 +45,6 @@ from federation.hitcheck_types import (
     SignedQuery,
 )
 from federation.index import IndexMirror
-from federation.labels import Label
 from federation.mirrors import MirrorStore
 from federation.psi import HashedItems
 from federation.transport import Evaluation, PeerTransport
@@ -62,9 +62,6 @@ _log = logging.getLogger("fedlookup.hitcheck")
 
 #: ``progress(country, items_done)``: called after each chunk a peer answered.
 Progress = Callable[[str, int], None]
-
-#: Where each firearm's items sit in a request: ``(first item, item count, hit items)``.
-_Layout = list[tuple[int, int, int]]
 
 
 @dataclass
@@ -95,7 +92,7 @@ class _Exchange:
     """One request's result, before it is logged."""
 
     outcome: QueryOutcome
-    found: list[_Found] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)
     mirror: IndexMirror | None = None
     error: BaseException | None = None
 
@@ -274,20 +271,20 @@ class HitCheck:
     ) -> None:
         """Ask each peer of ``runs`` its next chunk: sign all, ask all, log all."""
         fitting: list[_PeerRun] = []
-        chunks: list[_Bounds] = []
+        chunks: list[Bounds] = []
         for run in runs:
             try:
-                chunks.append(_chunk(run, items))
+                chunks.append(next_chunk(items, run.next, run.max_items, run.speaks, run.country))
                 fitting.append(run)
             except PeerRejectedError as exc:
                 self._fail(run, exc)
         runs = fitting
         if not runs:
             return
-        flats: dict[_Bounds, list[bytes]] = {}
-        layouts: dict[_Bounds, _Layout] = {}
+        flats: dict[Bounds, list[bytes]] = {}
+        layouts: dict[Bounds, Layout] = {}
         for bounds in set(chunks):
-            flats[bounds], layouts[bounds] = _flatten(items, bounds)
+            flats[bounds], layouts[bounds] = flatten(items, bounds)
         try:
             hashed = {bounds: BlindedQuery.hash_once(flat) for bounds, flat in flats.items()}
             signed = self.auditor.sign_many(
@@ -350,7 +347,7 @@ class HitCheck:
         self,
         run: _PeerRun,
         flat: list[bytes],
-        layout: _Layout,
+        layout: Layout,
         signed: SignedQuery,
         hashed: HashedItems | None,
     ) -> _Exchange:
@@ -373,7 +370,7 @@ class HitCheck:
                 per_item = query.finish(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
                 )
-                found = [_classify(per_item[at : at + n], hits) for at, n, hits in layout]
+                found = [classify(per_item[at : at + n], hits) for at, n, hits in layout]
             else:
                 matches = query.count(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
@@ -471,53 +468,6 @@ class HitCheck:
             latency_ms=(time.monotonic() - run.started) * 1000,
             request_ids=tuple(run.request_ids),
         )
-
-
-_Found = tuple[Outcome, tuple[Label, ...]]
-
-
-def _classify(per_item: list[list[Label]], hit_items: int) -> _Found:
-    """A firearm's outcome from the labels of its items (the first ``hit_items`` are
-    make+serial, the rest serial-only); labels found twice are reported once."""
-    hit = [lb for labels in per_item[:hit_items] for lb in labels]
-    if hit:
-        return Outcome.HIT, tuple(dict.fromkeys(hit))
-    possible = [lb for labels in per_item[hit_items:] for lb in labels]
-    if possible:
-        return Outcome.POSSIBLE, tuple(dict.fromkeys(possible))
-    return Outcome.NO_HIT, ()
-
-
-#: A chunk: ``(first firearm, end firearm, identifier versions the peer reads)``.
-_Bounds = tuple[int, int, frozenset[str]]
-
-
-def _chunk(run: _PeerRun, items: Sequence[CheckItem]) -> _Bounds:
-    """The peer's next chunk: as many firearms as fit in its ``max_items_per_request``."""
-    total, end = 0, run.next
-    while end < len(items):
-        n = len(items[end].under(run.speaks).items())
-        if total + n > run.max_items:
-            break
-        total, end = total + n, end + 1
-    if end == run.next:
-        raise PeerRejectedError(
-            run.country, f"it accepts {run.max_items} items per request, fewer than one firearm"
-        )
-    return run.next, end, run.speaks
-
-
-def _flatten(items: Sequence[CheckItem], bounds: _Bounds) -> tuple[list[bytes], _Layout]:
-    """The items of a chunk's firearms, in the form its peer reads, and where each sits."""
-    lo, hi, speaks = bounds
-    flat: list[bytes] = []
-    layout: _Layout = []
-    for item in items[lo:hi]:
-        form = item.under(speaks)
-        its = form.items()
-        layout.append((len(flat), len(its), form.hit_items))
-        flat.extend(its)
-    return flat, layout
 
 
 def _reason(exc: FedlookupError) -> str:
