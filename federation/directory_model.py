@@ -33,6 +33,7 @@ DIRECTORY_FORMAT = "fedlookup-directory/1"
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HOST = re.compile(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
+_VERSIONS = re.compile(r"v[0-9]+(\+v[0-9]+)*")
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -109,6 +110,9 @@ class Member:
             certificate from the federation CA naming the country).
         audit_public_key: its raw 32-byte Ed25519 audit log key.
         limits: what it may ask of each other member.
+        identifiers: the identifier rule versions its index serves (``"v2"``, ``"v1+v2"``
+            during a migration); ``None`` when the directory does not say (askers then
+            read the node's ``NodeInfo``). Absent from the signed JSON when ``None``.
     """
 
     country: str
@@ -116,6 +120,7 @@ class Member:
     key_fingerprint: str | None
     audit_public_key: bytes
     limits: DirectoryLimits
+    identifiers: str | None = None
 
     def __post_init__(self) -> None:
         if not _COUNTRY.fullmatch(self.country):
@@ -127,6 +132,8 @@ class Member:
             raise _fail("expected 64 lower-case hex digits (SHA-256)", "key_fingerprint")
         if len(self.audit_public_key) != 32:
             raise _fail("expected a raw 32-byte Ed25519 key", "audit_public_key")
+        if self.identifiers is not None and not _VERSIONS.fullmatch(self.identifiers):
+            raise _fail(f"{self.identifiers!r} is not like 'v2' or 'v1+v2'", "identifiers")
 
     @property
     def host(self) -> str:
@@ -139,7 +146,7 @@ class Member:
 
     def to_json(self) -> dict[str, Any]:
         """The member as a JSON-ready dictionary."""
-        return {
+        out = {
             "country": self.country,
             "endpoint": self.endpoint,
             "key_fingerprint": self.key_fingerprint,
@@ -149,6 +156,10 @@ class Member:
                 "items_per_day": self.limits.items_per_day,
             },
         }
+        if self.identifiers is not None:
+            # Only when stated, so directories signed before the field keep their bytes.
+            out["identifiers"] = self.identifiers
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, where: str) -> Member:
@@ -158,6 +169,9 @@ class Member:
         pin = obj.get("key_fingerprint")
         if pin is not None and not isinstance(pin, str):
             raise _fail("expected a string or null", f"{where}.key_fingerprint")
+        versions = obj.get("identifiers")
+        if versions is not None and not isinstance(versions, str):
+            raise _fail("expected a string", f"{where}.identifiers")
         try:
             key = base64.b64decode(_get(obj, "audit_public_key", str, where), validate=True)
         except binascii.Error as exc:
@@ -171,6 +185,7 @@ class Member:
                 limits=DirectoryLimits.from_json(
                     _get(obj, "limits", dict, where), f"{where}.limits"
                 ),
+                identifiers=versions,
             )
         except InputError as exc:
             if exc.field and not exc.field.startswith(where):

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from federation.evaluation import BlindedQuery
+from federation.hitcheck_items import Bounds, Found, Layout, flatten, next_chunk, read_found
 from federation.hitcheck_types import (
     CheckContext,
     CheckItem,
@@ -42,10 +43,8 @@ from federation.hitcheck_types import (
     QueryAuditor,
     QueryOutcome,
     SignedQuery,
-    classify,
 )
 from federation.index import IndexMirror
-from federation.labels import Label
 from federation.mirrors import MirrorStore
 from federation.psi import HashedItems
 from federation.transport import Evaluation, PeerTransport
@@ -64,8 +63,6 @@ _log = logging.getLogger("fedlookup.hitcheck")
 #: ``progress(country, items_done)``: called after each chunk a peer answered.
 Progress = Callable[[str, int], None]
 
-_ITEMS_PER_FIREARM = 2  # make+serial and serial-only
-
 
 @dataclass
 class _PeerRun:
@@ -77,7 +74,8 @@ class _PeerRun:
     failure: Outcome = Outcome.UNAVAILABLE
     started: float = field(default_factory=time.monotonic)
     mirror: IndexMirror | None = None
-    per_chunk: int = 0
+    max_items: int = 0  # the peer's max_items_per_request
+    speaks: frozenset[str] = frozenset()  # identifier versions the peer's index serves
     next: int = 0  # first item not yet asked
     error: BaseException | None = None
     request_ids: list[str] = field(default_factory=list)
@@ -94,7 +92,7 @@ class _Exchange:
     """One request's result, before it is logged."""
 
     outcome: QueryOutcome
-    found: list[_Found] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)
     mirror: IndexMirror | None = None
     error: BaseException | None = None
 
@@ -120,6 +118,8 @@ class HitCheck:
             and index version, so the mirror still catches up before it is read.
         batched: ``False`` signs, logs and hashes per peer, each peer on its own (two
             ``fsync`` per peer instead of two per round; kept to measure the difference).
+        versions: per country, the identifier versions the signed directory says its index
+            serves; a country not listed is read from its ``NodeInfo``.
     """
 
     def __init__(
@@ -133,6 +133,7 @@ class HitCheck:
         sync_timeout: float = 120.0,
         info_max_age: float = 60.0,
         batched: bool = True,
+        versions: Mapping[str, str] | None = None,
     ) -> None:
         self.country = country
         self.peers = [p for p in peers if p.country != country]
@@ -142,6 +143,7 @@ class HitCheck:
         self.sync_timeout = sync_timeout
         self.info_max_age = info_max_age
         self.batched = batched
+        self.versions = dict(versions or {})
         self._pool: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
@@ -174,6 +176,10 @@ class HitCheck:
             Per item per country an answer, and per country a report.
         """
         started = time.monotonic()
+        every = items
+        # Firearms this node refused (placeholders) are never sent; the rest go out.
+        asked = [i for i, item in enumerate(every) if not item.refusal]
+        items = [every[i] for i in asked]
         runs = [_PeerRun(p) for p in self.peers]
         if self._pool is None:
             # One thread per peer, kept across checks: starting threads is not free.
@@ -196,17 +202,20 @@ class HitCheck:
                     self._rounds([run], items, context, progress, deadline, None)
 
             wait([pool.submit(alone, run) for run in runs], timeout=deadline - time.monotonic())
-        answers: list[dict[str, CountryAnswer]] = [{} for _ in items]
+        answers: list[dict[str, CountryAnswer]] = [
+            {r.country: CountryAnswer(Outcome.NOT_CHECKED, reason=item.refusal) for r in runs}
+            for item in every
+        ]
         peers: dict[str, PeerReport] = {}
         for run in runs:
             report = run.report or self._report(run)
             peers[run.country] = report
-            for i in range(len(items)):
-                answers[i][run.country] = run.answers.get(i) or CountryAnswer(
+            for j, i in enumerate(asked):
+                answers[i][run.country] = run.answers.get(j) or CountryAnswer(
                     run.failure, reason=report.reason or "not checked"
                 )
         return CheckResult(
-            items=tuple(items),
+            items=tuple(every),
             answers=tuple(answers),
             peers=peers,
             elapsed_ms=(time.monotonic() - started) * 1000,
@@ -223,8 +232,10 @@ class HitCheck:
             )
             run.mirror, run.sync = refreshed.mirror, refreshed.kind.value
             run.version, run.epoch = refreshed.mirror.version, refreshed.mirror.epoch_id
-            run.per_chunk = refreshed.info.limits.max_items_per_request // _ITEMS_PER_FIREARM
-            if run.per_chunk < 1:
+            run.max_items = refreshed.info.limits.max_items_per_request
+            advertised = self.versions.get(run.country) or refreshed.info.identifier_version
+            run.speaks = frozenset(advertised.replace(",", "+").split("+"))
+            if run.max_items < 1:
                 raise PeerRejectedError(run.country, "it accepts no items from this node")
         except Exception as exc:
             self._fail(run, exc)
@@ -259,11 +270,21 @@ class HitCheck:
         pool: ThreadPoolExecutor | None,
     ) -> None:
         """Ask each peer of ``runs`` its next chunk: sign all, ask all, log all."""
-        chunks = [(r.next, min(len(items), r.next + r.per_chunk)) for r in runs]
-        flats = {
-            bounds: [b for item in items[bounds[0] : bounds[1]] for b in item.identifiers.items()]
-            for bounds in set(chunks)
-        }
+        fitting: list[_PeerRun] = []
+        chunks: list[Bounds] = []
+        for run in runs:
+            try:
+                chunks.append(next_chunk(items, run.next, run.max_items, run.speaks, run.country))
+                fitting.append(run)
+            except PeerRejectedError as exc:
+                self._fail(run, exc)
+        runs = fitting
+        if not runs:
+            return
+        flats: dict[Bounds, list[bytes]] = {}
+        layouts: dict[Bounds, Layout] = {}
+        for bounds in set(chunks):
+            flats[bounds], layouts[bounds] = flatten(items, bounds)
         try:
             hashed = {bounds: BlindedQuery.hash_once(flat) for bounds, flat in flats.items()}
             signed = self.auditor.sign_many(
@@ -278,9 +299,11 @@ class HitCheck:
             for run, bounds, signed_query in zip(runs, chunks, signed, strict=True)
         ]
         if pool is None or len(jobs) == 1:
-            results = [self._exchange(r, flats[b], s, h) for r, b, s, h in jobs]
+            results = [self._exchange(r, flats[b], layouts[b], s, h) for r, b, s, h in jobs]
         else:
-            futures = [pool.submit(self._exchange, r, flats[b], s, h) for r, b, s, h in jobs]
+            futures = [
+                pool.submit(self._exchange, r, flats[b], layouts[b], s, h) for r, b, s, h in jobs
+            ]
             wait(futures, timeout=max(0.0, deadline - time.monotonic()))
             results = [
                 f.result()
@@ -297,7 +320,7 @@ class HitCheck:
             for run in runs:
                 self._fail(run, exc)
             return
-        for (run, (lo, hi), signed_query, _), result, problem in zip(
+        for (run, (lo, hi, _), signed_query, _), result, problem in zip(
             jobs, results, problems, strict=True
         ):
             run.request_ids.append(signed_query.request_id)
@@ -324,6 +347,7 @@ class HitCheck:
         self,
         run: _PeerRun,
         flat: list[bytes],
+        layout: Layout,
         signed: SignedQuery,
         hashed: HashedItems | None,
     ) -> _Exchange:
@@ -346,7 +370,7 @@ class HitCheck:
                 per_item = query.finish(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
                 )
-                found = [classify(per_item[i], per_item[i + 1]) for i in range(0, len(flat), 2)]
+                found = [read_found(per_item[at : at + n], hits) for at, n, hits in layout]
             else:
                 matches = query.count(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
@@ -354,7 +378,7 @@ class HitCheck:
                 # A cardinality-only peer tells how many items matched, not which: with no
                 # match every firearm is a no-hit, otherwise each is only a possible match.
                 guess = Outcome.POSSIBLE if matches else Outcome.NO_HIT
-                found = [(guess, ()) for _ in range(len(flat) // 2)]
+                found = [(guess, ()) for _ in layout]
         except Exception as exc:
             return _Exchange(
                 QueryOutcome(signed, "error", receipt=evaluation.receipt),
@@ -444,9 +468,6 @@ class HitCheck:
             latency_ms=(time.monotonic() - run.started) * 1000,
             request_ids=tuple(run.request_ids),
         )
-
-
-_Found = tuple[Outcome, tuple[Label, ...]]
 
 
 def _reason(exc: FedlookupError) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from federation.labels import Label
 from fedlookup.errors import VerificationError
-from fedlookup.identifiers import Identifiers
+from fedlookup.identifiers import IDENTIFIER_VERSION, Identifiers
 
 __all__ = [
     "CheckContext",
@@ -43,6 +43,8 @@ class Outcome(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     #: The country answered with a refusal (policy, quota, identity).
     REFUSED = "refused"
+    #: Not sent to any country: this node refused the input (a placeholder serial...).
+    NOT_CHECKED = "not-checked"
 
 
 def classify(
@@ -62,17 +64,50 @@ def classify(
 
 @dataclass(frozen=True)
 class CheckItem:
-    """One firearm to check: display fields plus its two canonical identifiers.
+    """One firearm to check: display fields plus its canonical identifier items.
 
     Attributes:
         make: the make as the investigator typed it (shown back, never sent).
         serial: the serial as typed (shown back, never sent).
-        identifiers: its canonical identifiers (``registry_adapter.record_identifiers``).
+        identifiers: its canonical identifiers (``registry_adapter.record_identifiers``
+            for v1, ``node.ask.check_items`` for every version): ``make_serial`` is empty
+            when the make is unknown (then only serial-only items are sent and the best
+            answer is ``possible``); ``variants`` are extra serial-only items (rules v2).
+        warnings: what looked suspicious in the input (never the serial itself).
+        version: the identifier version of these items (``"v1"``, ``"v2"``).
+        fallback: the same firearm under an older version, for peers that do not speak
+            ``version`` yet.
+        refusal: why this node refused to send the firearm at all (a placeholder serial);
+            every country then answers :attr:`Outcome.NOT_CHECKED`.
     """
 
     make: str
     serial: str
     identifiers: Identifiers
+    warnings: tuple[str, ...] = ()
+    version: str = IDENTIFIER_VERSION
+    fallback: CheckItem | None = None
+    refusal: str = ""
+
+    def items(self) -> tuple[bytes, ...]:
+        """The items sent for this firearm: make+serial first (when known), then serial-only
+        and its variants; none when the firearm is refused."""
+        return () if self.refusal else self.identifiers.items()
+
+    @property
+    def hit_items(self) -> int:
+        """How many leading items of :meth:`items` make a ``hit`` (0 or 1)."""
+        return 0 if self.refusal else self.identifiers.hit_items
+
+    def under(self, versions: frozenset[str]) -> CheckItem:
+        """This firearm in the newest form a peer speaking ``versions`` reads; itself when
+        none fits (its bytes are versioned, so they simply cannot match)."""
+        form: CheckItem | None = self
+        while form is not None:
+            if form.version in versions:
+                return form
+            form = form.fallback
+        return self
 
 
 @dataclass(frozen=True)
@@ -274,6 +309,9 @@ class CheckResult:
                 {
                     "make": item.make,
                     "serial": item.serial,
+                    "items": len(item.items()),
+                    "warnings": list(item.warnings),
+                    "refused": item.refusal,
                     "countries": {c: a.to_json() for c, a in sorted(per.items())},
                 }
                 for item, per in zip(self.items, self.answers, strict=True)

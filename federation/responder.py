@@ -215,8 +215,11 @@ class Responder:
         audit: AuditTrail,
         directory: Members,
         on_evaluated: Callable[[str, int], None] | None = None,
+        identifier_version: str = "v1",
     ) -> None:
         self.country = country
+        #: Identifier versions the index serves, as advertised ("v2", "v1+v2").
+        self.identifier_version = identifier_version
         self._index = index
         self._factory = evaluator_factory
         self._policy = policy
@@ -285,6 +288,7 @@ class Responder:
             index_version=index.version,
             index_size=index.size,
             limits=limits,
+            identifier_version=self.identifier_version,
         )
 
     def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> IndexExport:

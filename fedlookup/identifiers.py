@@ -27,16 +27,27 @@ IDENTIFIER_VERSION = "v1"
 
 @dataclass(frozen=True, slots=True)
 class Identifiers:
-    """The two identifiers of one firearm, as the bytes PSI evaluates.
+    """The identifiers of one firearm, as the bytes PSI evaluates.
 
     Attributes:
-        make_serial: ``b"v1|MS|<MAKE>|<SERIAL>"`` (UTF-8): a match is a hit.
+        make_serial: ``b"v1|MS|<MAKE>|<SERIAL>"`` (UTF-8): a match is a hit. Empty when the
+            make is unknown (identifier rules v2): the firearm is then serial-only.
         serial_only: ``b"v1|S|<SERIAL>"`` (UTF-8): a match alone is a possible match.
+        variants: extra serial-only items (rules v2: ``b"v2|S|<VARIANT>"``, at most a few):
+            a match alone is a possible match.
     """
 
     make_serial: bytes
     serial_only: bytes
+    variants: tuple[bytes, ...] = ()
 
-    def items(self) -> tuple[bytes, bytes]:
-        """Both identifiers, make+serial first (the order the index and a check use)."""
-        return (self.make_serial, self.serial_only)
+    def items(self) -> tuple[bytes, ...]:
+        """Every identifier, make+serial first when known (the order the index and a check
+        use), then serial-only and the variants."""
+        head = (self.make_serial,) if self.make_serial else ()
+        return (*head, self.serial_only, *self.variants)
+
+    @property
+    def hit_items(self) -> int:
+        """How many leading items of :meth:`items` make a ``hit`` (0 or 1)."""
+        return 1 if self.make_serial else 0

@@ -29,6 +29,7 @@ from node.config_fields import (
 )
 from node.layout import NodeLayout
 from node.policy import DEFAULT_MAX_ITEMS_PER_REQUEST, PeerPolicy, parse_peer_policy
+from registry_adapter.identifier_versions import parse_versions
 from registry_adapter.mapping import ColumnMapping
 
 __all__ = [
@@ -98,11 +99,14 @@ class RegistryConfig:
         aliases: optional manufacturer alias table (CSV) folded into identifiers.
         mapping: optional column mapping onto an existing schema (``[registry.mapping]``,
             see :class:`registry_adapter.ColumnMapping`), validated at start-up.
+        identifiers: identifier rule versions the index serves and checks use, oldest first
+            (``"v2"``, or ``"v1+v2"`` during a migration; ``docs/identifiers.md``).
     """
 
     url: str
     aliases: Path | None = None
     mapping: ColumnMapping | None = None
+    identifiers: tuple[str, ...] = ("v2",)
 
 
 @dataclass(frozen=True)
@@ -319,6 +323,7 @@ class NodeConfig:
             url=_sqlite_relative(f.str_("registry", "url"), base),
             aliases=f.opt_path("registry", "aliases"),
             mapping=ColumnMapping.from_dict(mapping, source=source) if mapping else None,
+            identifiers=parse_versions(f.str_("registry", "identifiers", "v2"), source=source),
         )
         tls = TlsConfig(
             ca=f.path("tls", "ca"),

@@ -74,6 +74,11 @@ class NodeLayout:
         return self.data_dir / "index"
 
     @property
+    def index_rules(self) -> Path:
+        """File naming the identifier rules the index was built under (``v1+v2``)."""
+        return self.index / "identifiers"
+
+    @property
     def audit(self) -> Path:
         """Directory of the node's (incoming-query) audit log."""
         return self.data_dir / "audit"

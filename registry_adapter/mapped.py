@@ -25,8 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from fedlookup.errors import ConfigError, InputError
+from registry_adapter.canonical_v2 import identify
 from registry_adapter.db import create_engine, translate_errors
-from registry_adapter.identifiers import canonical_make, canonical_serial
 from registry_adapter.mapping import ColumnMapping
 from registry_adapter.models import Change, Record
 from registry_adapter.snapshot import Snapshot
@@ -133,8 +133,7 @@ class MappedRegistry(RegistrySource):
         try:
             if not rid:
                 raise InputError("missing", field="record_id")
-            canonical_make(make)
-            canonical_serial(serial)
+            identify(make, serial)  # the same validation as import and check (rules v2)
             recorded_at = _as_datetime(row.recorded_at)
         except (InputError, ValueError) as exc:
             self.skipped += 1

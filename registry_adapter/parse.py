@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
 from fedlookup.errors import InputError
-from registry_adapter.aliases import make_key
-from registry_adapter.identifiers import canonical_serial
+from registry_adapter.canonical_v2 import identify
 from registry_adapter.models import Category
+from registry_adapter.row_warnings import RowWarnings, Warn
 
 __all__ = [
     "OPTIONAL_COLUMNS",
@@ -97,12 +97,14 @@ def _reject_bad_bytes(line: int, values: dict[str, str], rid: str) -> Reject | N
     return None
 
 
-def validate(line: int, values: dict[str, str]) -> Row | Reject:
+def validate(line: int, values: dict[str, str], warn: Warn | None = None) -> Row | Reject:
     """Check one row's values (keyed by column name) and build a :class:`Row`.
 
     The checks run in a fixed order and the first failure names its field: bytes, presence
     of ``record_id``, ``make``, ``serial``, ``category``, ``recorded_at``, lengths, then the
-    content of each (make letters, serial usability, known category, ISO date).
+    content of each (make and serial through identifier rules v2, exactly as ``check``
+    validates them; known category; ISO date). ``warn(line, record_id, message)`` receives
+    what looks suspicious in a row that is accepted (an unknown make, a label prefix).
     """
     get = values.get
     rid = get("record_id", "").strip()
@@ -123,8 +125,6 @@ def validate(line: int, values: dict[str, str]) -> Row | Reject:
     stamp = get("recorded_at", "").strip()
     model = get("model", "").strip()
     caliber = get("caliber", "").strip()
-    if not make:
-        return Reject(line, "make", "missing", rid)
     if not serial:
         return Reject(line, "serial", "missing", rid)
     if not category:
@@ -147,12 +147,13 @@ def validate(line: int, values: dict[str, str]) -> Row | Reject:
             if len(value) > _MAX_LEN[name]:
                 return Reject(line, name, f"longer than {_MAX_LEN[name]} characters", rid)
         return Reject(line, "serial", f"longer than {_MAX_LEN['serial']} characters", rid)
-    if not make_key(make):
-        return Reject(line, "make", "has no letters or digits", rid)
     try:
-        canonical_serial(serial)
+        ids = identify(make, serial)
     except InputError as exc:
-        return Reject(line, "serial", exc.reason, rid)
+        return Reject(line, exc.field or "serial", exc.reason, rid)
+    if warn is not None:
+        for message in ids.warnings:
+            warn(line, rid, message)
     cat = _CATEGORIES.get(category.lower())
     if cat is None:
         return Reject(line, "category", f"unknown category {category!r}", rid)
@@ -179,7 +180,7 @@ def _check_header(path: Path, header: Sequence[str], warnings: list[str]) -> Non
         warnings.append(f"{path}: ignoring extra columns: {', '.join(extra)}")
 
 
-def _read_csv(path: Path, fh: IO[str], warnings: list[str]) -> Iterator[Row | Reject]:
+def _read_csv(path: Path, fh: IO[str], warnings: list[str], warn: Warn) -> Iterator[Row | Reject]:
     reader = csv.reader(fh, strict=True)
     try:
         header = next(reader)
@@ -217,12 +218,12 @@ def _read_csv(path: Path, fh: IO[str], warnings: list[str]) -> Iterator[Row | Re
             if lost:
                 yield Reject(start, lost[0], f"missing: the row has only {len(fields)} values")
                 continue
-            yield validate(start, {h: fields[i] for i, h in wanted if i < len(fields)})
+            yield validate(start, {h: fields[i] for i, h in wanted if i < len(fields)}, warn)
             continue
-        yield validate(start, dict(zip(names, pick(fields), strict=True)))
+        yield validate(start, dict(zip(names, pick(fields), strict=True)), warn)
 
 
-def _read_jsonl(path: Path, fh: IO[str], warnings: list[str]) -> Iterator[Row | Reject]:
+def _read_jsonl(path: Path, fh: IO[str], warnings: list[str], warn: Warn) -> Iterator[Row | Reject]:
     extra_seen: set[str] = set()
     seen_any = False
     for line, raw in enumerate(fh, start=1):
@@ -257,7 +258,7 @@ def _read_jsonl(path: Path, fh: IO[str], warnings: list[str]) -> Iterator[Row | 
                 bad = Reject(line, key, f"expected a string, got {type(value).__name__}")
                 break
             values[key] = value
-        yield bad or validate(line, values)
+        yield bad or validate(line, values, warn)
     if not seen_any:
         # Like an empty CSV (no header): a file with nothing in it is a mistake, never an
         # import of zero records (with --replace it would empty the registry).
@@ -272,7 +273,8 @@ def read_file(
     Args:
         path: the CSV or JSON Lines file.
         fmt: ``"csv"`` or ``"jsonl"``; from the file name when ``None``.
-        warnings: list that receives non-fatal findings (extra columns).
+        warnings: list that receives non-fatal findings (extra columns, suspicious rows:
+            the first few with their line, then a count per kind).
 
     Yields:
         A :class:`Row` or a :class:`Reject` per data line, in file order.
@@ -287,8 +289,10 @@ def read_file(
         fh = path.open(encoding="utf-8", errors="surrogateescape", newline="")
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", file=str(path)) from exc
+    rows = RowWarnings(str(path))
     with fh:
         if kind == "csv":
-            yield from _read_csv(path, fh, sink)
+            yield from _read_csv(path, fh, sink, rows.add)
         else:
-            yield from _read_jsonl(path, fh, sink)
+            yield from _read_jsonl(path, fh, sink, rows.add)
+    sink.extend(rows.summary())

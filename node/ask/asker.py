@@ -149,6 +149,7 @@ def open_hit_check(
             timeout=timeout,
             sync_timeout=sync_timeout,
             batched=batched,
+            versions={m.country: m.identifiers for m in directory.members if m.identifiers},
         )
         stack.callback(check.close)
         yield check

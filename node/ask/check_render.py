@@ -34,6 +34,7 @@ _STYLE = {
     Outcome.NO_HIT: "green",
     Outcome.UNAVAILABLE: "magenta",
     Outcome.REFUSED: "magenta",
+    Outcome.NOT_CHECKED: "dim",
 }
 
 
@@ -156,9 +157,12 @@ def render_table(
     for c, why in reasons.items():
         console.print(f"{c}: {_reason(why, show_all)}", highlight=False, markup=False)
     places = f"{len(countries)} countr{'y' if len(countries) == 1 else 'ies'}"
+    refused = sum(1 for item in result.items if item.refusal)
     console.print(
         f"{len(result.items)} firearm(s), {places}"
         f", {result.count(Outcome.HIT)} hit(s), {result.count(Outcome.POSSIBLE)} possible,"
-        f" {result.elapsed_ms:.0f} ms" + ("" if result.complete else " — INCOMPLETE: see above"),
+        + (f" {refused} not checked (see warnings)," if refused else "")
+        + f" {result.elapsed_ms:.0f} ms"
+        + ("" if result.complete else " — INCOMPLETE: see above"),
         highlight=False,
     )

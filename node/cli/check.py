@@ -6,7 +6,8 @@ One firearm (``--make`` and ``--serial``) or a CSV list (``--file``, columns ``m
 (schema and exit codes in ``docs/investigators.md``):
 
 * exit 0: every country answered every firearm (hits or not);
-* exit 1: some country was unavailable or refused (its answers say why);
+* exit 1: some country was unavailable or refused (its answers say why), or some firearm
+  of the file was not checked (``not-checked``: a placeholder serial, say; stderr says why);
 * exit 2: the check could not run (bad input, bad configuration).
 """
 
@@ -28,6 +29,7 @@ from node.cli.common import CONFIG_ENV, EXIT_FINDINGS, EXIT_OK, console, console
 
 if TYPE_CHECKING:
     from federation.hitcheck import HitCheck
+    from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = ["OutputFormat", "read_items", "register"]
 
@@ -40,21 +42,42 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
-def read_items(path: Path | None, make: str | None, serial: str | None) -> list[CheckItem]:
-    """The firearms to check, from the options or a CSV file.
+def read_items(
+    path: Path | None,
+    make: str | None,
+    serial: str | None,
+    rules: IdentifierRules | None = None,
+    warnings: list[str] | None = None,
+) -> list[CheckItem]:
+    """The firearms to check, from the options or a CSV file, validated as import does.
+
+    A single firearm that cannot be identified is an error. In a file, such a row is kept
+    as refused (every country answers ``not-checked`` with the reason) and the rest of the
+    file is checked (a file where no row can be checked is an error); an empty or unknown
+    make (``?``, ``-``) is checked by serial only.
+
+    Args:
+        path: CSV file with columns ``make`` and ``serial``, or ``None``.
+        make: the make of a single firearm.
+        serial: the serial of a single firearm.
+        rules: identifier versions and maker tables (v2 with packaged tables by default).
+        warnings: receives what looked suspicious, by line (never a serial).
 
     Raises:
-        InputError: neither or both sources given, a missing column, an empty field, or a
-            serial too short to identify a firearm (naming file, line and field).
+        InputError: neither or both sources given, a missing column, no firearm in the
+            file, or (single firearm) a make or serial refused, naming file, line and field.
     """
     from fedlookup.errors import InputError
-    from registry_adapter.identifiers import record_identifiers
+    from node.ask.check_items import check_item, refused_item
+    from registry_adapter.row_warnings import RowWarnings
 
+    sink = warnings if warnings is not None else []
     if path is None:
-        if not make or not serial:
+        if make is None or not serial:
             raise InputError("give --make and --serial, or --file FILE.csv")
-        ids = record_identifiers(make, serial)
-        return [CheckItem(make, serial, ids)]
+        item = check_item(make, serial, rules)
+        sink.extend(f"{w}" for w in item.warnings)
+        return [item]
     if make or serial:
         raise InputError("give either --make/--serial or --file, not both")
     try:
@@ -69,24 +92,34 @@ def read_items(path: Path | None, make: str | None, serial: str | None) -> list[
         if needed not in columns:
             raise InputError("missing column", file=str(path), line=1, field=needed)
     items: list[CheckItem] = []
+    first: InputError | None = None
+    found = RowWarnings(str(path))
     for row in reader:
         line = reader.line_num
         row_make = (row.get(columns["make"]) or "").strip()
         row_serial = (row.get(columns["serial"]) or "").strip()
         if not row_make and not row_serial:
             continue  # a blank line, not a firearm
-        for name, value in (("make", row_make), ("serial", row_serial)):
-            if not value:
-                raise InputError("empty value", file=str(path), line=line, field=name)
         try:
-            ids = record_identifiers(row_make, row_serial)
+            if not row_serial:
+                raise InputError("missing", field="serial")
+            item = check_item(row_make, row_serial, rules)
         except InputError as exc:
-            raise InputError(
-                exc.reason, file=str(path), line=line, field=exc.field or "serial"
-            ) from exc
-        items.append(CheckItem(row_make, row_serial, ids))
+            reason = f"line {line}: {exc.field or 'serial'}: {exc.reason}"
+            if first is None:
+                first = InputError(exc.reason, file=str(path), line=line, field=exc.field)
+            found.add(line, "", f"not checked: {exc.field or 'serial'}: {exc.reason}")
+            items.append(refused_item(row_make, row_serial, reason))
+            continue
+        for message in item.warnings:
+            found.add(line, "", message)
+        items.append(item)
+    sink.extend(found.summary())
     if not items:
         raise InputError("no firearms in the file", file=str(path))
+    if first is not None and all(item.refusal for item in items):
+        raise InputError(f"no firearm can be checked; first: {first.reason}", file=first.file,
+                         line=first.line, field=first.field)  # fmt: skip
     return items
 
 
@@ -151,17 +184,21 @@ def check(
     from node.ask.asker import open_hit_check
     from node.config import NodeConfig
     from node.logs import quiet_native_log
+    from node.ops.operations import identifier_rules
 
     quiet_native_log()
 
     fmt = OutputFormat.JSON if as_json else output
-    items = read_items(file, make, serial)
-    context = CheckContext(case, purpose, legal_basis, investigator)
     node_config = NodeConfig.from_toml(config)
     # A running desk is the single writer of the outgoing-query log: refuse, naming it.
     from node.desk.asking import refuse_if_desk_running
 
     refuse_if_desk_running(node_config)
+    warnings: list[str] = []
+    items = read_items(file, make, serial, identifier_rules(node_config), warnings)
+    for warning in warnings:
+        console_err.print(f"warning: {warning}", highlight=False, soft_wrap=True)
+    context = CheckContext(case, purpose, legal_basis, investigator)
     with open_hit_check(
         node_config, peers=peers or None, timeout=timeout, sync_timeout=sync_timeout
     ) as hit_check:
@@ -175,7 +212,8 @@ def check(
         sys.stdout.write(render_csv(result))
     else:
         render_table(result, console, show_all=show_all or file is None)
-    raise typer.Exit(EXIT_OK if result.complete else EXIT_FINDINGS)
+    checked_all = not any(item.refusal for item in items)
+    raise typer.Exit(EXIT_OK if result.complete and checked_all else EXIT_FINDINGS)
 
 
 def register(app: typer.Typer) -> None:

@@ -109,7 +109,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoReport:
     finished = False
     try:
         with _step(report, console, "1. Federation authority and node folders"):
-            net = create_network(root, options.countries)
+            net = create_network(root, options.countries, identifiers="v2")
             console.print(f"In {root}: the federation CA in ca/, node folders " + ", ".join(
                 f"{n.folder.name}/ ({c})" for c, n in net.nodes.items()
             ), highlight=False)  # fmt: skip

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from federation.hitcheck_types import CheckItem, CheckResult, Outcome
 from fedlookup.errors import InputError
-from registry_adapter.identifiers import record_identifiers
+from node.ask.check_items import check_item
 
 __all__ = ["Planted", "Recall", "batch_items", "measure_recall", "read_planted", "write_csv"]
 
@@ -76,8 +76,7 @@ def read_planted(country: str, sidecar: Path) -> list[Planted]:
 
 
 def _item(make: str, serial: str) -> CheckItem:
-    ids = record_identifiers(make, serial)
-    return CheckItem(make, serial, ids)
+    return check_item(make, serial)  # identifier rules v2, as the demo's nodes index
 
 
 def batch_items(

@@ -101,6 +101,7 @@ def create_network(
     max_items_per_request: int = 1000,
     items_per_day: int = 1_000_000,
     registry_urls: Mapping[str, str] | None = None,
+    identifiers: str = "v1",
 ) -> Network:
     """Create the CA and one initialised node folder per country (nothing started).
 
@@ -110,6 +111,10 @@ def create_network(
         max_items_per_request: every node's per-request limit for every peer.
         items_per_day: every node's daily quota for every peer.
         registry_urls: each node's registry URL (default ``sqlite:///data/registry.db``).
+        identifiers: the identifier rules every node speaks (``[registry] identifiers``):
+            ``"v1"`` (default) for networks whose index :func:`index_records` derives with
+            ``record_identifiers``; ``"v2"`` for networks indexed through ``node index``
+            (the demo).
 
     Returns:
         The network (publish a directory before starting the nodes).
@@ -123,6 +128,12 @@ def create_network(
         init_node(country, folder, ca_dir=root / "ca", listen="127.0.0.1:0", registry_url=url)
         _set_policy(folder / "node.toml", "max_items_per_request", max_items_per_request)
         _set_policy(folder / "node.toml", "items_per_day", items_per_day)
+        toml = folder / "node.toml"
+        text = toml.read_text(encoding="utf-8")
+        toml.write_text(
+            re.sub(r'^identifiers = "v2"', f'identifiers = "{identifiers}"', text, flags=re.M),
+            encoding="utf-8",
+        )
         nodes[country] = NetworkNode(country, folder)
     network = Network(root, nodes)
     publish_directory(network, {}, version=1)

@@ -11,10 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from federation.hitcheck import HitCheck
 from federation.hitcheck_types import CheckContext, CheckItem
+from node.ask.check_items import check_item
 from node.ask.check_render import render_table
 from node.demo.scenario import Planted, Recall, batch_items, measure_recall, write_csv
 from node.demo.setup import Network
-from registry_adapter.identifiers import record_identifiers
 
 __all__ = ["show_batch", "show_singles", "show_summary"]
 
@@ -23,8 +23,7 @@ PURPOSE = "seized firearms, trafficking investigation"
 
 
 def _item(make: str, serial: str) -> CheckItem:
-    ids = record_identifiers(make, serial)
-    return CheckItem(make, serial, ids)
+    return check_item(make, serial)  # identifier rules v2, as the demo's nodes index
 
 
 def _messy(serial: str) -> str:

@@ -32,11 +32,12 @@ from federation.hitcheck_types import CheckContext, CheckItem, CheckResult
 from federation.trail import AskerTrail
 from fedlookup.errors import FedlookupError, InputError
 from node.ask.asker import open_hit_check
+from node.ask.check_items import check_item
 from node.command import fedlookup_command
 from node.config import NodeConfig
 from node.config_fields import ENV_PREFIX, Fields, apply_env, host_port
 from node.logs import configure_logging
-from registry_adapter.identifiers import record_identifiers
+from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = [
     "ENV_PREFIX",
@@ -52,6 +53,7 @@ __all__ = [
     "fedlookup_command",
     "firearm_items",
     "host_port",
+    "identifier_rules",
     "load_node_config",
     "log_statuses",
     "refuse_if_desk_running",
@@ -84,8 +86,19 @@ def load_node_config(path: Path) -> NodeConfig:
     return NodeConfig.from_toml(path)
 
 
-def firearm_items(firearms: Sequence[tuple[str, str]]) -> tuple[list[CheckItem], list[RowError]]:
-    """Canonical identifiers of each (make, serial), with every row's problem.
+def firearm_items(
+    firearms: Sequence[tuple[str, str]], rules: IdentifierRules | None = None
+) -> tuple[list[CheckItem], list[RowError]]:
+    """Each (make, serial) as the node's check sends it, with every row's problem.
+
+    Validation is the CLI's and ``registry import``'s (:func:`node.ask.check_items.check_item`):
+    a placeholder or junk serial is refused with the same reason, an unknown make is checked
+    by serial only.
+
+    Args:
+        firearms: (make, serial) pairs, in the list's order.
+        rules: the node's identifier rules (:func:`identifier_rules`); the current version's
+            when ``None``.
 
     Returns:
         The items (of the good rows, in order) and the errors (empty when all are good).
@@ -99,12 +112,15 @@ def firearm_items(firearms: Sequence[tuple[str, str]]) -> tuple[list[CheckItem],
             errors += [RowError(row, name, "empty value") for name in missing]
             continue
         try:
-            ids = record_identifiers(make, serial)
+            items.append(check_item(make, serial, rules))
         except InputError as exc:
             errors.append(RowError(row, exc.field or "serial", exc.reason))
-            continue
-        items.append(CheckItem(make, serial, ids))
     return items, errors
+
+
+def identifier_rules(config: NodeConfig) -> IdentifierRules:
+    """The identifier versions and maker tables the node's ``[registry]`` names."""
+    return IdentifierRules(config.registry.identifiers, config.registry.aliases)
 
 
 class Asker:
@@ -117,6 +133,7 @@ class Asker:
 
     def __init__(self, config: NodeConfig, *, timeout: float = 10.0) -> None:
         self._stack = ExitStack()
+        self.rules = identifier_rules(config)
         self._check = self._stack.enter_context(open_hit_check(config, timeout=timeout))
         self.peers = [p.country for p in self._check.peers]
         self._checkpointed = 0.0

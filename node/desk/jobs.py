@@ -259,7 +259,7 @@ class CheckWorker(threading.Thread):
         with db.session() as s:
             account = s.get(Account, check.account_id)
         firearms = [(m, s_) for m, s_ in json.loads(check.firearms)]
-        items, errors = firearm_items(firearms)
+        items, errors = firearm_items(firearms, self.asker.rules)
         peers = max(1, len(self.asker.peers))
         done: dict[str, int] = {}
         last = [time.monotonic()]

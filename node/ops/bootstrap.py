@@ -83,6 +83,7 @@ shutdown_grace_s = 10.0
 [registry]
 url = ""
 # aliases = "aliases.csv"  # extra manufacturer aliases (canonical,alias)
+identifiers = "v2"  # identifier rules the index serves; "v1+v2" while peers migrate
 
 [tls]
 ca = "tls/ca.pem"

@@ -14,6 +14,7 @@
     cert = "DE/node.pem"                     # relative to this file; its key is pinned
     audit_public_key = "DE/audit.pub"        # PEM, raw base64, or a C2SP vkey line
     # pin = false                            # accept any CA certificate naming DE
+    # identifiers = "v2"                     # identifier rules its index serves ("v1+v2")
 
 Errors name the file and the field (``members[0].cert``); like ``node.toml``, an unknown
 key (a typo such as ``pinn = false``) is an error, never ignored.
@@ -78,7 +79,7 @@ def read_audit_public_key(path: Path) -> bytes:
 
 _TOP = ("federation", "defaults", "members")
 _DEFAULTS = ("limits",)
-_MEMBER = ("country", "endpoint", "cert", "audit_public_key", "pin", "limits")
+_MEMBER = ("country", "endpoint", "cert", "audit_public_key", "pin", "limits", "identifiers")
 _LIMITS = ("max_items_per_request", "items_per_day")
 
 
@@ -121,6 +122,9 @@ def _member(item: Any, where: str, base: Path, default_limits: Any, source: str)
     pin = item.get("pin", True)
     if not isinstance(pin, bool):
         raise InputError("expected true or false", file=source, field=f"{where}.pin")
+    versions = item.get("identifiers")
+    if versions is not None and not isinstance(versions, str):
+        raise InputError("expected a string", file=source, field=f"{where}.identifiers")
     limits = item.get("limits", default_limits)
     if not isinstance(limits, dict):
         raise InputError(
@@ -133,6 +137,7 @@ def _member(item: Any, where: str, base: Path, default_limits: Any, source: str)
             key_fingerprint=key_fingerprint(cert) if pin else None,
             audit_public_key=read_audit_public_key(base / need("audit_public_key")),
             limits=DirectoryLimits.from_json(limits, f"{where}.limits"),
+            identifiers=versions,
         )
     except InputError as exc:
         if exc.file:

@@ -25,7 +25,7 @@ from federation.index import IndexInput, NodeIndex
 from federation.labels import Label, make_reference
 from fedlookup.errors import InputError, WatermarkError
 from registry_adapter.aliases import MakeAliases
-from registry_adapter.identifiers import record_identifiers
+from registry_adapter.identifier_versions import IdentifierRules
 from registry_adapter.models import Change
 from registry_adapter.source import RegistrySource
 
@@ -79,7 +79,7 @@ def _inputs(
     *,
     reference_key: bytes,
     country: str,
-    aliases: MakeAliases | None,
+    rules: IdentifierRules,
     rejected: list[Rejected],
     counter: list[int],
 ) -> Iterator[IndexInput]:
@@ -90,7 +90,7 @@ def _inputs(
             yield IndexInput(change.record_id, None)
             continue
         try:
-            ids = record_identifiers(record.make, record.serial, aliases)
+            ids = rules.record_items(record.make, record.serial)
         except InputError as exc:
             rejected.append(Rejected(change.record_id, exc.field or "serial", exc.reason))
             yield IndexInput(change.record_id, None)
@@ -108,6 +108,8 @@ def run_index(
     aliases: MakeAliases | None = None,
     workers: int | None = None,
     full: bool = False,
+    reread: bool = False,
+    rules: IdentifierRules | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
     """Bring ``index`` up to date with ``source``.
@@ -118,11 +120,15 @@ def run_index(
         reference_key: the node's reference key
             (:func:`federation.keys.load_or_create_reference_key`).
         country: the node's country code.
-        aliases: make alias table (the packaged default when ``None``).
+        aliases: unused (kept for callers of v1); the tables come from ``rules``.
         workers: worker processes for the EC work (default: every core).
         full: build the whole index anew (:meth:`NodeIndex.rebuild`), even if a watermark
             is stored; the store is swapped only once the new one is complete.
+        reread: read the whole registry again and diff it against the index (what a change
+            of identifier rules needs): every record is re-derived, but only records whose
+            items changed cost EC work, and mirrors keep taking deltas.
         progress: called with ``(done, total)`` identifiers evaluated.
+        rules: the identifier versions to index under (default: v2 with packaged tables).
 
     Returns:
         What was done, including every record left out and why.
@@ -133,7 +139,7 @@ def run_index(
     started = time.monotonic()
     # Taken before reading: a change made while we read is seen again next run, never lost.
     watermark = source.watermark()
-    since = None if full or index.stale else index.watermark
+    since = None if full or reread or index.stale else index.watermark
     try:
         changes = source.changes_since(since)
         first = next(changes, None)
@@ -153,7 +159,7 @@ def run_index(
         feed(),
         reference_key=reference_key,
         country=country,
-        aliases=aliases,
+        rules=rules if rules is not None else IdentifierRules(),
         rejected=rejected,
         counter=counter,
     )

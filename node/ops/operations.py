@@ -16,11 +16,13 @@ from audit.records import read_records
 from federation.index import NodeIndex
 from federation.keys import EpochKeyStore, load_or_create_reference_key
 from fedlookup.errors import ConfigError, FedlookupError
+from fedlookup.files import write_atomic
 from node.config import NodeConfig
 from node.ops.indexing import IndexReport, run_index
 from node.serve.health import health_of
 from node.serve.quotas import SqliteQuotaLedger
-from registry_adapter import MakeAliases, RegistrySource, open_registry
+from registry_adapter import RegistrySource, open_registry
+from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = ["index_node", "node_status", "rotate_epoch_key", "wait_serving"]
 
@@ -29,10 +31,6 @@ def _open_registry(cfg: NodeConfig) -> RegistrySource:
     # A mapped foreign table has no change feed of its own: its snapshot lives with the node.
     snapshot = cfg.layout.registry_snapshot
     return open_registry(cfg.registry.url, cfg.registry.mapping, snapshot=snapshot)
-
-
-def _aliases(cfg: NodeConfig) -> MakeAliases | None:
-    return MakeAliases.with_extra(cfg.registry.aliases) if cfg.registry.aliases else None
 
 
 def _progress_bar(enabled: bool) -> Any:
@@ -83,18 +81,31 @@ def index_node(
                 def report_progress(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
 
-            return run_index(
+            rules = identifier_rules(cfg)
+            marker = cfg.layout.index_rules
+            # Other rules than the index was built under: every record must be re-derived,
+            # though only identifiers that are new cost EC work (the index diffs them).
+            built = marker.read_text("utf-8").strip() if marker.exists() else "v1"
+            report = run_index(
                 source,
                 index,
                 reference_key=load_or_create_reference_key(cfg.reference_key_dir),
                 country=cfg.node.country,
-                aliases=_aliases(cfg),
                 workers=workers,
                 full=full,
+                reread=built != rules.label,
                 progress=report_progress,
+                rules=rules,
             )
+            write_atomic(marker, (rules.label + "\n").encode())
+            return report
     finally:
         index.close()
+
+
+def identifier_rules(cfg: NodeConfig) -> IdentifierRules:
+    """The identifier versions and maker tables ``cfg`` names (``[registry]``)."""
+    return IdentifierRules(cfg.registry.identifiers, cfg.registry.aliases)
 
 
 def rotate_epoch_key(

@@ -29,7 +29,8 @@ from fedlookup.errors import (
     UnsupportedParameterError,
 )
 from node.config import NodeConfig
-from registry_adapter import MakeAliases, open_registry, record_identifiers
+from registry_adapter import open_registry
+from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = ["DEFAULT_FPR", "CompatSetups", "SetupRecorder"]
 
@@ -71,16 +72,16 @@ class CompatSetups:
 
     def _identifiers(self) -> list[bytes]:
         cfg = self._config
-        aliases = MakeAliases.with_extra(cfg.registry.aliases) if cfg.registry.aliases else None
+        # The same items ``node index`` indexes, under every version the node speaks.
+        rules = IdentifierRules(cfg.registry.identifiers, cfg.registry.aliases)
         snapshot = cfg.layout.registry_snapshot
         out: list[bytes] = []
         with open_registry(cfg.registry.url, cfg.registry.mapping, snapshot=snapshot) as source:
             for record in source.iter_records():
                 try:
-                    ids = record_identifiers(record.make, record.serial, aliases)
+                    out += rules.record_items(record.make, record.serial)
                 except InputError:
                     continue  # not indexed either (see node index)
-                out += [ids.make_serial, ids.serial_only]
         return out
 
     def offered(self) -> str:

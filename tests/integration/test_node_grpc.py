@@ -76,6 +76,7 @@ chunk_bytes = 1024
 shutdown_grace_s = 2
 [registry]
 url = "sqlite:///registry.db"
+identifiers = "v1"  # fill_index derives v1 identifiers (record_identifiers)
 [tls]
 ca = "{pki.ca.cert_path}"
 cert = "tls/node.pem"

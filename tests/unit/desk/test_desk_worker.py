@@ -15,6 +15,7 @@ from node.desk.accounts import add_user
 from node.desk.db import DeskDatabase
 from node.desk.jobs import CheckQueue, CheckWorker
 from node.desk.settings import DeskSettings
+from registry_adapter.identifier_versions import IdentifierRules
 
 
 class MemoryAsker:
@@ -22,6 +23,7 @@ class MemoryAsker:
 
     def __init__(self, fail: bool = False) -> None:
         self.peers = ["FR"]
+        self.rules = IdentifierRules()  # the current identifier version, as a default node's
         self.fail = fail
         self.seen: list[tuple[str, int]] = []
 

@@ -146,6 +146,8 @@ def test_unparsable_file(test_pki: TestPKI, data: bytes, field: str | None) -> N
             "directory.members[0].limits.max_items_per_request",
         ),
         (("members", 2, "country"), "DE", "directory.members"),
+        (("members", 1, "identifiers"), "2", "directory.members[1].identifiers"),
+        (("members", 1, "identifiers"), ["v2"], "directory.members[1].identifiers"),
     ],
 )
 def test_malformed_field_is_named(
@@ -213,3 +215,15 @@ def test_member_validates_on_construction() -> None:
         Member("DE", "127.0.0.1:1", None, b"short", limits)
     assert info.value.field == "audit_public_key"
     assert Member("DE", "[::1]:443", None, bytes(32), limits).host == "::1"
+
+
+def test_identifier_versions_are_signed_and_optional(test_pki: TestPKI) -> None:
+    directory = load_directory(test_pki.directory_path, test_pki.ca.cert_path)
+    assert all(m.identifiers is None for m in directory.members)
+    assert b"identifiers" not in directory.canonical()  # older directories keep their bytes
+    fr = replace(directory.member("FR"), identifiers="v1+v2")
+    members = tuple(fr if m.country == "FR" else m for m in directory.members)
+    stated = replace(directory, version=2, members=members)
+    again = parse_directory(sign_directory(stated, test_pki.ca), test_pki.ca.certificate())
+    assert again.member("FR").identifiers == "v1+v2"
+    assert again.member("DE").identifiers is None

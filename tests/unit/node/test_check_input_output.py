@@ -27,7 +27,25 @@ def _csv(tmp_path: Path, text: str) -> Path:
 def test_a_single_firearm_from_the_options() -> None:
     [item] = read_items(None, "S&W", "ab-12345")
     assert (item.make, item.serial) == ("S&W", "ab-12345")
-    assert item.identifiers.make_serial.startswith(b"v1|")
+    assert item.identifiers.make_serial == b"v2|MS|SMITHWESSON|AB12345"
+    assert item.items() == (b"v2|MS|SMITHWESSON|AB12345", b"v2|S|AB12345")
+
+
+@pytest.mark.parametrize("serial", ["N/A", "sans numéro", "без номера", "0000", "x" * 10_000])
+def test_a_single_firearm_that_import_would_reject_is_an_error(serial: str) -> None:
+    with pytest.raises(InputError) as caught:
+        read_items(None, "Glock", serial)
+    assert caught.value.field == "serial"
+    assert serial not in str(caught.value)
+
+
+@pytest.mark.parametrize("make", ["", "?", "-", "Unknown", "unbekannt"])
+def test_an_unknown_make_is_checked_by_serial_only_with_a_warning(make: str) -> None:
+    warnings: list[str] = []
+    [item] = read_items(None, make, "AB12345", warnings=warnings)
+    assert item.items() == (b"v2|S|AB12345",)
+    assert item.hit_items == 0
+    assert any("make: unknown" in w for w in warnings)
 
 
 def test_a_csv_in_any_column_order_with_a_bom_and_blank_lines(tmp_path: Path) -> None:
@@ -36,22 +54,24 @@ def test_a_csv_in_any_column_order_with_a_bom_and_blank_lines(tmp_path: Path) ->
     assert [(i.make, i.serial) for i in items] == [("Glock", "AB12345"), ("Beretta", "CD67890")]
 
 
-@pytest.mark.parametrize(
-    ("text", "line", "field"),
-    [
-        ("make,model\nGlock,17\n", 1, "serial"),
-        ("make,serial\nGlock,AB12345\nGlock,\n", 3, "serial"),
-        ("make,serial\n,AB12345\n", 2, "make"),
-        ("make,serial\nGlock,N/A\n", 2, "serial"),
-    ],
-)
-def test_bad_rows_are_refused_naming_file_line_and_field(
-    tmp_path: Path, text: str, line: int, field: str
-) -> None:
-    path = _csv(tmp_path, text)
+def test_a_file_without_a_serial_column_is_refused(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "make,model\nGlock,17\n")
     with pytest.raises(InputError) as caught:
         read_items(path, None, None)
-    assert (caught.value.file, caught.value.line, caught.value.field) == (str(path), line, field)
+    assert (caught.value.file, caught.value.line, caught.value.field) == (str(path), 1, "serial")
+
+
+def test_bad_rows_are_refused_one_by_one_and_the_rest_is_checked(tmp_path: Path) -> None:
+    text = "make,serial\nGlock,AB12345\nGlock,\n?,CD67890\nGlock,N/A\nGlock," + "9" * 300
+    warnings: list[str] = []
+    items = read_items(_csv(tmp_path, text + "\n"), None, None, warnings=warnings)
+    assert [bool(i.refusal) for i in items] == [False, True, False, True, True]
+    assert items[1].refusal == "line 3: serial: missing"
+    assert "placeholder" in items[3].refusal
+    assert "longer than 200" in items[4].refusal
+    assert items[2].items() == (b"v2|S|CD67890",)
+    assert any(":4: make: unknown" in w for w in warnings), warnings
+    assert all("CD67890" not in w for w in warnings)
 
 
 def test_options_and_file_together_are_refused(tmp_path: Path) -> None:
@@ -78,7 +98,10 @@ def test_json_follows_the_documented_schema() -> None:
     doc = json.loads(json.dumps(_result().to_json()))
     assert doc["schema"] == "fedlookup.check/v1"
     assert doc["complete"] is False
-    assert doc["summary"] == {"hit": 1, "possible": 0, "no-hit": 0, "unavailable": 1, "refused": 0}
+    assert doc["summary"] == {
+        "hit": 1, "possible": 0, "no-hit": 0, "unavailable": 1, "refused": 0, "not-checked": 0
+    }  # fmt: skip
+    assert doc["results"][0]["items"] == 2
     fr = doc["results"][0]["countries"]["FR"]
     assert fr["matches"] == [{"category": "stolen", "reference": "FR-0000-0000-0000-0001"}]
     assert doc["peers"]["NL"]["status"] == "unavailable"

@@ -52,6 +52,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "server.max_concurrent_rpcs": ("9", 9),
     "registry.url": ("postgresql+psycopg://u@127.0.0.1/r", "postgresql+psycopg://u@127.0.0.1/r"),
     "registry.aliases": ("aliases.csv", Path("aliases.csv")),
+    "registry.identifiers": ("v1+v2", ("v1", "v2")),
     "tls.ca": ("other/ca.pem", Path("other/ca.pem")),
     "tls.cert": ("other/node.pem", Path("other/node.pem")),
     "tls.key": ("other/node.key", Path("other/node.key")),

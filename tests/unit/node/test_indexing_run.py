@@ -10,6 +10,8 @@ from psi_helpers import make_index, query, synced
 
 from fedlookup.errors import WatermarkError
 from node.ops.indexing import run_index
+from registry_adapter.canonical_v2 import identify
+from registry_adapter.identifier_versions import IdentifierRules
 from registry_adapter.identifiers import record_identifiers
 from registry_adapter.models import Category, Change, Record
 from registry_adapter.source import RegistrySource
@@ -77,9 +79,9 @@ def test_first_run_then_incremental(tmp_path: Path) -> None:
     assert report.evaluated == 2
     assert report.resealed == 2
     assert report.removed == 2
-    gone = record_identifiers("Glock", "AB4123").make_serial
-    found = record_identifiers("GLOCK", "ab3123").make_serial
-    sw = record_identifiers("Smith and Wesson", "XY999").make_serial
+    gone = identify("Glock", "AB4123").items()[0]
+    found = identify("GLOCK", "ab3123").items()[0]
+    sw = identify("Smith and Wesson", "XY999").items()[0]
     got = query(key, synced(index), [gone, found, sw])
     assert got[0] == []
     assert [lab.category for lab in got[1]] == ["found"]
@@ -107,3 +109,22 @@ def test_rejected_record_loses_its_old_entries(tmp_path: Path) -> None:
     report = run_index(source, index, reference_key=KEY, country="DE")
     assert [r.record_id for r in report.rejected] == ["r1"]
     assert index.size == 0
+
+
+def test_a_migration_serves_v1_and_v2_then_costs_nothing_more(tmp_path: Path) -> None:
+    source = FeedSource()
+    source.put("r1", "Glock Ges.m.b.H.", "No. 0AB1123")
+    source.put("r2", "?", "CD4567")  # v1 refuses the make; v2 indexes it serial-only
+    index, key, _ = make_index(tmp_path)
+    v1 = run_index(source, index, reference_key=KEY, country="DE", rules=IdentifierRules(("v1",)))
+    assert [r.record_id for r in v1.rejected] == ["r2"]
+    both = IdentifierRules(("v1", "v2"))
+    report = run_index(source, index, reference_key=KEY, country="DE", reread=True, rules=both)
+    # Records whose items changed are evaluated again, once: 2 v1 + 3 v2 items, 1 for r2.
+    assert (report.evaluated, report.size) == (6, 6)
+    again = run_index(source, index, reference_key=KEY, country="DE", reread=True, rules=both)
+    assert again.evaluated == 0
+    old = record_identifiers("Glock Ges.m.b.H.", "No. 0AB1123").make_serial
+    ms, _, variant = identify("GLOCK", "0AB1123").items()
+    got = query(key, synced(index), [old, ms, variant, b"v2|S|CD4567"])
+    assert [len(g) for g in got] == [1, 1, 1, 1]

@@ -54,9 +54,9 @@ def test_import_stores_records_normalised(store: RegistryStore, tmp_path: Path) 
 
 
 BAD_ROWS = [
-    ("B1,,m,c,XYZ123,registered,2020-01-01", "make", "missing"),
+    ("B1,Glock,m,c,sans numéro,registered,2020-01-01", "serial", "missing or unreadable"),
     ("B2,Glock,m,c,,registered,2020-01-01", "serial", "missing"),
-    ("B3,Glock,m,c,N/A,registered,2020-01-01", "serial", "fewer than 3"),
+    ("B3,Glock,m,c,N/A,registered,2020-01-01", "serial", "placeholder"),
     ("B4,Glock,m,c,UNKNOWN,registered,2020-01-01", "serial", "placeholder"),
     ("B5,Glock,m,c,XYZ125,borrowed,2020-01-01", "category", "unknown category"),
     ("B6,Glock,m,c,XYZ126,lost,01/02/2020", "recorded_at", "ISO 8601"),
@@ -64,7 +64,8 @@ BAD_ROWS = [
     (",Glock,m,c,XYZ128,lost,2020-01-01", "record_id", "missing"),
     ("B9,Glock,m,c,XYZ129,lost,2020-01-01,extra", "-", "more values"),
     ("B10,Glock,m,c,XYZ130", "category", "missing"),
-    ("B11,---,m,c,XYZ131,lost,2020-01-01", "make", "no letters"),
+    ("B11,Glock,m,c,123456,lost,2020-01-01", "serial", "plain ascending"),
+    ("B13,Glock,m,c,1-2,lost,2020-01-01", "serial", "too little information"),
     ("B12,Glock,m\x00,c,XYZ132,lost,2020-01-01", "model", "NUL"),
 ]
 
@@ -308,3 +309,13 @@ def test_replace_with_an_empty_file_is_refused(store: RegistryStore, tmp_path: P
     with pytest.raises(InputError, match="every record"):
         store.import_file(write(tmp_path / "empty.csv", []), replace=True)
     assert store.count() == 3
+
+
+@pytest.mark.parametrize("make", ["", "?", "---", "Unknown", "inconnu"])
+def test_an_unknown_make_is_imported_with_a_warning(
+    store: RegistryStore, tmp_path: Path, make: str
+) -> None:
+    path = write(tmp_path / "r.csv", [GOOD[0], f"U1,{make},m,c,XYZ7Q31,lost,2020-01-01"])
+    summary = store.import_file(path)
+    assert (summary.inserted, summary.rejected) == (2, 0)
+    assert any(":3: record U1: make: unknown" in w for w in summary.warnings), summary.warnings
