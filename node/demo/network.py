@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,22 +26,12 @@ from types import TracebackType
 
 from fedlookup.errors import FedlookupError
 from fedlookup.lifeline import tie_to_parent
+from node.command import fedlookup_command
 
 __all__ = ["NodeProcess", "NodeProcesses", "fedlookup_command"]
 
 _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 15.0
-
-
-def fedlookup_command() -> list[str]:
-    """How to run the ``fedlookup`` CLI of this installation as a child process."""
-    script = Path(sys.executable).with_name("fedlookup")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("fedlookup")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from node.cli.main import main; main()"]
 
 
 @dataclass

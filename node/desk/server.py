@@ -19,7 +19,13 @@ import uvicorn
 
 from node.desk.api.deps import DeskState
 from node.desk.app import create_app
-from node.desk.asking import Asker, configure_logging, desk_lock, load_node_config
+from node.desk.asking import (
+    Asker,
+    FollowUpStore,
+    configure_logging,
+    desk_lock,
+    load_node_config,
+)
 from node.desk.db import DeskDatabase
 from node.desk.jobs import CheckQueue, CheckWorker
 from node.desk.settings import DeskSettings
@@ -75,7 +81,10 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
                 asker = Asker(node)
                 worker = CheckWorker(queue, asker)
                 worker.start()
-            app = create_app(DeskState(settings, db, queue, node, asks=owner))
+            incoming = FollowUpStore(node.layout.followups)
+            state = DeskState(settings, db, queue, node, asks=owner, asker=asker,
+                              incoming=incoming)  # fmt: skip
+            app = create_app(state)
             server = uvicorn.Server(
                 uvicorn.Config(
                     app,

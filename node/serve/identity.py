@@ -28,6 +28,8 @@ from node.serve.errors import public_error
 __all__ = ["FEDERATION_SERVICE", "IdentityInterceptor", "PeerCheck", "current_peer"]
 
 FEDERATION_SERVICE = "fedlookup.v1.Federation"
+#: Follow-up requests between members (node.serve.followup_servicer): members only, too.
+FOLLOW_UP_SERVICE = "fedlookup.v1.FollowUp"
 
 _log = logging.getLogger("fedlookup.node.identity")
 _PEER: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar(
@@ -132,7 +134,7 @@ class IdentityInterceptor(grpc.ServerInterceptor):
             if not pems:
                 raise IdentityError("no client certificate presented")
             peer = self._verifier.verify(pems[0])
-            if method.startswith(f"/{FEDERATION_SERVICE}/"):
+            if method.startswith((f"/{FEDERATION_SERVICE}/", f"/{FOLLOW_UP_SERVICE}/")):
                 self._directory.check_peer(peer)
         except FedlookupError as exc:
             public = public_error(exc)

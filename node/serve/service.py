@@ -33,18 +33,22 @@ from audit.log import AuditLog
 from certs import ReloadingPeerVerifier
 from federation.directory_watch import DirectoryWatcher
 from federation.evaluation import Evaluator
+from federation.followup import FollowUpOwner
 from federation.index import NodeIndex
 from federation.keys import EpochKeyStore
 from federation.responder import Responder
 from federation.trail import ResponderTrail
-from fedlookup.errors import FedlookupError
+from fedlookup.errors import FedlookupError, InputError
 from node.config import NodeConfig
+from node.followups import FollowUpStore, log_decisions, record_data
 from node.layout import node_log_origin
 from node.policy import ConfigPolicy
 from node.serve.adapters import on_directory_change
 from node.serve.compat import CompatSetups
 from node.serve.cosign_timer import CosignTimer
 from node.serve.cosigning import node_witness
+from node.serve.followup_notice import notifier
+from node.serve.followup_servicer import FollowUpServicer
 from node.serve.health import NodeHealth
 from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor
 from node.serve.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics
@@ -118,6 +122,23 @@ class NodeService:
             self.compat = CompatSetups(
                 config, self.keys, self._served_version, self.responder, self._record_setup
             )
+            self.followups = FollowUpStore(config.layout.followups)
+            self._stack.callback(self.followups.close)
+            self.followup_owner = FollowUpOwner(
+                country=country,
+                directory=self.directory,
+                store=self.followups,
+                log=self.audit_log.append,
+                policy=config.followup.policy,
+                lookup=self._lookup_reference,
+                resolve=lambda record_id: record_data(
+                    config.registry.url,
+                    config.registry.mapping,
+                    record_id,
+                    contact=config.followup.contact,
+                ),
+                on_queued=notifier(config.followup.smtp, country),
+            )
             self.witness = node_witness(self.audit_log, lambda: self.directory.current)
             self.identity = IdentityInterceptor(
                 self.verifier, self.directory, on_refusal=self.metrics.refused
@@ -145,6 +166,13 @@ class NodeService:
             _log.info("serving a new epoch", extra={"event": "epoch", "epoch_id": epoch})
         self._epoch = epoch
 
+    def _lookup_reference(self, reference: str) -> str | None:
+        """The record id of a reference this node issued, or ``None``."""
+        try:
+            return self.index.resolve_reference(reference)
+        except InputError:
+            return None
+
     def _served_version(self) -> tuple[str, int] | None:
         index = self._ready_index()
         return (index.epoch_id, index.version) if index is not None else None
@@ -166,6 +194,7 @@ class NodeService:
                 )
             self._note_epoch()
             self.directory.poll()
+            log_decisions(self.followups, self.config.node.country, self.audit_log.append)
             self.audit_log.maybe_heartbeat()
         except FedlookupError as exc:
             _log.error("housekeeping failed: %s", exc)
@@ -237,9 +266,13 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
             ),
             server,
         )
+        pb_grpc.add_FollowUpServicer_to_server(
+            FollowUpServicer(service.followup_owner, service.metrics), server
+        )
         health_pb2_grpc.add_HealthServicer_to_server(service.health.servicer, server)
         names = (
             pb.DESCRIPTOR.services_by_name["Federation"].full_name,
+            pb.DESCRIPTOR.services_by_name["FollowUp"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )

@@ -46,7 +46,7 @@ NODE_ROOMS: dict[str, set[str]] = {
     "serve": set(),  # the serving process
     "ask": set(),  # the investigator's check
     "ops": {"serve"},  # operator tools (read the quota ledger, build the index)
-    "demo": {"serve", "ask", "ops"},
+    "demo": {"serve", "ask", "ops", "desk"},  # the demo shows the desk too
     "desk": {"ask"},  # the investigators' web desk, beside the node
     "cli": {"serve", "ask", "ops", "demo", "desk"},  # the top: nothing imports it
 }
