@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,12 +46,21 @@ __all__ = [
     "FOLLOWUP_KINDS",
     "FOLLOWUP_STATEMENT_TYPE",
     "FollowUpStatement",
+    "field_list",
 ]
 
 FOLLOWUP_STATEMENT_TYPE = "fedlookup.followup-statement"
 
 #: Fields a liaison officer may release, in the order they are shown.
 FOLLOWUP_FIELDS = ("make", "model", "caliber", "serial", "category", "dates", "contact", "note")
+
+
+def field_list(names: Iterable[str]) -> str:
+    """Released field names as the logs hold them: comma-separated, in canonical order
+    (so both ends log the same text whatever order the values travelled in)."""
+    chosen = set(names)
+    return ",".join(f for f in FOLLOWUP_FIELDS if f in chosen)
+
 
 _S = "str"
 _REQUEST = {

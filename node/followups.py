@@ -27,6 +27,7 @@ from pathlib import Path
 
 from audit.canonical import format_time, parse_time
 from audit.entries import LogEntry
+from audit.followup import field_list
 from federation.followup import IncomingFollowUp
 from fedlookup.errors import InputError
 from registry_adapter import open_registry
@@ -156,7 +157,7 @@ def log_decisions(store: FollowUpStore, country: str, append: Callable[[LogEntry
     for item in store.undecided_log():
         fields = {
             "request_id": item.request_id, "from": country, "to": item.from_country,
-            "decision": item.status, "fields": ",".join(item.released), "reason": item.reason,
+            "decision": item.status, "fields": field_list(item.released), "reason": item.reason,
             "decided_by": item.decided_by,
         }  # fmt: skip
         append(LogEntry.followup("followup_decision", fields))

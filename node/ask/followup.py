@@ -5,7 +5,8 @@ peer as the hit check (same mutual-TLS credentials, same server-identity checks)
 same outgoing log, which it writes in order: ``followup_sent`` before the request leaves,
 ``followup_receipt`` with the owner's acknowledgement (or ``refused``/``unavailable``),
 ``followup_answer`` once the owner decided, ``followup_purge`` when released data is
-deleted. None of them holds a serial: a follow-up names a reference.
+deleted. None of them holds a serial: a follow-up names a reference. Each step ends with
+a signed checkpoint (follow-ups come at a person's pace), so an export shows it at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.entries import LogEntry
-from audit.followup import FollowUpStatement
+from audit.followup import FollowUpStatement, field_list
 from audit.statements import sign
 from federation.followup import FollowUpAnswer
 from federation.labels import parse_reference
@@ -41,6 +42,7 @@ class LogLike(Protocol):
     """The outgoing log (``AuditLog``)."""
 
     def append(self, entry: LogEntry) -> int: ...
+    def checkpoint(self) -> bytes: ...
 
 
 class FollowUpSender:
@@ -118,6 +120,7 @@ class FollowUpSender:
         fields: dict[str, Any] = {"request_id": stmt.request_id, "from": self.country,
                                   "to": owner, "deadline": deadline, "status": status}  # fmt: skip
         self._log.append(LogEntry.followup("followup_receipt", fields))
+        self._log.checkpoint()
         return stmt, answer, status
 
     def poll(self, owner: str, request_id: str) -> FollowUpAnswer:
@@ -135,11 +138,13 @@ class FollowUpSender:
     def record_answer(self, owner: str, answer: FollowUpAnswer) -> None:
         """Log the owner's decision as received (field names only, never values)."""
         fields = {"request_id": answer.request_id, "from": self.country, "to": owner,
-                  "status": answer.status, "fields": ",".join(answer.released),
+                  "status": answer.status, "fields": field_list(answer.released),
                   "reason": answer.reason}  # fmt: skip
         self._log.append(LogEntry.followup("followup_answer", fields))
+        self._log.checkpoint()
 
     def record_purge(self, owner: str, request_id: str, fields: list[str]) -> None:
         """Log that released data of ``request_id`` was deleted."""
-        entry = {"request_id": request_id, "to": owner, "fields": ",".join(fields)}
+        entry = {"request_id": request_id, "to": owner, "fields": field_list(fields)}
         self._log.append(LogEntry.followup("followup_purge", entry))
+        self._log.checkpoint()

@@ -128,7 +128,7 @@ class NodeService:
                 country=country,
                 directory=self.directory,
                 store=self.followups,
-                log=self.audit_log.append,
+                log=self._log_follow_up,
                 policy=config.followup.policy,
                 lookup=self._lookup_reference,
                 resolve=lambda record_id: record_data(
@@ -166,6 +166,12 @@ class NodeService:
             _log.info("serving a new epoch", extra={"event": "epoch", "epoch_id": epoch})
         self._epoch = epoch
 
+    def _log_follow_up(self, entry: LogEntry) -> None:
+        """Append a ``followup_*`` entry and sign a checkpoint over it at once (follow-ups
+        come at a person's pace; auditors and the requester's cross-check see them now)."""
+        self.audit_log.append(entry)
+        self.audit_log.checkpoint()
+
     def _lookup_reference(self, reference: str) -> str | None:
         """The record id of a reference this node issued, or ``None``."""
         try:
@@ -194,7 +200,7 @@ class NodeService:
                 )
             self._note_epoch()
             self.directory.poll()
-            log_decisions(self.followups, self.config.node.country, self.audit_log.append)
+            log_decisions(self.followups, self.config.node.country, self._log_follow_up)
             self.audit_log.maybe_heartbeat()
         except FedlookupError as exc:
             _log.error("housekeeping failed: %s", exc)
