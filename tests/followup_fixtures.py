@@ -70,6 +70,7 @@ class FollowUpNetwork:
     de: DeskProcess
     fr: DeskProcess
     tokens: dict[str, str] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
 
     def api(self, country: str, role: str) -> httpx.Client:
         """An API client of ``country``'s desk with the token of ``role``."""
@@ -138,6 +139,7 @@ def follow_up_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Foll
         publish_directory(net, {c: p.endpoint for c, p in nodes.nodes.items()}, version=2)
         time.sleep(1.5)  # the nodes take up the new directory within a second
         with DeskProcess(net.nodes["DE"].config_path) as de, DeskProcess(fr.config_path) as frd:
-            yield FollowUpNetwork(net, de, frd, tokens)
+            endpoints = {c: p.endpoint for c, p in nodes.nodes.items()}
+            yield FollowUpNetwork(net, de, frd, tokens, endpoints)
             for desk in (de, frd):
                 assert desk.stop() == 0, desk.log.read_text(encoding="utf-8")[-3000:]
