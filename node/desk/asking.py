@@ -28,6 +28,7 @@ from typing import Any
 
 from audit.canonical import format_time, parse_time
 from audit.export import export_log
+from audit.followup import FOLLOWUP_FIELDS
 from audit.verify import verify_export
 from federation.followup import IncomingFollowUp, check_fields
 from federation.grpc_transport import GrpcTransport
@@ -45,6 +46,7 @@ from registry_adapter.identifiers import record_identifiers
 
 __all__ = [
     "ENV_PREFIX",
+    "FOLLOWUP_FIELDS",
     "Asker",
     "DeskRunningError",
     "Fields",
