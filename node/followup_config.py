@@ -145,6 +145,11 @@ def _table(raw: Any, name: str, keys: set[str] | None, source: str) -> Mapping[s
 
 
 def _number(value: Any, name: str, source: str) -> float:
+    if isinstance(value, str):  # an environment override (FEDLOOKUP_FOLLOWUP_*)
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigError(name, "must be a positive number", source) from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e6:
         raise ConfigError(name, "must be a positive number", source)
     return float(value)
