@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from audit.canonical import unb64
 from audit.checkpoint import open_checkpoint
 from audit.entries import LogEntry
+from audit.followup_audit import reconcile_follow_ups
 from audit.statements import Receipt
 from audit.verify import ExportView, Finding
 from fedlookup.errors import FedlookupError, VerificationError
@@ -45,9 +46,9 @@ def log_country(view: ExportView) -> str:
         return view.policy.country
     votes: Counter[str] = Counter()
     for e in view.entries:
-        if e is not None and e.kind in ("query_sent", "receipt"):
+        if e is not None and e.kind in ("query_sent", "receipt", "followup_sent"):
             votes[e["from"]] += 1
-        elif e is not None and e.kind in ("query_received", "refusal"):
+        elif e is not None and e.kind in ("query_received", "refusal", "followup_received"):
             votes[e["to"]] += 1
     return votes.most_common(1)[0][0] if votes else view.policy.country
 
@@ -129,4 +130,7 @@ def cross_check(a: ExportView, b: ExportView, *, skew: float = 300.0) -> CrossCh
     report = CrossCheckReport(log_country(a), log_country(b))
     _direction(report, a, b, skew)
     _direction(report, b, a, skew)
+    # Follow-up requests (audit.followup_audit), both ways too.
+    reconcile_follow_ups(report, a, b, report.a, report.b)
+    reconcile_follow_ups(report, b, a, report.b, report.a)
     return report

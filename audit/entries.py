@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from audit.canonical import b64, canonical_bytes, format_time, parse_canonical, parse_time, unb64
+from audit.followup import FOLLOWUP_KINDS
 from audit.merkle import hash_leaf
 from audit.statements import QueryStatement, check_keys, int_field, now, text_field
 from fedlookup.errors import VerificationError
@@ -51,6 +52,7 @@ KIND_FIELDS: dict[str, dict[str, str]] = {
     "key_rotation": {"key": _S, "key_id": _S},
     "directory_change": {"version": _I, "digest": _S},
     "heartbeat": {},
+    **FOLLOWUP_KINDS,  # follow-up requests: audit.followup
 }
 RECEIPT_STATUSES = ("answered", "refused", "unavailable", "error")
 #: Fields added after logs were first written: entries written before lack them.
@@ -255,6 +257,15 @@ class LogEntry:
     ) -> LogEntry:
         """The node accepted federation directory ``version`` (hex ``digest``)."""
         return cls("directory_change", {"version": version, "digest": digest}, time or now())
+
+    @classmethod
+    def followup(
+        cls, kind: str, fields: dict[str, Any], *, time: datetime | None = None
+    ) -> LogEntry:
+        """A ``followup_*`` entry (the kinds and their fields: :mod:`audit.followup`)."""
+        if not kind.startswith("followup_"):
+            raise VerificationError(f"log entry: {kind!r} is not a follow-up kind")
+        return cls(kind, fields, time or now())
 
     @classmethod
     def heartbeat(cls, *, time: datetime | None = None) -> LogEntry:

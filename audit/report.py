@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.crosscheck import log_country
+from audit.followup_audit import follow_up_summary
+from audit.statements import now
 from audit.verify import ExportView
 
 __all__ = ["AuditSummary", "summarise"]
@@ -39,6 +41,7 @@ class AuditSummary:
     quota: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
     flags: list[str] = field(default_factory=list)
+    follow_ups: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -59,6 +62,7 @@ class AuditSummary:
             "quota_exhausted": dict(self.quota),
             "outcomes": dict(self.outcomes),
             "flags": self.flags,
+            "follow_ups": self.follow_ups,
         }
 
 
@@ -94,6 +98,9 @@ def summarise(view: ExportView) -> AuditSummary:
             summary.quota[e["peer"]] += 1
         elif e.kind == "receipt":
             summary.outcomes[e["status"]] += 1
+    summary.follow_ups = follow_up_summary(view, now())
+    for rid in summary.follow_ups["overdue"]:
+        summary.flags.append(f"follow-up {rid} decided after its deadline, or not yet")
     for peer, n in sorted(summary.quota.items()):
         summary.flags.append(f"{peer} ran into its quota {n} time(s): possible enumeration")
     for (peer, reason), n in sorted(summary.refusals.items()):

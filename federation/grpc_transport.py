@@ -32,6 +32,7 @@ from typing import Protocol
 
 import grpc
 
+from federation.followup import FollowUpAnswer
 from federation.index_head import HeadCheck
 from federation.refusals import peer_error
 from federation.tls_probe import peer_certificate, split_target
@@ -39,6 +40,7 @@ from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup.errors import (
     FedlookupError,
     IndexIntegrityError,
+    InputError,
     PeerRejectedError,
     PeerUnavailableError,
 )
@@ -150,6 +152,8 @@ class GrpcTransport:
         )
         self._channel = grpc.secure_channel(target, creds, options=options)
         self._stub = pb_grpc.FederationStub(self._channel)
+        # Follow-ups ride the same channel: same credentials, same server-identity checks.
+        self._follow_ups = pb_grpc.FollowUpStub(self._channel)
 
     @property
     def country(self) -> str:
@@ -250,6 +254,41 @@ class GrpcTransport:
             index_version=r.index_version,
         )
 
+    def submit_follow_up(
+        self, statement: bytes, signature: bytes, *, timeout: float
+    ) -> FollowUpAnswer:
+        """Send a signed follow-up statement to its owner; its acknowledgement.
+
+        Raises:
+            PeerUnavailableError, PeerRejectedError: as for every call.
+        """
+        self.authenticate(timeout=timeout)
+        message = pb.FollowUpSubmitRequest(
+            statement=pb.SignedStatement(statement=statement, signature=signature)
+        )
+        try:
+            r = self._follow_ups.SubmitFollowUp(message, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise translate_rpc_error(self._country, exc, "SubmitFollowUp") from exc
+        return _answer(self._country, r.request_id, r.status, r.deadline, {}, "")
+
+    def follow_up_status(self, request_id: str, *, timeout: float) -> FollowUpAnswer:
+        """The owner's current answer to a follow-up this node submitted.
+
+        Raises:
+            PeerUnavailableError, PeerRejectedError: as for every call.
+        """
+        self.authenticate(timeout=timeout)
+        try:
+            r = self._follow_ups.FollowUpStatus(
+                pb.FollowUpStatusRequest(request_id=request_id), timeout=timeout
+            )
+        except grpc.RpcError as exc:
+            raise translate_rpc_error(self._country, exc, "FollowUpStatus") from exc
+        return _answer(
+            self._country, r.request_id, r.status, r.deadline, dict(r.released), r.reason
+        )
+
     def add_checkpoint(self, body: bytes, *, timeout: float) -> tuple[int, bytes]:
         """See :meth:`WitnessTransport.add_checkpoint`."""
         self.authenticate(timeout=timeout)
@@ -331,3 +370,13 @@ class GrpcTransport:
                         raise IndexIntegrityError(f"index head refused: {exc}") from exc
                 return True
         raise IndexIntegrityError("stream ended without its final chunk")
+
+
+def _answer(
+    country: str, request_id: str, status: str, deadline: str, released: dict[str, str], reason: str
+) -> FollowUpAnswer:
+    """A follow-up answer from the wire; a malformed one is the peer's fault."""
+    try:
+        return FollowUpAnswer(request_id, status, deadline, released, reason)
+    except InputError as exc:
+        raise PeerRejectedError(country, f"malformed follow-up answer: {exc}") from exc

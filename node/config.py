@@ -27,6 +27,7 @@ from node.config_fields import (
     country_code,
     host_port,
 )
+from node.followup_config import FollowUpConfig
 from node.layout import NodeLayout
 from node.policy import DEFAULT_MAX_ITEMS_PER_REQUEST, PeerPolicy, parse_peer_policy
 from registry_adapter.identifier_versions import parse_versions
@@ -224,6 +225,7 @@ class NodeConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     compat: CompatConfig = field(default_factory=CompatConfig)
+    followup: FollowUpConfig = field(default_factory=FollowUpConfig)
     source: Path | None = None
 
     @property
@@ -357,7 +359,8 @@ class NodeConfig:
             raise ConfigError("compat.fpr", f"{compat.fpr} not in [1e-12, 0.5]", source)
         policy = _policy(data.get("policy", {}), source)
         # [desk] is read and validated by node.desk.settings (the investigators' desk).
-        f.finish(skip=("policy", "desk"))
+        followup = FollowUpConfig.from_mapping(data.get("followup"), source)
+        f.finish(skip=("policy", "desk", "followup"))
         return cls(
             node=node,
             registry=registry,
@@ -368,6 +371,7 @@ class NodeConfig:
             metrics=metrics,
             policy=policy,
             compat=compat,
+            followup=followup,
             source=Path(source) if source != "(mapping)" else None,
         )
 

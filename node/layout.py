@@ -114,6 +114,11 @@ class NodeLayout:
         return self.data_dir / "cosign"
 
     @property
+    def followups(self) -> Path:
+        """SQLite file of the follow-up requests received from peers (node and desk)."""
+        return self.data_dir / "followups.sqlite3"
+
+    @property
     def registry_snapshot(self) -> Path:
         """A consistent copy of an SQLite registry, taken while indexing."""
         return self.data_dir / "registry-snapshot.sqlite3"

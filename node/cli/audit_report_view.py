@@ -62,6 +62,16 @@ def report_tables(doc: Mapping[str, Any], summary: Any, verdict: str) -> list[Re
     if doc["outcomes"]:
         rows = [[str(k), str(v)] for k, v in sorted(doc["outcomes"].items())]
         out.append(_table("Outcomes of outgoing queries", ["outcome", "count"], rows, 1))
+    follow_ups = doc.get("follow_ups") or {}
+    counted = [
+        [what, str(k), str(v)]
+        for what in ("requests", "decisions", "answers")
+        for k, v in sorted(follow_ups.get(what, {}).items())
+    ]
+    if counted or follow_ups.get("purged"):
+        counted.append(["purged", "", str(follow_ups.get("purged", 0))])
+        counted.append(["overdue", "", str(len(follow_ups.get("overdue", [])))])
+        out.append(_table("Follow-ups", ["what", "peer / decision", "count"], counted, 1))
     flags = doc["flags"]
     out.append(Text("Flags: none" if not flags else "Flags:", style="" if not flags else "bold"))
     out += [Text(f"  - {flag}", style="yellow") for flag in flags]

@@ -166,8 +166,14 @@ def run_demo(options: DemoOptions, console: Console) -> DemoReport:
 
 def _desk(net: Network, asker: str, planted: list[Planted], console: Console) -> DeskDemo:
     example = next(((p.make, p.serial) for p in planted if p.kind == "make_serial"), None)
+    owners = {c: n.config_path for c, n in net.nodes.items() if c != asker}
     return show_desk(
-        net.nodes[asker].config_path, example or ("Glock", "ABC123"), CASE, PURPOSE, console
+        net.nodes[asker].config_path,
+        example or ("Glock", "ABC123"),
+        CASE,
+        PURPOSE,
+        console,
+        owners,
     )
 
 

@@ -25,7 +25,7 @@ import fedlookup
 from node.desk.api.deps import DeskState, LoginRequired
 from node.desk.api.main import api_router
 from node.desk.api.routes.checks import unprocessable
-from node.desk.web import checks, pages, review
+from node.desk.web import checks, follow_ups, pages, review
 from node.desk.web.render import render
 
 __all__ = ["CSP", "create_app"]
@@ -51,6 +51,7 @@ def create_app(state: DeskState) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(checks.router)
     app.include_router(review.router)
+    app.include_router(follow_ups.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), "static")
 
     @app.middleware("http")

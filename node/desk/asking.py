@@ -26,36 +26,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audit.canonical import format_time, parse_time
 from audit.export import export_log
+from audit.followup import FOLLOWUP_FIELDS
 from audit.verify import verify_export
+from federation.followup import IncomingFollowUp, check_fields
+from federation.grpc_transport import GrpcTransport
 from federation.hitcheck_types import CheckContext, CheckItem, CheckResult
 from federation.trail import AskerTrail
 from fedlookup.errors import FedlookupError, InputError
 from node.ask.asker import open_hit_check
 from node.ask.check_items import check_item
+from node.ask.followup import FollowUpSender
 from node.command import fedlookup_command
 from node.config import NodeConfig
 from node.config_fields import ENV_PREFIX, Fields, apply_env, host_port
+from node.followups import FollowUpStore, record_data
 from node.logs import configure_logging
 from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = [
     "ENV_PREFIX",
+    "FOLLOWUP_FIELDS",
     "Asker",
     "DeskRunningError",
     "Fields",
+    "FollowUpSender",
+    "FollowUpStore",
+    "IncomingFollowUp",
     "LogStatus",
     "NodeConfig",
     "RowError",
     "apply_env",
+    "check_fields",
     "configure_logging",
     "desk_lock",
     "fedlookup_command",
     "firearm_items",
+    "format_time",
     "host_port",
     "identifier_rules",
     "load_node_config",
     "log_statuses",
+    "parse_time",
+    "record_data",
     "refuse_if_desk_running",
     "running_desk",
 ]
@@ -137,6 +151,15 @@ class Asker:
         self._check = self._stack.enter_context(open_hit_check(config, timeout=timeout))
         self.peers = [p.country for p in self._check.peers]
         self._checkpointed = 0.0
+        self.follow_ups: FollowUpSender | None = None
+        auditor = self._check.auditor
+        if isinstance(auditor, AskerTrail):
+            # The same channels as the checks (one mutual-TLS channel per peer) and the same
+            # outgoing log, whose single writer this desk is.
+            transports = {p.country: p for p in self._check.peers if isinstance(p, GrpcTransport)}
+            self.follow_ups = FollowUpSender(
+                config.node.country, transports, auditor.log, auditor.key, timeout=timeout
+            )
 
     def run(
         self,

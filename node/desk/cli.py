@@ -114,3 +114,26 @@ def token_add(
     finally:
         db.close()
     typer.echo(json.dumps({"token": token}) if as_json else token)
+
+
+@app.command("purge-follow-ups")
+def purge_follow_ups(config: Path = _CONFIG) -> None:
+    """Delete released follow-up data older than [followup] retention_days (logged).
+
+    A running desk does this itself every hour; this is for a node whose desk is stopped.
+    """
+    from node.desk.asking import Asker, load_node_config, refuse_if_desk_running
+    from node.desk.follow_up_keeper import purge_once
+
+    node = load_node_config(config)
+    refuse_if_desk_running(node)
+    db = _database(config)
+    asker = Asker(node)
+    try:
+        if asker.follow_ups is None:
+            raise typer.BadParameter("this node has no outgoing log to record purges in")
+        purged = purge_once(db, asker.follow_ups, node.followup.retention_days)
+    finally:
+        asker.close()
+        db.close()
+    typer.echo(f"purged released data of {purged} follow-up(s)", err=True)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine
 
 from fedlookup.errors import ConfigError
-from node.desk import models  # noqa: F401  (registers the tables)
+from node.desk import follow_ups, models  # noqa: F401  (their tables join the metadata)
 
 __all__ = ["DeskDatabase"]
 

@@ -4,7 +4,10 @@
 then pinned, so a kept network's desk comes back at the same address), creates the demo
 investigator with a fresh password and a token, starts ``fedlookup desk serve`` as its own
 process, checks one planted firearm through ``POST /api/v1/checks``, prints the address and
-the login, and stops the desk (it owns the outgoing log, which the demo's audit step reads).
+the login, asks the hit's owner for a follow-up, has the owner's liaison officer release
+make, model and category (through the owner's follow-up queue, as its desk would), shows
+the released fields, and stops the desk (it owns the outgoing log, which the demo's audit
+step reads).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import httpx
 from rich.console import Console
 
 from node.desk.accounts import add_token, add_user
-from node.desk.asking import load_node_config
+from node.desk.asking import FollowUpStore, load_node_config
 from node.desk.db import DeskDatabase
+from node.desk.follow_ups import decide
+from node.desk.models import Account
 from node.desk.process import DeskProcess
 from node.desk.settings import DeskSettings
 
@@ -37,6 +42,7 @@ class DeskDemo:
     password: str
     outcome: str
     elapsed_ms: float
+    follow_up: dict[str, str] | None = None
 
 
 def _pin(config: Path, port: int) -> None:
@@ -49,9 +55,15 @@ def _pin(config: Path, port: int) -> None:
 
 
 def show_desk(
-    config: Path, example: tuple[str, str], case: str, purpose: str, console: Console
+    config: Path,
+    example: tuple[str, str],
+    case: str,
+    purpose: str,
+    console: Console,
+    owners: dict[str, Path] | None = None,
 ) -> DeskDemo:
-    """Start the desk beside ``config``'s node, check ``example`` through it, stop it.
+    """Start the desk beside ``config``'s node, check ``example`` through it, ask the hit's
+    owner (its ``node.toml`` in ``owners``) for a follow-up and release it, stop the desk.
 
     Raises:
         FedlookupError: the desk did not start.
@@ -90,4 +102,38 @@ def show_desk(
             highlight=False,
             soft_wrap=True,
         )
-    return DeskDemo(desk.url, password, outcome, elapsed)
+        released = None
+        hit = next(((c, a) for c, a in sorted(answers.items()) if a["outcome"] == "hit"), None)
+        if hit is not None and owners and hit[0] in owners:
+            released = _follow_up(desk.url, token, hit[1]["matches"][0]["reference"],
+                                  owners[hit[0]], case, purpose, console)  # fmt: skip
+    return DeskDemo(desk.url, password, outcome, elapsed, released)
+
+
+def _follow_up(
+    url: str, token: str, reference: str, owner: Path, case: str, purpose: str, console: Console
+) -> dict[str, str]:
+    """Ask for ``reference``, release three fields at the owner, read them back."""
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, timeout=60, headers=auth) as client:
+        r = client.post("/api/v1/follow-ups", json={"reference": reference, "case": case,
+                                                    "purpose": purpose[:256]})  # fmt: skip
+        r.raise_for_status()
+        request_id = r.json()["id"]
+        config = load_node_config(owner)
+        liaison = Account(name="demo-liaison", role="liaison")
+        store = FollowUpStore(config.layout.followups)
+        try:
+            decide(store, config, request_id, liaison, release=True,
+                   fields=["make", "model", "category"])  # fmt: skip
+        finally:
+            store.close()
+        view = client.get(f"/api/v1/follow-ups/{request_id}").json()
+    console.print(
+        f"POST /api/v1/follow-ups {reference} -> {config.node.country}'s liaison officer "
+        f"released {view['released']} ({view['status']}); both logs record it as followup_*.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    released: dict[str, str] = view["released"]
+    return released

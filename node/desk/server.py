@@ -19,8 +19,15 @@ import uvicorn
 
 from node.desk.api.deps import DeskState
 from node.desk.app import create_app
-from node.desk.asking import Asker, configure_logging, desk_lock, load_node_config
+from node.desk.asking import (
+    Asker,
+    FollowUpStore,
+    configure_logging,
+    desk_lock,
+    load_node_config,
+)
 from node.desk.db import DeskDatabase
+from node.desk.follow_up_keeper import FollowUpKeeper
 from node.desk.jobs import CheckQueue, CheckWorker
 from node.desk.settings import DeskSettings
 
@@ -68,6 +75,7 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
     url = f"{'https' if settings.https else 'http'}://{address}"
     worker: CheckWorker | None = None
     asker: Asker | None = None
+    keeper: FollowUpKeeper | None = None
     try:
         with desk_lock(node, url) as owner:
             if owner:
@@ -75,7 +83,13 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
                 asker = Asker(node)
                 worker = CheckWorker(queue, asker)
                 worker.start()
-            app = create_app(DeskState(settings, db, queue, node, asks=owner))
+                if asker.follow_ups is not None:
+                    keeper = FollowUpKeeper(db, asker.follow_ups, node.followup.retention_days)
+                    keeper.start()
+            incoming = FollowUpStore(node.layout.followups)
+            state = DeskState(settings, db, queue, node, asks=owner, asker=asker,
+                              incoming=incoming)  # fmt: skip
+            app = create_app(state)
             server = uvicorn.Server(
                 uvicorn.Config(
                     app,
@@ -103,6 +117,9 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
                 signal.signal(sig, _after_shutdown)
             server.run(sockets=[sock])
     finally:
+        if keeper is not None:
+            keeper.stop()
+            keeper.join(timeout=10)
         if worker is not None:
             worker.stop()
             worker.join(timeout=60)

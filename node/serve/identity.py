@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 FEDERATION_SERVICE = "fedlookup.v1.Federation"
+#: Follow-up requests between members (node.serve.followup_servicer): members only, too.
+FOLLOW_UP_SERVICE = "fedlookup.v1.FollowUp"
 
 _log = logging.getLogger("fedlookup.node.identity")
 _PEER: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar(

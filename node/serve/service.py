@@ -34,19 +34,23 @@ from audit.log import AuditLog
 from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.directory_watch import DirectoryWatcher
 from federation.evaluation import Evaluator
+from federation.followup import FollowUpOwner
 from federation.index import NodeIndex
 from federation.index_head import sign_head
 from federation.keys import EpochKeyStore
 from federation.responder import Responder
 from federation.trail import ResponderTrail
-from fedlookup.errors import FedlookupError
+from fedlookup.errors import FedlookupError, InputError
 from node.config import NodeConfig
+from node.followups import FollowUpStore, log_decisions, record_data
 from node.layout import node_log_origin
 from node.policy import ConfigPolicy
 from node.serve.adapters import on_directory_change
 from node.serve.compat import CompatSetups
 from node.serve.cosign_timer import CosignTimer
 from node.serve.cosigning import node_witness
+from node.serve.followup_notice import notifier
+from node.serve.followup_servicer import FollowUpServicer
 from node.serve.health import NodeHealth
 from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor, install_address_filter
 from node.serve.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics
@@ -126,6 +130,23 @@ class NodeService:
             self.compat = CompatSetups(
                 config, self.keys, self._served_version, self.responder, self._record_setup
             )
+            self.followups = FollowUpStore(config.layout.followups)
+            self._stack.callback(self.followups.close)
+            self.followup_owner = FollowUpOwner(
+                country=country,
+                directory=self.directory,
+                store=self.followups,
+                log=self._log_follow_up,
+                policy=config.followup.policy,
+                lookup=self._lookup_reference,
+                resolve=lambda record_id: record_data(
+                    config.registry.url,
+                    config.registry.mapping,
+                    record_id,
+                    contact=config.followup.contact,
+                ),
+                on_queued=notifier(config.followup.smtp, country),
+            )
             self.witness = node_witness(self.audit_log, lambda: self.directory.current)
             self.authenticator = PeerAuthenticator(self.verifier, self.directory)
             self.identity = IdentityInterceptor(self.authenticator, on_refusal=self.metrics.refused)
@@ -153,6 +174,19 @@ class NodeService:
             _log.info("serving a new epoch", extra={"event": "epoch", "epoch_id": epoch})
         self._epoch = epoch
 
+    def _log_follow_up(self, entry: LogEntry) -> None:
+        """Append a ``followup_*`` entry and sign a checkpoint over it at once (follow-ups
+        come at a person's pace; auditors and the requester's cross-check see them now)."""
+        self.audit_log.append(entry)
+        self.audit_log.checkpoint()
+
+    def _lookup_reference(self, reference: str) -> str | None:
+        """The record id of a reference this node issued, or ``None``."""
+        try:
+            return self.index.resolve_reference(reference)
+        except InputError:
+            return None
+
     def _served_version(self) -> tuple[str, int] | None:
         index = self._ready_index()
         return (index.epoch_id, index.version) if index is not None else None
@@ -174,6 +208,7 @@ class NodeService:
                 )
             self._note_epoch()
             self.directory.poll()
+            log_decisions(self.followups, self.config.node.country, self._log_follow_up)
             self.audit_log.maybe_heartbeat()
             self.trail.flush_refusals(everything=False)
         except FedlookupError as exc:
@@ -247,9 +282,13 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
             ),
             server,
         )
+        pb_grpc.add_FollowUpServicer_to_server(
+            FollowUpServicer(service.followup_owner, service.metrics), server
+        )
         health_pb2_grpc.add_HealthServicer_to_server(service.health.servicer, server)
         names = (
             pb.DESCRIPTOR.services_by_name["Federation"].full_name,
+            pb.DESCRIPTOR.services_by_name["FollowUp"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )

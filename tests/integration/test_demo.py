@@ -51,6 +51,10 @@ def test_demo_finds_every_planted_overlap_and_verifies_every_log(tmp_path: Path)
     assert re.search(r"Demo login: demo / \S{12,} \(investigator\)", out)
     assert re.search(r"POST /api/v1/checks .* -> FR: hit, NL: no-hit", out)
     assert "fedlookup desk serve --config de/node.toml" in out
+    # One follow-up released: make, model and category of FR's record, logged at both ends.
+    assert re.search(r"POST /api/v1/follow-ups FR-[0-9A-F-]{19} -> FR's liaison officer "
+                     r"released \{'make': '[^']+', 'model': '[^']*', 'category': '\w+'\} "
+                     r"\(released\)", out)  # fmt: skip
     for country in ("de", "fr", "nl"):
         assert (kept / country / "node.toml").is_file()
         assert (kept / "audit-exports" / country / "checkpoint").is_file()

@@ -23,7 +23,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
 from node.desk import accounts
-from node.desk.asking import NodeConfig
+from node.desk.asking import Asker, FollowUpStore, NodeConfig
 from node.desk.db import DeskDatabase
 from node.desk.jobs import CheckQueue
 from node.desk.models import CHECKING_ROLES, Account, Role, WebSession
@@ -57,6 +57,10 @@ class DeskState:
     queue: CheckQueue
     node: NodeConfig
     asks: bool = False
+    #: The node's asking credentials, held by the desk that owns the outgoing log.
+    asker: Asker | None = None
+    #: The node's queue of follow-ups received from peers.
+    incoming: FollowUpStore | None = None
 
 
 class LoginRequired(Exception):

@@ -348,3 +348,107 @@ class AddCheckpointResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["body", b"body", "status", b"status"]) -> None: ...
 
 global___AddCheckpointResponse = AddCheckpointResponse
+
+@typing.final
+class FollowUpSubmitRequest(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    STATEMENT_FIELD_NUMBER: builtins.int
+    @property
+    def statement(self) -> global___SignedStatement:
+        """Canonical bytes of a federation.followup.FollowUpStatement and the asker's signature."""
+
+    def __init__(
+        self,
+        *,
+        statement: global___SignedStatement | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["statement", b"statement"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["statement", b"statement"]) -> None: ...
+
+global___FollowUpSubmitRequest = FollowUpSubmitRequest
+
+@typing.final
+class FollowUpSubmitResponse(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: builtins.int
+    DEADLINE_FIELD_NUMBER: builtins.int
+    STATUS_FIELD_NUMBER: builtins.int
+    request_id: builtins.str
+    deadline: builtins.str
+    """RFC 3339 UTC time by which the owner's policy promises a decision."""
+    status: builtins.str
+    """"pending", "released" or "refused"."""
+    def __init__(
+        self,
+        *,
+        request_id: builtins.str = ...,
+        deadline: builtins.str = ...,
+        status: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["deadline", b"deadline", "request_id", b"request_id", "status", b"status"]) -> None: ...
+
+global___FollowUpSubmitResponse = FollowUpSubmitResponse
+
+@typing.final
+class FollowUpStatusRequest(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: builtins.int
+    request_id: builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["request_id", b"request_id"]) -> None: ...
+
+global___FollowUpStatusRequest = FollowUpStatusRequest
+
+@typing.final
+class FollowUpStatusResponse(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    @typing.final
+    class ReleasedEntry(google.protobuf.message.Message):
+        DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: builtins.int
+        VALUE_FIELD_NUMBER: builtins.int
+        key: builtins.str
+        value: builtins.str
+        def __init__(
+            self,
+            *,
+            key: builtins.str = ...,
+            value: builtins.str = ...,
+        ) -> None: ...
+        def ClearField(self, field_name: typing.Literal["key", b"key", "value", b"value"]) -> None: ...
+
+    REQUEST_ID_FIELD_NUMBER: builtins.int
+    STATUS_FIELD_NUMBER: builtins.int
+    DEADLINE_FIELD_NUMBER: builtins.int
+    RELEASED_FIELD_NUMBER: builtins.int
+    REASON_FIELD_NUMBER: builtins.int
+    request_id: builtins.str
+    status: builtins.str
+    deadline: builtins.str
+    reason: builtins.str
+    """The refusal's reason."""
+    @property
+    def released(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]:
+        """Released fields (make, model, caliber, serial, category, dates, contact, note)."""
+
+    def __init__(
+        self,
+        *,
+        request_id: builtins.str = ...,
+        status: builtins.str = ...,
+        deadline: builtins.str = ...,
+        released: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
+        reason: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["deadline", b"deadline", "reason", b"reason", "released", b"released", "request_id", b"request_id", "status", b"status"]) -> None: ...
+
+global___FollowUpStatusResponse = FollowUpStatusResponse

@@ -322,3 +322,129 @@ class Federation(object):
             timeout,
             metadata,
             _registered_method=True)
+
+
+class FollowUpStub(object):
+    """Follow-up requests ("step 2" after a hit), node to node over the same mutual TLS. The
+    caller's country comes from its certificate; the statement carries only the follow-up
+    reference the hit gave, never a serial. The owner resolves the reference locally.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.SubmitFollowUp = channel.unary_unary(
+                '/fedlookup.v1.FollowUp/SubmitFollowUp',
+                request_serializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpSubmitRequest.SerializeToString,
+                response_deserializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpSubmitResponse.FromString,
+                _registered_method=True)
+        self.FollowUpStatus = channel.unary_unary(
+                '/fedlookup.v1.FollowUp/FollowUpStatus',
+                request_serializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpStatusRequest.SerializeToString,
+                response_deserializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpStatusResponse.FromString,
+                _registered_method=True)
+
+
+class FollowUpServicer(object):
+    """Follow-up requests ("step 2" after a hit), node to node over the same mutual TLS. The
+    caller's country comes from its certificate; the statement carries only the follow-up
+    reference the hit gave, never a serial. The owner resolves the reference locally.
+    """
+
+    def SubmitFollowUp(self, request, context):
+        """Ask the reference's owner for the record's core data under a signed follow-up statement.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FollowUpStatus(self, request, context):
+        """The state of a follow-up the caller itself submitted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_FollowUpServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'SubmitFollowUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitFollowUp,
+                    request_deserializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpSubmitRequest.FromString,
+                    response_serializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpSubmitResponse.SerializeToString,
+            ),
+            'FollowUpStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.FollowUpStatus,
+                    request_deserializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpStatusRequest.FromString,
+                    response_serializer=protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpStatusResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'fedlookup.v1.FollowUp', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('fedlookup.v1.FollowUp', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class FollowUp(object):
+    """Follow-up requests ("step 2" after a hit), node to node over the same mutual TLS. The
+    caller's country comes from its certificate; the statement carries only the follow-up
+    reference the hit gave, never a serial. The owner resolves the reference locally.
+    """
+
+    @staticmethod
+    def SubmitFollowUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedlookup.v1.FollowUp/SubmitFollowUp',
+            protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpSubmitRequest.SerializeToString,
+            protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpSubmitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FollowUpStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedlookup.v1.FollowUp/FollowUpStatus',
+            protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpStatusRequest.SerializeToString,
+            protos_dot_fedlookup_dot_v1_dot_fedlookup__pb2.FollowUpStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

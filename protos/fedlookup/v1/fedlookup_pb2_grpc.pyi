@@ -170,3 +170,64 @@ class FederationServicer(metaclass=abc.ABCMeta):
         """
 
 def add_FederationServicer_to_server(servicer: FederationServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...
+
+class FollowUpStub:
+    """Follow-up requests ("step 2" after a hit), node to node over the same mutual TLS. The
+    caller's country comes from its certificate; the statement carries only the follow-up
+    reference the hit gave, never a serial. The owner resolves the reference locally.
+    """
+
+    def __init__(self, channel: typing.Union[grpc.Channel, grpc.aio.Channel]) -> None: ...
+    SubmitFollowUp: grpc.UnaryUnaryMultiCallable[
+        protos.fedlookup.v1.fedlookup_pb2.FollowUpSubmitRequest,
+        protos.fedlookup.v1.fedlookup_pb2.FollowUpSubmitResponse,
+    ]
+    """Ask the reference's owner for the record's core data under a signed follow-up statement."""
+
+    FollowUpStatus: grpc.UnaryUnaryMultiCallable[
+        protos.fedlookup.v1.fedlookup_pb2.FollowUpStatusRequest,
+        protos.fedlookup.v1.fedlookup_pb2.FollowUpStatusResponse,
+    ]
+    """The state of a follow-up the caller itself submitted."""
+
+class FollowUpAsyncStub:
+    """Follow-up requests ("step 2" after a hit), node to node over the same mutual TLS. The
+    caller's country comes from its certificate; the statement carries only the follow-up
+    reference the hit gave, never a serial. The owner resolves the reference locally.
+    """
+
+    SubmitFollowUp: grpc.aio.UnaryUnaryMultiCallable[
+        protos.fedlookup.v1.fedlookup_pb2.FollowUpSubmitRequest,
+        protos.fedlookup.v1.fedlookup_pb2.FollowUpSubmitResponse,
+    ]
+    """Ask the reference's owner for the record's core data under a signed follow-up statement."""
+
+    FollowUpStatus: grpc.aio.UnaryUnaryMultiCallable[
+        protos.fedlookup.v1.fedlookup_pb2.FollowUpStatusRequest,
+        protos.fedlookup.v1.fedlookup_pb2.FollowUpStatusResponse,
+    ]
+    """The state of a follow-up the caller itself submitted."""
+
+class FollowUpServicer(metaclass=abc.ABCMeta):
+    """Follow-up requests ("step 2" after a hit), node to node over the same mutual TLS. The
+    caller's country comes from its certificate; the statement carries only the follow-up
+    reference the hit gave, never a serial. The owner resolves the reference locally.
+    """
+
+    @abc.abstractmethod
+    def SubmitFollowUp(
+        self,
+        request: protos.fedlookup.v1.fedlookup_pb2.FollowUpSubmitRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[protos.fedlookup.v1.fedlookup_pb2.FollowUpSubmitResponse, collections.abc.Awaitable[protos.fedlookup.v1.fedlookup_pb2.FollowUpSubmitResponse]]:
+        """Ask the reference's owner for the record's core data under a signed follow-up statement."""
+
+    @abc.abstractmethod
+    def FollowUpStatus(
+        self,
+        request: protos.fedlookup.v1.fedlookup_pb2.FollowUpStatusRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[protos.fedlookup.v1.fedlookup_pb2.FollowUpStatusResponse, collections.abc.Awaitable[protos.fedlookup.v1.fedlookup_pb2.FollowUpStatusResponse]]:
+        """The state of a follow-up the caller itself submitted."""
+
+def add_FollowUpServicer_to_server(servicer: FollowUpServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...

@@ -68,6 +68,9 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "metrics.peer_probe_interval_s": ("15", 15.0),
     "compat.fpr": ("1e-6", 1e-6),
     "compat.num_client_inputs": ("250", 250),
+    "followup.deadline_hours": ("12", 12.0),
+    "followup.contact": ("SIRENE DE", "SIRENE DE"),
+    "followup.retention_days": ("7", 7.0),
     "policy.allow": ("false", False),
     "policy.categories": ("stolen, lost", frozenset({"stolen", "lost"})),
     "policy.mode": ("cardinality", "cardinality"),
@@ -76,7 +79,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "policy.purposes": ("trafficking,theft", frozenset({"trafficking", "theft"})),
 }
 #: Documented fields that are tables, so file-only (docs/node.md says so).
-TABLES = {"registry.mapping"}
+TABLES = {"registry.mapping", "followup.peers", "followup.smtp"}
 
 
 def _documented() -> set[str]:
