@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from federation import dleq
 from federation.index import MAX_SLOTS
 from federation.index_mirror import IndexMirror
 from federation.keys import EpochKey
@@ -33,7 +34,7 @@ from federation.psi import (
     parse_response,
     process_request,
 )
-from fedlookup.errors import EpochMismatchError
+from fedlookup.errors import EpochMismatchError, PSIProtocolError
 
 __all__ = ["DEFAULT_MAX_ITEMS", "BlindedQuery", "Evaluator"]
 
@@ -52,6 +53,7 @@ class Evaluator:
     def __init__(self, key: EpochKey, *, max_items: int = DEFAULT_MAX_ITEMS) -> None:
         self.key = key
         self.max_items = max_items
+        self._public: bytes | None = None
 
     @property
     def epoch_id(self) -> str:
@@ -79,6 +81,31 @@ class Evaluator:
             PSIProtocolError: malformed request, invalid point, more than ``max_items``.
         """
         return process_request(self.key.secret, request, reveal=reveal, max_items=self.max_items)
+
+    @property
+    def public_key(self) -> bytes:
+        """The epoch's public key ``k*G`` (33-byte compressed point), computed once."""
+        if self._public is None:
+            self._public = dleq.public_key(self.key.secret)
+        return self._public
+
+    def prove(self, request: bytes, response: bytes, *, country: str) -> bytes:
+        """A batched DLEQ proof that ``response`` is ``request`` under this epoch's key.
+
+        Args:
+            request: the serialized request that was evaluated.
+            response: the serialized reveal response (in request order).
+            country: this node's country (bound into the proof with the epoch id).
+
+        Raises:
+            PSIProtocolError: malformed request or response.
+        """
+        _, blinded = parse_request(request, max_items=self.max_items)
+        evaluated = parse_response(response, expected=len(blinded))
+        context = dleq.proof_context(country, self.key.epoch_id)
+        return dleq.prove(
+            self.key.secret, blinded, evaluated, context=context, public=self.public_key
+        )
 
 
 class BlindedQuery:
@@ -123,6 +150,28 @@ class BlindedQuery:
             PSIProtocolError: openmined-psi failed.
         """
         return hash_items(items) if len(items) <= SMALL_REQUEST else None
+
+    def verify(self, response: bytes, proof: bytes, *, public: bytes, context: bytes) -> None:
+        """Check the peer's proof that ``response`` is this request under ``public``'s key.
+
+        Call before reading the response (:meth:`finish`): an answer under another key, or
+        made of random points, would otherwise read as silent no-hits.
+
+        Args:
+            response: the peer's serialized reveal response.
+            proof: its batched DLEQ proof.
+            public: the peer's epoch public key, from its signed ``NodeInfo``.
+            context: ``federation.dleq.proof_context(country, epoch_id)``.
+
+        Raises:
+            PSIProtocolError: ``evaluation proof invalid`` (malformed response included).
+        """
+        _, blinded = parse_request(self.request)
+        try:
+            evaluated = parse_response(response, expected=len(blinded))
+        except PSIProtocolError as exc:
+            raise PSIProtocolError(f"{dleq.PROOF_INVALID}: {exc}") from exc
+        dleq.verify(public, blinded, evaluated, proof, context=context)
 
     def _unblind(self, response: bytes, mirror: IndexMirror, epoch_id: str | None) -> list[bytes]:
         if mirror.epoch_id is None:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from federation.dleq import PROOF_INVALID, proof_context
 from federation.evaluation import BlindedQuery
 from federation.hitcheck_types import (
     CheckContext,
@@ -48,12 +49,13 @@ from federation.index import IndexMirror
 from federation.labels import Label
 from federation.mirrors import MirrorStore
 from federation.psi import HashedItems
-from federation.transport import Evaluation, PeerTransport
+from federation.transport import Evaluation, NodeInfo, PeerTransport
 from fedlookup.errors import (
     FedlookupError,
     PeerRejectedError,
     PeerUnavailableError,
     PolicyError,
+    PSIProtocolError,
     VerificationError,
 )
 
@@ -83,6 +85,7 @@ class _PeerRun:
     request_ids: list[str] = field(default_factory=list)
     version: int | None = None
     epoch: str | None = None
+    info: NodeInfo | None = None
 
     @property
     def country(self) -> str:
@@ -143,6 +146,7 @@ class HitCheck:
         self.info_max_age = info_max_age
         self.batched = batched
         self._pool: ThreadPoolExecutor | None = None
+        self._vouched: set[tuple[str, str, bytes, bytes]] = set()
 
     def close(self) -> None:
         """Release the worker threads (a call still waiting on a peer is not awaited)."""
@@ -221,7 +225,7 @@ class HitCheck:
                 sync_timeout=self.sync_timeout,
                 max_info_age=self.info_max_age,
             )
-            run.mirror, run.sync = refreshed.mirror, refreshed.kind.value
+            run.mirror, run.sync, run.info = refreshed.mirror, refreshed.kind.value, refreshed.info
             run.version, run.epoch = refreshed.mirror.version, refreshed.mirror.epoch_id
             run.per_chunk = refreshed.info.limits.max_items_per_request // _ITEMS_PER_FIREARM
             if run.per_chunk < 1:
@@ -343,6 +347,7 @@ class HitCheck:
         try:
             mirror = self._current_mirror(run, mirror, evaluation)
             if reveal:
+                self._check_proof(run, query, evaluation)
                 per_item = query.finish(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
                 )
@@ -411,8 +416,34 @@ class HitCheck:
             )
         else:
             return mirror
-        run.sync = refreshed.kind.value
+        run.sync, run.info = refreshed.kind.value, refreshed.info
         return refreshed.mirror
+
+    def _check_proof(self, run: _PeerRun, query: BlindedQuery, evaluation: Evaluation) -> None:
+        """Verify the answer's DLEQ proof against the peer's vouched-for epoch key.
+
+        Raises:
+            PeerUnavailableError: ``evaluation proof invalid`` (no key for the epoch the
+                answer names, a key the peer's audit key did not sign, or a bad proof).
+        """
+        info, country = run.info, run.country
+        epoch = evaluation.epoch_id or (info.epoch_id if info is not None else "")
+        try:
+            if info is None or info.epoch_id != epoch:
+                raise VerificationError(f"no published key for epoch {epoch}")
+            vouched = (country, epoch, info.epoch_public_key, info.epoch_key_signature)
+            if vouched not in self._vouched:
+                self.auditor.verify_epoch_key(*vouched)
+                self._vouched.add(vouched)
+            query.verify(
+                evaluation.response,
+                evaluation.proof,
+                public=info.epoch_public_key,
+                context=proof_context(country, epoch),
+            )
+        except (VerificationError, PSIProtocolError) as exc:
+            _log.warning("answer of %s rejected: %s", country, exc)
+            raise PeerUnavailableError(country, PROOF_INVALID) from exc
 
     def _fail(self, run: _PeerRun, exc: BaseException) -> None:
         """Close the peer's part of the check with the reason ``exc`` gives."""

@@ -155,6 +155,17 @@ class QueryAuditor(Protocol):
         """
         ...
 
+    def verify_epoch_key(
+        self, country: str, epoch_id: str, public: bytes, signature: bytes
+    ) -> None:
+        """Check that ``country`` vouched for ``public`` as its key of ``epoch_id`` (an
+        Ed25519 signature by its audit key, pinned in the directory).
+
+        Raises:
+            VerificationError: no key, or the signature does not verify.
+        """
+        ...
+
     def record_many(self, outcomes: Sequence[QueryOutcome]) -> list[VerificationError | None]:
         """Log the outcomes of sent queries (``answered``, ``refused``, ``unavailable``) with
         their result counts and the peers' receipts, with one ``fsync``.

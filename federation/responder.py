@@ -33,6 +33,7 @@ from typing import Protocol
 
 from audit.statements import QueryStatement, verify
 from federation.directory_model import Member
+from federation.dleq import epoch_key_message
 from federation.trail import Members
 from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup.errors import (
@@ -163,6 +164,15 @@ class EvaluatorLike(Protocol):
         """Evaluate a serialized request under the epoch key."""
         ...
 
+    @property
+    def public_key(self) -> bytes:
+        """The epoch's public key ``k*G`` (compressed)."""
+        ...
+
+    def prove(self, request: bytes, response: bytes, *, country: str) -> bytes:
+        """A batched DLEQ proof that ``response`` is ``request`` under the epoch key."""
+        ...
+
 
 @dataclass(frozen=True)
 class IndexExport:
@@ -192,6 +202,9 @@ class Responder:
         audit: the audit trail.
         directory: the federation directory in force (membership, audit keys, limits).
         on_evaluated: called with (peer, items) after each answered evaluation (metrics).
+        signer: signs with the node's directory-pinned audit key; vouches for each
+            epoch's public key in ``NodeInfo`` (``federation.dleq.epoch_key_message``).
+            Without one, ``NodeInfo`` carries no signature and askers refuse its answers.
     """
 
     def __init__(
@@ -205,6 +218,7 @@ class Responder:
         audit: AuditTrail,
         directory: Members,
         on_evaluated: Callable[[str, int], None] | None = None,
+        signer: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.country = country
         self._index = index
@@ -215,6 +229,8 @@ class Responder:
         self._directory = directory
         self._local = threading.local()
         self._on_evaluated = on_evaluated
+        self._signer = signer
+        self._signed_keys: dict[str, tuple[bytes, bytes]] = {}
 
     def _ready_index(self) -> IndexView:
         index = self._index()
@@ -269,13 +285,27 @@ class Responder:
             mode="reveal" if grant.reveal else "cardinality",
             categories=tuple(sorted(grant.categories)) if grant.categories is not None else ("*",),
         )
+        public, signature = self._epoch_key(index.epoch_id)
         return NodeInfo(
             country=self.country,
             epoch_id=index.epoch_id,
             index_version=index.version,
             index_size=index.size,
             limits=limits,
+            epoch_public_key=public,
+            epoch_key_signature=signature,
         )
+
+    def _epoch_key(self, epoch_id: str) -> tuple[bytes, bytes]:
+        """The epoch's public key and this node's signature over it (cached per epoch)."""
+        signed = self._signed_keys.get(epoch_id)
+        if signed is None:
+            public = self._evaluator(epoch_id).public_key
+            message = epoch_key_message(self.country, epoch_id, public)
+            signature = self._signer(message) if self._signer is not None else b""
+            signed = (public, signature)
+            self._signed_keys = {epoch_id: signed}  # only the serving epoch is kept
+        return signed
 
     def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> IndexExport:
         """The index as ``peer`` may see it: a delta when ``since_version`` is under the
@@ -356,6 +386,9 @@ class Responder:
             raise
         index_no = self._audit.record_query(peer, stmt, signature)
         response = evaluator.evaluate(request, reveal=grant.reveal)
+        # A shuffled cardinality-only answer has no order to prove; a reveal answer always
+        # carries its proof, so the asker can check it before reading a single element.
+        proof = evaluator.prove(request, response, country=self.country) if grant.reveal else b""
         receipt = self._audit.receipt(index_no, stmt)
         if self._on_evaluated is not None:
             self._on_evaluated(peer, counted)
@@ -364,6 +397,7 @@ class Responder:
             receipt=receipt,
             epoch_id=index.epoch_id,
             index_version=index.version,
+            proof=proof,
         )
 
     def _refused(

@@ -32,8 +32,9 @@ from audit.entries import LogEntry
 from audit.keys import log_vkey
 from audit.log import AuditLog
 from audit.receipts import verify_receipt
-from audit.statements import QueryStatement, sign
+from audit.statements import QueryStatement, sign, verify
 from federation.directory_model import Member
+from federation.dleq import epoch_key_message
 from federation.hitcheck_types import CheckContext, QueryOutcome, SignedQuery
 from fedlookup.errors import FedlookupError, QuotaExceededError, VerificationError
 
@@ -199,6 +200,15 @@ class AskerTrail:
         with self._lock:
             statement = self._sent[query.request_id]
         self._verify(statement, receipt)
+
+    def verify_epoch_key(
+        self, country: str, epoch_id: str, public: bytes, signature: bytes
+    ) -> None:
+        """See :meth:`federation.hitcheck_types.QueryAuditor.verify_epoch_key`."""
+        if not public or not signature:
+            raise VerificationError(f"{country} published no signed key for epoch {epoch_id}")
+        message = epoch_key_message(country, epoch_id, public)
+        verify(message, signature, self.directory.member(country).audit_key())
 
     def _verify(self, statement: QueryStatement, receipt: bytes) -> None:
         public_key = self.directory.member(statement.to_country).audit_key()

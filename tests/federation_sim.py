@@ -204,6 +204,7 @@ class FederationSimulator:
             quotas=country.ledger,
             audit=ResponderTrail(log, used=country.ledger.used),
             directory=self.directory,
+            signer=self.audit_keys[code].sign,
         )
         country.add(records)
         self.countries[code] = country

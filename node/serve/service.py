@@ -84,10 +84,11 @@ class NodeService:
             self._stack.callback(self.index.close)
             self.quotas = SqliteQuotaLedger(config.quota_db)
             self._stack.callback(self.quotas.close)
+            audit_key = load_private_key(config.audit.key)
             self.audit_log = AuditLog.open(
                 config.audit_dir,
                 node_log_origin(country),
-                load_private_key(config.audit.key),
+                audit_key,
                 country=country,
                 checkpoint_interval=config.audit.checkpoint_interval_s,
                 heartbeat_interval=config.audit.heartbeat_interval_s,
@@ -110,6 +111,7 @@ class NodeService:
                 audit=ResponderTrail(self.audit_log, used=self.quotas.used),
                 directory=self.directory,
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
+                signer=audit_key.sign,
             )
             # The responder's grant is the node's policy capped by the directory's limits.
             self.compat = CompatSetups(

@@ -35,7 +35,7 @@ from node.serve.quotas import SqliteQuotaLedger
 
 KEYS = {"FR": Ed25519PrivateKey.generate(), "NL": Ed25519PrivateKey.generate()}
 #: Every step of an answered evaluation, in the order the responder must take them.
-ANSWERED = ["member", "policy", "count", "charge", "audit", "evaluate", "receipt"]
+ANSWERED = ["member", "policy", "count", "charge", "audit", "evaluate", "prove", "receipt"]
 
 
 def _member(country: str, limits: DirectoryLimits) -> Member:
@@ -109,6 +109,12 @@ class World:
         self.steps.append("evaluate")
         self.reveals.append(reveal)
         return b"response"
+
+    public_key = b"\x02" + bytes(32)
+
+    def prove(self, request: bytes, response: bytes, *, country: str) -> bytes:
+        self.steps.append("prove")
+        return b"proof"
 
 
 class Index:
