@@ -26,6 +26,7 @@ asker trusts no key the directory does not vouch for.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -130,6 +131,11 @@ def prove(
     return c.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
+@functools.lru_cache(maxsize=64)
+def _public_point(public: bytes) -> p256.Point:
+    return p256.decode(public, "epoch public key")
+
+
 def verify(
     public: bytes,
     blinded: Sequence[bytes],
@@ -137,6 +143,7 @@ def verify(
     proof: bytes,
     *,
     context: bytes,
+    points: tuple[Sequence[p256.Point], Sequence[p256.Point]] | None = None,
 ) -> None:
     """Check a proof that one key behind ``public`` turned ``blinded`` into ``evaluated``.
 
@@ -146,6 +153,8 @@ def verify(
         evaluated: the points the node returned, in the same order.
         proof: the node's 64-byte proof.
         context: :func:`proof_context` of the node and the epoch it named.
+        points: ``blinded`` and ``evaluated`` already decoded, when the caller has them
+            (the asker keeps the points it blinded and reuses the decoded answer to unblind).
 
     Raises:
         PSIProtocolError: ``evaluation proof invalid`` (with the reason), whatever is wrong.
@@ -163,12 +172,15 @@ def verify(
     seed = _seed(context, public, blinded, evaluated)
     weights = _weights(seed, len(blinded))
     try:
-        key = p256.decode(public, "epoch public key")
-        points = [p256.decode(x, "request element") for x in blinded]
-        points += [p256.decode(x, "response element") for x in evaluated]
+        key = _public_point(public)
+        if points is None:
+            points = (
+                [p256.decode(x, "request element") for x in blinded],
+                [p256.decode(x, "response element") for x in evaluated],
+            )
         t2 = p256.multi_mul([c], [key], base=s)
         scalars = [s * d % p256.ORDER for d in weights] + [c * d % p256.ORDER for d in weights]
-        t3 = p256.multi_mul(scalars, points)
+        t3 = p256.multi_mul(scalars, [*points[0], *points[1]])
         expected = _scalar(b"challenge", seed, t2.encode(), t3.encode())
     except PSIProtocolError as exc:
         raise PSIProtocolError(f"{PROOF_INVALID}: {exc}") from exc

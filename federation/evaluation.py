@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from federation import dleq
+from federation import dleq, p256
 from federation.index import MAX_SLOTS
 from federation.index_mirror import IndexMirror
 from federation.keys import EpochKey
@@ -119,6 +119,7 @@ class BlindedQuery:
         self.items = tuple(items)
         self._blinder = blinder
         self.request = request
+        self._verified: tuple[bytes, list[p256.Point]] | None = None
 
     @classmethod
     def create(
@@ -169,17 +170,26 @@ class BlindedQuery:
         _, blinded = parse_request(self.request)
         try:
             evaluated = parse_response(response, expected=len(blinded))
+            decoded = (
+                self._blinder.points or [p256.decode(x, "request element") for x in blinded],
+                [p256.decode(x, "response element") for x in evaluated],
+            )
         except PSIProtocolError as exc:
             raise PSIProtocolError(f"{dleq.PROOF_INVALID}: {exc}") from exc
-        dleq.verify(public, blinded, evaluated, proof, context=context)
+        dleq.verify(public, blinded, evaluated, proof, context=context, points=decoded)
+        # The decoded answer is reused to unblind (one decoding per point, not two).
+        self._verified = (response, decoded[1])
 
     def _unblind(self, response: bytes, mirror: IndexMirror, epoch_id: str | None) -> list[bytes]:
         if mirror.epoch_id is None:
             raise EpochMismatchError("the mirror is empty: sync the peer's index first")
         if epoch_id is not None and epoch_id != mirror.epoch_id:
             raise EpochMismatchError(f"response under epoch {epoch_id}, mirror {mirror.epoch_id}")
-        points = parse_response(response, expected=len(self.items))
-        return [entry_prk(x, mirror.epoch_id) for x in self._blinder.unblind(points)]
+        if self._verified is not None and self._verified[0] == response:
+            xs = self._blinder.unblind_points(self._verified[1])
+        else:
+            xs = self._blinder.unblind(parse_response(response, expected=len(self.items)))
+        return [entry_prk(x, mirror.epoch_id) for x in xs]
 
     def finish(
         self, response: bytes, mirror: IndexMirror, *, epoch_id: str | None = None

@@ -27,6 +27,7 @@ import private_set_intersection.python as _psi
 from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf.message import DecodeError
 
+from federation import p256
 from fedlookup.errors import ConfigError, KeyFileError, PSIProtocolError
 
 __all__ = [
@@ -305,6 +306,9 @@ class Blinder:
     def __init__(self, *, reveal: bool = True) -> None:
         self.reveal = reveal
         self._key = new_key()
+        #: The points sent, decoded, when this blinder made them itself (small requests):
+        #: the asker's proof check then needs not decode them again.
+        self.points: list[p256.Point] | None = None
 
     def request(self, items: Sequence[bytes], *, hashed: HashedItems | None = None) -> bytes:
         """Blind ``items``: return a serialized openmined ``Request`` (``H(x)^a`` in order).
@@ -332,8 +336,9 @@ class Blinder:
                 r = int.from_bytes(new_key(), "big")
                 base = int.from_bytes(hashed.key, "big")
                 self._key = (base * r % CURVE_ORDER).to_bytes(KEY_LENGTH, "big")
-                rerandomised = unblind(pow(r, -1, CURVE_ORDER), hashed.points)
-                points = [b"\x02" + x for x in rerandomised]
+                # r is secret: p256.mul is the constant-time single-point multiplication.
+                self.points = [p256.mul(r, p256.decode(h)) for h in hashed.points]
+                points = [p.encode() for p in self.points]
         except (RuntimeError, TypeError) as exc:
             raise PSIProtocolError(f"blinding failed: {exc}") from exc
         request = _psi.Request()
@@ -344,3 +349,8 @@ class Blinder:
     def unblind(self, points: Sequence[bytes]) -> list[bytes]:
         """Return x(``H(x)^b``) for each ``H(x)^ab`` of a response (see :func:`unblind`)."""
         return unblind(self._key, points)
+
+    def unblind_points(self, points: Sequence[p256.Point]) -> list[bytes]:
+        """:meth:`unblind` for points already decoded (by the proof check)."""
+        inverse = pow(int.from_bytes(self._key, "big"), -1, CURVE_ORDER)
+        return [p256.mul(inverse, p).encode()[1:] for p in points]
