@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from federation import dleq, p256
-from federation.index import MAX_SLOTS
 from federation.index_mirror import IndexMirror
 from federation.keys import EpochKey
 from federation.labels import Label, entry_prk, open_label, slot_keys, slot_tag
@@ -34,12 +33,18 @@ from federation.psi import (
     parse_response,
     process_request,
 )
-from fedlookup.errors import EpochMismatchError, PSIProtocolError
+from fedlookup.errors import EpochMismatchError, FedlookupError, PSIProtocolError
 
-__all__ = ["DEFAULT_MAX_ITEMS", "BlindedQuery", "Evaluator"]
+__all__ = ["DEFAULT_MAX_ITEMS", "PAD_SLOTS", "PROBE_LIMIT", "BlindedQuery", "Evaluator"]
 
 #: Default limit of items in one request (node policy may set a lower one).
 DEFAULT_MAX_ITEMS = 100_000
+#: The asker probes at most this many slots per item: records sharing one identifier
+#: beyond this are not read (a node planting thousands of slots cannot slow it further).
+PROBE_LIMIT = 64
+#: Every item is probed at least this many times, so a hit on a record that shares its
+#: identifier with a few others takes as long to read as a miss.
+PAD_SLOTS = 4
 
 
 class Evaluator:
@@ -120,6 +125,9 @@ class BlindedQuery:
         self._blinder = blinder
         self.request = request
         self._verified: tuple[bytes, list[p256.Point]] | None = None
+        #: Entries that did not open, and items probed up to PROBE_LIMIT, in :meth:`finish`.
+        self.malformed = 0
+        self.truncated = 0
 
     @classmethod
     def create(
@@ -138,6 +146,11 @@ class BlindedQuery:
         """
         blinder = Blinder(reveal=reveal)
         return cls(items, blinder, blinder.request(items, hashed=hashed))
+
+    @property
+    def reveal(self) -> bool:
+        """``True`` for a reveal request, ``False`` for a cardinality-only one."""
+        return self._blinder.reveal
 
     @staticmethod
     def hash_once(items: Sequence[bytes]) -> HashedItems | None:
@@ -192,14 +205,26 @@ class BlindedQuery:
         return [entry_prk(x, mirror.epoch_id) for x in xs]
 
     def finish(
-        self, response: bytes, mirror: IndexMirror, *, epoch_id: str | None = None
+        self,
+        response: bytes,
+        mirror: IndexMirror,
+        *,
+        epoch_id: str | None = None,
+        country: str | None = None,
     ) -> list[list[Label]]:
         """Unblind a reveal response and open the labels of the matching entries.
+
+        Opening never raises: an entry that does not open is counted in :attr:`malformed`,
+        and an identifier held by more than :data:`PROBE_LIMIT` records stops there
+        (:attr:`truncated` counts such items). Each item is probed at least
+        :data:`PAD_SLOTS` times, hit or not.
 
         Args:
             response: the peer's serialized openmined ``Response``.
             mirror: the asker's mirror of that peer's index (with labels).
             epoch_id: the epoch the peer says it evaluated under, when known.
+            country: the peer's country from the directory (references are formatted
+                with it, never with what the index header says).
 
         Returns:
             Per item, in request order, the labels of every record holding it (empty: no match).
@@ -211,18 +236,32 @@ class BlindedQuery:
         """
         if not mirror.has_labels:
             raise EpochMismatchError("the mirror holds no labels (cardinality-only peer)")
-        country = mirror.country or "XX"
+        country = country or mirror.country or "XX"
+        self.malformed = self.truncated = 0
         out: list[list[Label]] = []
         for prk in self._unblind(response, mirror, epoch_id):
             labels: list[Label] = []
-            for slot in range(MAX_SLOTS):
+            slot = 0
+            while slot < PROBE_LIMIT:
                 tag, stream = slot_keys(prk, slot)
+                slot += 1
                 sealed = mirror.lookup(tag)
                 if sealed is None:
                     break
-                label = open_label(stream, sealed, country)
+                try:
+                    label = open_label(stream, sealed, country)
+                except (FedlookupError, ValueError, IndexError):
+                    # A node can plant entries that do not open; reading one must not
+                    # raise (that would make hits observable), so it is counted instead.
+                    self.malformed += 1
+                    continue
                 if label is not None:
                     labels.append(label)
+            else:
+                self.truncated += mirror.lookup(slot_keys(prk, PROBE_LIMIT)[0]) is not None
+            # Padding: every item costs at least PAD_SLOTS probes, hit or not.
+            for pad in range(slot, PAD_SLOTS):
+                mirror.lookup(slot_keys(prk, pad)[0])
             out.append(labels)
         return out
 

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from federation.dleq import PROOF_INVALID, proof_context
-from federation.evaluation import BlindedQuery
+from federation.evaluation import PROBE_LIMIT, BlindedQuery
 from federation.hitcheck_types import (
     CheckContext,
     CheckItem,
@@ -86,6 +86,10 @@ class _PeerRun:
     version: int | None = None
     epoch: str | None = None
     info: NodeInfo | None = None
+    #: The peer refused or did not answer: no further chunk goes to it in this check.
+    stopped: bool = False
+    #: What the asker noticed in otherwise valid answers (malformed entries).
+    notes: str = ""
 
     @property
     def country(self) -> str:
@@ -100,6 +104,22 @@ class _Exchange:
     found: list[_Found] = field(default_factory=list)
     mirror: IndexMirror | None = None
     error: BaseException | None = None
+
+
+@dataclass
+class _Asked:
+    """One chunk sent to one peer, with its raw answer (read after every chunk is sent)."""
+
+    run: _PeerRun
+    bounds: tuple[int, int]
+    size: int
+    signed: SignedQuery
+    flat: list[bytes]
+    hashed: HashedItems | None
+    query: BlindedQuery | None = None
+    evaluation: Evaluation | None = None
+    error: BaseException | None = None
+    exchange: _Exchange | None = None
 
 
 class HitCheck:
@@ -123,6 +143,9 @@ class HitCheck:
             and index version, so the mirror still catches up before it is read.
         batched: ``False`` signs, logs and hashes per peer, each peer on its own (two
             ``fsync`` per peer instead of two per round; kept to measure the difference).
+        max_items_per_request: this node's own limit of items per request; each peer's
+            chunk size is fixed before its first request from this and the peer's
+            published limit.
     """
 
     def __init__(
@@ -136,6 +159,7 @@ class HitCheck:
         sync_timeout: float = 120.0,
         info_max_age: float = 60.0,
         batched: bool = True,
+        max_items_per_request: int | None = None,
     ) -> None:
         self.country = country
         self.peers = [p for p in peers if p.country != country]
@@ -145,6 +169,7 @@ class HitCheck:
         self.sync_timeout = sync_timeout
         self.info_max_age = info_max_age
         self.batched = batched
+        self.max_items_per_request = max_items_per_request
         self._pool: ThreadPoolExecutor | None = None
         self._vouched: set[tuple[str, str, bytes, bytes]] = set()
 
@@ -227,7 +252,13 @@ class HitCheck:
             )
             run.mirror, run.sync, run.info = refreshed.mirror, refreshed.kind.value, refreshed.info
             run.version, run.epoch = refreshed.mirror.version, refreshed.mirror.epoch_id
-            run.per_chunk = refreshed.info.limits.max_items_per_request // _ITEMS_PER_FIREARM
+            _check_header(run.country, refreshed.mirror, refreshed.info)
+            # Fixed here, before the first request, from the two published limits; never
+            # changed during the check, whatever the answers hold.
+            limit = refreshed.info.limits.max_items_per_request
+            if self.max_items_per_request is not None:
+                limit = min(limit, self.max_items_per_request)
+            run.per_chunk = limit // _ITEMS_PER_FIREARM
             if run.per_chunk < 1:
                 raise PeerRejectedError(run.country, "it accepts no items from this node")
         except Exception as exc:
@@ -244,25 +275,33 @@ class HitCheck:
         deadline: float,
         pool: ThreadPoolExecutor | None,
     ) -> None:
+        """Send every chunk to every peer first, then read the answers.
+
+        Reading starts only once every request has gone, so which requests the asker
+        sends, and when, never depends on what an answer held: a peer that makes hits fail
+        to open (or slow to read) sees the same requests, at the same pace, as without
+        hits. Only the peer's own conduct (refusing, not answering) ends its part early.
+        """
+        asked: list[_Asked] = []
         while True:
-            todo = [r for r in runs if r.report is None and r.next < len(items)]
+            todo = [r for r in runs if r.report is None and not r.stopped and r.next < len(items)]
             if not todo:
                 break
-            self._round(todo, items, context, progress, deadline, pool)
+            asked += self._ask_round(todo, items, context, deadline, pool)
+        self._read_all(asked, progress, deadline, pool)
         for run in runs:
             if run.report is None:
                 run.report = self._report(run)
 
-    def _round(
+    def _ask_round(
         self,
         runs: list[_PeerRun],
         items: Sequence[CheckItem],
         context: CheckContext,
-        progress: Progress | None,
         deadline: float,
         pool: ThreadPoolExecutor | None,
-    ) -> None:
-        """Ask each peer of ``runs`` its next chunk: sign all, ask all, log all."""
+    ) -> list[_Asked]:
+        """Sign (and log as sent) each peer's next chunk, then send them all concurrently."""
         chunks = [(r.next, min(len(items), r.next + r.per_chunk)) for r in runs]
         flats = {
             bounds: [b for item in items[bounds[0] : bounds[1]] for b in item.identifiers.items()]
@@ -276,82 +315,134 @@ class HitCheck:
         except Exception as exc:  # nothing was sent
             for run in runs:
                 self._fail(run, exc)
-            return
-        jobs = [
-            (run, bounds, signed_query, hashed[bounds])
-            for run, bounds, signed_query in zip(runs, chunks, signed, strict=True)
+            return []
+        asked = [
+            _Asked(run, bounds, len(flats[bounds]), s, flats[bounds], hashed[bounds])
+            for run, bounds, s in zip(runs, chunks, signed, strict=True)
         ]
-        if pool is None or len(jobs) == 1:
-            results = [self._exchange(r, flats[b], s, h) for r, b, s, h in jobs]
+        if pool is None or len(asked) == 1:
+            for a in asked:
+                self._ask(a)
         else:
-            futures = [pool.submit(self._exchange, r, flats[b], s, h) for r, b, s, h in jobs]
+            futures = [pool.submit(self._ask, a) for a in asked]
             wait(futures, timeout=max(0.0, deadline - time.monotonic()))
-            results = [
-                f.result()
-                if f.done()
-                else _Exchange(
-                    QueryOutcome(s, "unavailable"),
-                    error=PeerUnavailableError(r.country, "no answer before deadline"),
-                )
-                for f, (r, _, s, _) in zip(futures, jobs, strict=True)
-            ]
+            for f, a in zip(futures, asked, strict=True):
+                if not f.done():
+                    a.error = PeerUnavailableError(a.run.country, "no answer before deadline")
+        for a in asked:
+            a.run.request_ids.append(a.signed.request_id)
+            a.run.next = a.bounds[1]
+            if a.error is not None:
+                a.run.stopped = True  # the peer's own conduct: no answer, or a refusal
+        return asked
+
+    def _ask(self, asked: _Asked) -> None:
+        """Blind and send one chunk; keep the raw answer (nothing is read yet)."""
+        run = asked.run
+        assert run.mirror is not None
         try:
-            problems = self.auditor.record_many([x.outcome for x in results])
+            asked.query = BlindedQuery.create(
+                asked.flat, reveal=run.mirror.has_labels, hashed=asked.hashed
+            )
+            asked.evaluation = run.peer.evaluate(
+                asked.signed.statement,
+                asked.signed.signature,
+                asked.query.request,
+                timeout=self.timeout,
+            )
         except Exception as exc:
-            for run in runs:
-                self._fail(run, exc)
+            asked.error = exc
+
+    def _read_all(
+        self,
+        asked: list[_Asked],
+        progress: Progress | None,
+        deadline: float,
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        """Read every answer (each peer's in order, peers concurrently), then log them all."""
+        by_run: dict[int, list[_Asked]] = {}
+        for a in asked:
+            by_run.setdefault(id(a.run), []).append(a)
+
+        def read_run(chunks: list[_Asked]) -> None:
+            for a in chunks:
+                if a.error is None:
+                    a.exchange = self._read(a)
+                    if progress is not None:
+                        progress(a.run.country, a.bounds[1])
+
+        groups = list(by_run.values())
+        if pool is None or len(groups) <= 1:
+            for group in groups:
+                read_run(group)
+        else:
+            futures = [pool.submit(read_run, g) for g in groups]
+            wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        exchanges = [self._settled(a) for a in asked]
+        if not exchanges:
             return
-        for (run, (lo, hi), signed_query, _), result, problem in zip(
-            jobs, results, problems, strict=True
-        ):
-            run.request_ids.append(signed_query.request_id)
+        try:
+            problems = self.auditor.record_many([x.outcome for x in exchanges])
+        except Exception as exc:
+            for a in asked:
+                self._fail(a.run, exc)
+            return
+        failed: dict[int, BaseException] = {}
+        for a, result, problem in zip(asked, exchanges, problems, strict=True):
+            run, (lo, _) = a.run, a.bounds
             if result.mirror is not None:
                 run.mirror = result.mirror
                 run.version, run.epoch = result.mirror.version, result.mirror.epoch_id
+            error = result.error
             if problem is not None:
-                self._fail(
-                    run,
-                    PeerUnavailableError(run.country, f"its receipt is invalid: {problem}"),
-                )
-                continue
-            if result.error is not None:
-                self._fail(run, result.error)
+                error = PeerUnavailableError(run.country, f"its receipt is invalid: {problem}")
+            if error is not None:
+                failed.setdefault(id(run), error)
                 continue
             latency = (time.monotonic() - run.started) * 1000
             for offset, (outcome, labels) in enumerate(result.found):
                 run.answers[lo + offset] = CountryAnswer(outcome, labels, run.version, latency)
-            run.next = hi
-            if progress is not None:
-                progress(run.country, hi)
+        for a in asked:
+            if id(a.run) in failed and a.run.report is None:
+                self._fail(a.run, failed[id(a.run)])
 
-    def _exchange(
-        self,
-        run: _PeerRun,
-        flat: list[bytes],
-        signed: SignedQuery,
-        hashed: HashedItems | None,
-    ) -> _Exchange:
-        """Send one signed request and read the answer; log nothing (the round does)."""
-        peer, mirror = run.peer, run.mirror
-        assert mirror is not None
-        reveal = mirror.has_labels
-        try:
-            query = BlindedQuery.create(flat, reveal=reveal, hashed=hashed)
-            evaluation = peer.evaluate(
-                signed.statement, signed.signature, query.request, timeout=self.timeout
-            )
-        except PeerRejectedError as exc:
-            return _Exchange(QueryOutcome(signed, "refused"), error=exc)
-        except Exception as exc:
-            return _Exchange(QueryOutcome(signed, "unavailable"), error=exc)
+    def _settled(self, asked: _Asked) -> _Exchange:
+        """The exchange of one chunk, whatever became of it."""
+        if asked.exchange is not None:
+            return asked.exchange
+        if isinstance(asked.error, PeerRejectedError):
+            return _Exchange(QueryOutcome(asked.signed, "refused"), error=asked.error)
+        error = asked.error or PeerUnavailableError(asked.run.country, "no answer before deadline")
+        return _Exchange(QueryOutcome(asked.signed, "unavailable"), error=error)
+
+    def _read(self, asked: _Asked) -> _Exchange:
+        """Read one answer: mirror current, proof checked, labels opened, receipt checked.
+
+        Never raises: whatever goes wrong is this chunk's outcome, and no other chunk's.
+        """
+        run, signed, query, evaluation = asked.run, asked.signed, asked.query, asked.evaluation
+        assert run.mirror is not None
+        assert query is not None
+        assert evaluation is not None
+        mirror = run.mirror
         try:
             mirror = self._current_mirror(run, mirror, evaluation)
-            if reveal:
+            if query.reveal:
                 self._check_proof(run, query, evaluation)
                 per_item = query.finish(
-                    evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
+                    evaluation.response,
+                    mirror,
+                    epoch_id=evaluation.epoch_id or None,
+                    country=run.country,
                 )
-                found = [classify(per_item[i], per_item[i + 1]) for i in range(0, len(flat), 2)]
+                if query.malformed or query.truncated:
+                    run.notes = (
+                        f"{query.malformed} index entries did not open, {query.truncated} "
+                        f"identifiers held by more than {PROBE_LIMIT} records"
+                    )
+                    _log.warning("answer of %s: %s", run.country, run.notes)
+                found = [classify(per_item[i], per_item[i + 1]) for i in range(0, asked.size, 2)]
             else:
                 matches = query.count(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
@@ -359,7 +450,7 @@ class HitCheck:
                 # A cardinality-only peer tells how many items matched, not which: with no
                 # match every firearm is a no-hit, otherwise each is only a possible match.
                 guess = Outcome.POSSIBLE if matches else Outcome.NO_HIT
-                found = [(guess, ()) for _ in range(len(flat) // 2)]
+                found = [(guess, ()) for _ in range(asked.size // 2)]
         except Exception as exc:
             return _Exchange(
                 QueryOutcome(signed, "error", receipt=evaluation.receipt),
@@ -370,12 +461,10 @@ class HitCheck:
         possible = sum(1 for o, _ in found if o is Outcome.POSSIBLE)
         status, error = "answered", None
         try:
-            # Here rather than when the round is logged: this overlaps with the other
-            # peers' answers still on their way.
             self.auditor.verify_receipt(signed, evaluation.receipt)
         except VerificationError as exc:
             status = "error"
-            error = PeerUnavailableError(peer.country, f"its receipt is invalid: {exc}")
+            error = PeerUnavailableError(run.country, f"its receipt is invalid: {exc}")
         outcome = QueryOutcome(
             signed,
             status,
@@ -417,6 +506,7 @@ class HitCheck:
         else:
             return mirror
         run.sync, run.info = refreshed.kind.value, refreshed.info
+        _check_header(run.country, refreshed.mirror, refreshed.info)
         return refreshed.mirror
 
     def _check_proof(self, run: _PeerRun, query: BlindedQuery, evaluation: Evaluation) -> None:
@@ -465,6 +555,8 @@ class HitCheck:
             status = "partial"
         if status == "answered" and run.mirror is None:
             status, reason = "unavailable", "no answer before deadline"
+        if status == "answered" and not reason:
+            reason = run.notes
         return PeerReport(
             country=run.country,
             status=status,
@@ -478,6 +570,20 @@ class HitCheck:
 
 
 _Found = tuple[Outcome, tuple[Label, ...]]
+
+
+def _check_header(country: str, mirror: IndexMirror, info: NodeInfo) -> None:
+    """The mirror's header must name the peer (as the directory knows it) and its epoch.
+
+    Raises:
+        PeerUnavailableError: it names another country or epoch.
+    """
+    if mirror.country != country or mirror.epoch_id != info.epoch_id:
+        raise PeerUnavailableError(
+            country,
+            f"its index names country {mirror.country!r} and epoch {mirror.epoch_id!r}, "
+            f"expected {country!r} and {info.epoch_id!r}",
+        )
 
 
 def _reason(exc: FedlookupError) -> str:
