@@ -63,7 +63,8 @@ __all__ = ["HitCheck", "Progress"]
 
 _log = logging.getLogger("fedlookup.hitcheck")
 
-#: ``progress(country, items_done)``: called after each chunk a peer answered.
+#: ``progress(country, items_done)``: called as each chunk's answer arrives (it is read
+#: once every chunk has been sent).
 Progress = Callable[[str, int], None]
 
 _ITEMS_PER_FIREARM = 2  # make+serial and serial-only
@@ -287,8 +288,8 @@ class HitCheck:
             todo = [r for r in runs if r.report is None and not r.stopped and r.next < len(items)]
             if not todo:
                 break
-            asked += self._ask_round(todo, items, context, deadline, pool)
-        self._read_all(asked, progress, deadline, pool)
+            asked += self._ask_round(todo, items, context, progress, deadline, pool)
+        self._read_all(asked, deadline, pool)
         for run in runs:
             if run.report is None:
                 run.report = self._report(run)
@@ -298,6 +299,7 @@ class HitCheck:
         runs: list[_PeerRun],
         items: Sequence[CheckItem],
         context: CheckContext,
+        progress: Progress | None,
         deadline: float,
         pool: ThreadPoolExecutor | None,
     ) -> list[_Asked]:
@@ -334,6 +336,8 @@ class HitCheck:
             a.run.next = a.bounds[1]
             if a.error is not None:
                 a.run.stopped = True  # the peer's own conduct: no answer, or a refusal
+            elif progress is not None:
+                progress(a.run.country, a.bounds[1])
         return asked
 
     def _ask(self, asked: _Asked) -> None:
@@ -356,7 +360,6 @@ class HitCheck:
     def _read_all(
         self,
         asked: list[_Asked],
-        progress: Progress | None,
         deadline: float,
         pool: ThreadPoolExecutor | None,
     ) -> None:
@@ -369,8 +372,6 @@ class HitCheck:
             for a in chunks:
                 if a.error is None:
                     a.exchange = self._read(a)
-                    if progress is not None:
-                        progress(a.run.country, a.bounds[1])
 
         groups = list(by_run.values())
         if pool is None or len(groups) <= 1:
