@@ -15,6 +15,7 @@ from federation.key_sealing import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 from federation.keys import EpochKeyStore
 from fedlookup.errors import KeyFileError
 from node.cli.main import app
+from node.config import NodeConfig
 from node.ops.bootstrap import init_node
 
 
@@ -94,7 +95,7 @@ def test_node_rotate_and_prune_from_the_command_line(tmp_path: Path) -> None:
     rotated = runner.invoke(app, ["node", "rotate", "--config", str(config), "--json"])
     assert rotated.exit_code == 0, rotated.output
     summary = json.loads(rotated.output)
-    keys = EpochKeyStore(tmp_path / "de" / "data" / "epoch-keys")
+    keys = EpochKeyStore(NodeConfig.from_toml(config).epoch_key_dir)
     assert keys.current().epoch_id != summary["previous_epoch"]
     assert summary["previous_epoch"] in keys.epochs()
     kept = runner.invoke(app, ["node", "prune", "--config", str(config), "--json"])
