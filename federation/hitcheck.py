@@ -26,6 +26,7 @@ Example (with transports, a mirror store and an auditor at hand)::
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -309,18 +310,21 @@ class HitCheck:
             bounds: [b for item in items[bounds[0] : bounds[1]] for b in item.identifiers.items()]
             for bounds in set(chunks)
         }
+        sent = [_padded(r, flats[c]) for r, c in zip(runs, chunks, strict=True)]
         try:
             hashed = {bounds: BlindedQuery.hash_once(flat) for bounds, flat in flats.items()}
             signed = self.auditor.sign_many(
-                [(r.country, flats[c]) for r, c in zip(runs, chunks, strict=True)], context
+                [(r.country, flat) for r, flat in zip(runs, sent, strict=True)], context
             )
         except Exception as exc:  # nothing was sent
             for run in runs:
                 self._fail(run, exc)
             return []
         asked = [
-            _Asked(run, bounds, len(flats[bounds]), s, flats[bounds], hashed[bounds])
-            for run, bounds, s in zip(runs, chunks, signed, strict=True)
+            _Asked(
+                run, bounds, len(flat), s, flat, hashed[bounds] if flat is flats[bounds] else None
+            )
+            for run, bounds, s, flat in zip(runs, chunks, signed, sent, strict=True)
         ]
         if pool is None or len(asked) == 1:
             for a in asked:
@@ -451,7 +455,7 @@ class HitCheck:
                 # A cardinality-only peer tells how many items matched, not which: with no
                 # match every firearm is a no-hit, otherwise each is only a possible match.
                 guess = Outcome.POSSIBLE if matches else Outcome.NO_HIT
-                found = [(guess, ()) for _ in range(asked.size // 2)]
+                found = [(guess, ()) for _ in range(asked.bounds[1] - asked.bounds[0])]
         except Exception as exc:
             return _Exchange(
                 QueryOutcome(signed, "error", receipt=evaluation.receipt),
@@ -571,6 +575,18 @@ class HitCheck:
 
 
 _Found = tuple[Outcome, tuple[Label, ...]]
+
+
+#: Cardinality-only requests are padded with random items up to this many: nodes refuse
+#: smaller ones (``PeerGrant.min_items_per_request``, 20 by default).
+CARDINALITY_MIN_ITEMS = 20
+
+
+def _padded(run: _PeerRun, flat: list[bytes]) -> list[bytes]:
+    """``flat``, padded with random items (which match nothing) for a cardinality peer."""
+    if run.mirror is None or run.mirror.has_labels or len(flat) >= CARDINALITY_MIN_ITEMS:
+        return flat
+    return flat + [secrets.token_bytes(24) for _ in range(CARDINALITY_MIN_ITEMS - len(flat))]
 
 
 def _check_header(country: str, mirror: IndexMirror, info: NodeInfo) -> None:

@@ -76,6 +76,9 @@ class PeerGrant:
         max_items_per_request: largest item count per call.
         items_per_day: daily item quota.
         purposes: accepted purposes, ``None`` for any.
+        min_items_per_request: the fewest items a cardinality-only request may carry (a
+            reveal request has no minimum). It stops a request of one item, whose count
+            would name the hit; it does not stop a deviating asker (docs/protocol.md).
     """
 
     allowed: bool
@@ -84,6 +87,7 @@ class PeerGrant:
     max_items_per_request: int
     items_per_day: int
     purposes: frozenset[str] | None = None
+    min_items_per_request: int = 0
 
 
 class AccessPolicy(Protocol):
@@ -379,6 +383,11 @@ class Responder:
             if counted > grant.max_items_per_request:
                 raise RequestTooLargeError(
                     f"{counted} items exceed the limit of {grant.max_items_per_request} per request"
+                )
+            if not grant.reveal and counted < grant.min_items_per_request:
+                raise PolicyRefusedError(
+                    f"a cardinality-only request carries at least "
+                    f"{grant.min_items_per_request} items, this one {counted}"
                 )
             self._quotas.charge(peer, counted, grant.items_per_day)
         except (IdentityError, PolicyError, VerificationError, CryptoError) as exc:
