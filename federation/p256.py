@@ -3,7 +3,8 @@
 openmined-psi exposes no point arithmetic and pyca/cryptography exposes only ECDH (an
 x-coordinate) and key derivation. The DLEQ proofs of :mod:`federation.dleq` need point
 addition, scalar multiplication of arbitrary points and multi-scalar multiplication, so this
-module binds five functions of OpenSSL's ``EC_POINT`` API through :mod:`ctypes`: the same
+module binds a dozen functions of OpenSSL's ``EC_POINT`` and ``BN`` API through
+:mod:`ctypes`: the same
 OpenSSL 3 that CPython's ``ssl`` module links (``libcrypto.so.3``), whose P-256 code
 (``ecp_nistz256``) is constant-time for a single scalar. ADR 0005 weighs this against
 pycryptodome and fastecdsa (both 4 to 5 times slower here).
