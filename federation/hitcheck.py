@@ -26,14 +26,21 @@ Example (with transports, a mirror store and an auditor at hand)::
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
 from federation.dleq import PROOF_INVALID, proof_context
 from federation.evaluation import PROBE_LIMIT, BlindedQuery
+from federation.hitcheck_state import (
+    ITEMS_PER_FIREARM,
+    _Asked,
+    _check_header,
+    _Exchange,
+    _padded,
+    _PeerRun,
+    _reason,
+)
 from federation.hitcheck_types import (
     CheckContext,
     CheckItem,
@@ -43,14 +50,11 @@ from federation.hitcheck_types import (
     PeerReport,
     QueryAuditor,
     QueryOutcome,
-    SignedQuery,
     classify,
 )
 from federation.index import IndexMirror
-from federation.labels import Label
 from federation.mirrors import MirrorStore
-from federation.psi import HashedItems
-from federation.transport import Evaluation, NodeInfo, PeerTransport
+from federation.transport import Evaluation, PeerTransport
 from fedlookup.errors import (
     FedlookupError,
     PeerRejectedError,
@@ -67,61 +71,6 @@ _log = logging.getLogger("fedlookup.hitcheck")
 #: ``progress(country, items_done)``: called as each chunk's answer arrives (it is read
 #: once every chunk has been sent).
 Progress = Callable[[str, int], None]
-
-_ITEMS_PER_FIREARM = 2  # make+serial and serial-only
-
-
-@dataclass
-class _PeerRun:
-    peer: PeerTransport
-    answers: dict[int, CountryAnswer] = field(default_factory=dict)
-    report: PeerReport | None = None
-    sync: str = ""
-    #: The outcome of the items left unanswered when the exchange fails.
-    failure: Outcome = Outcome.UNAVAILABLE
-    started: float = field(default_factory=time.monotonic)
-    mirror: IndexMirror | None = None
-    per_chunk: int = 0
-    next: int = 0  # first item not yet asked
-    error: BaseException | None = None
-    request_ids: list[str] = field(default_factory=list)
-    version: int | None = None
-    epoch: str | None = None
-    info: NodeInfo | None = None
-    #: The peer refused or did not answer: no further chunk goes to it in this check.
-    stopped: bool = False
-    #: What the asker noticed in otherwise valid answers (malformed entries).
-    notes: str = ""
-
-    @property
-    def country(self) -> str:
-        return self.peer.country
-
-
-@dataclass
-class _Exchange:
-    """One request's result, before it is logged."""
-
-    outcome: QueryOutcome
-    found: list[_Found] = field(default_factory=list)
-    mirror: IndexMirror | None = None
-    error: BaseException | None = None
-
-
-@dataclass
-class _Asked:
-    """One chunk sent to one peer, with its raw answer (read after every chunk is sent)."""
-
-    run: _PeerRun
-    bounds: tuple[int, int]
-    size: int
-    signed: SignedQuery
-    flat: list[bytes]
-    hashed: HashedItems | None
-    query: BlindedQuery | None = None
-    evaluation: Evaluation | None = None
-    error: BaseException | None = None
-    exchange: _Exchange | None = None
 
 
 class HitCheck:
@@ -260,7 +209,7 @@ class HitCheck:
             limit = refreshed.info.limits.max_items_per_request
             if self.max_items_per_request is not None:
                 limit = min(limit, self.max_items_per_request)
-            run.per_chunk = limit // _ITEMS_PER_FIREARM
+            run.per_chunk, run.max_items = limit // ITEMS_PER_FIREARM, limit
             if run.per_chunk < 1:
                 raise PeerRejectedError(run.country, "it accepts no items from this node")
         except Exception as exc:
@@ -572,37 +521,3 @@ class HitCheck:
             latency_ms=(time.monotonic() - run.started) * 1000,
             request_ids=tuple(run.request_ids),
         )
-
-
-_Found = tuple[Outcome, tuple[Label, ...]]
-
-
-#: Cardinality-only requests are padded with random items up to this many: nodes refuse
-#: smaller ones (``PeerGrant.min_items_per_request``, 20 by default).
-CARDINALITY_MIN_ITEMS = 20
-
-
-def _padded(run: _PeerRun, flat: list[bytes]) -> list[bytes]:
-    """``flat``, padded with random items (which match nothing) for a cardinality peer."""
-    if run.mirror is None or run.mirror.has_labels or len(flat) >= CARDINALITY_MIN_ITEMS:
-        return flat
-    return flat + [secrets.token_bytes(24) for _ in range(CARDINALITY_MIN_ITEMS - len(flat))]
-
-
-def _check_header(country: str, mirror: IndexMirror, info: NodeInfo) -> None:
-    """The mirror's header must name the peer (as the directory knows it) and its epoch.
-
-    Raises:
-        PeerUnavailableError: it names another country or epoch.
-    """
-    if mirror.country != country or mirror.epoch_id != info.epoch_id:
-        raise PeerUnavailableError(
-            country,
-            f"its index names country {mirror.country!r} and epoch {mirror.epoch_id!r}, "
-            f"expected {country!r} and {info.epoch_id!r}",
-        )
-
-
-def _reason(exc: FedlookupError) -> str:
-    reason = getattr(exc, "reason", None)
-    return str(reason) if reason else str(exc)

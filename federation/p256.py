@@ -57,15 +57,39 @@ _state: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
+def _libcrypto_path() -> str:
+    """The libcrypto to bind: the one CPython's ``ssl`` module loaded, else the system's.
+
+    Raises:
+        PSIProtocolError: none found (evaluation proofs cannot be made or checked).
+    """
+    import _ssl  # noqa: F401 (loads the libcrypto CPython was built against)
+
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            for line in maps:
+                path = line.rsplit(" ", 1)[-1].strip()
+                if "/libcrypto" in path:
+                    return path
+    except OSError:
+        pass  # not Linux: ask the platform's loader
+    for name in (ctypes.util.find_library("crypto"), "libcrypto.so.3", "libcrypto.3.dylib"):
+        if name is None:
+            continue
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            continue
+        return name
+    raise PSIProtocolError("OpenSSL libcrypto not found: evaluation proofs need it")
+
+
 def _lib() -> tuple[Any, int]:
     """Load libcrypto and the P-256 group once; return ``(lib, group)``."""
     if "lib" not in _state:
         with _lock:
             if "lib" not in _state:
-                name = ctypes.util.find_library("crypto")
-                if name is None:
-                    raise PSIProtocolError("OpenSSL libcrypto not found: evaluation proofs need it")
-                lib = ctypes.CDLL(name)
+                lib = ctypes.CDLL(_libcrypto_path())
                 for fn, restype, argtypes in _SIGNATURES:
                     func = getattr(lib, fn)
                     func.restype, func.argtypes = restype, argtypes

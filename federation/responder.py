@@ -384,10 +384,12 @@ class Responder:
                 raise RequestTooLargeError(
                     f"{counted} items exceed the limit of {grant.max_items_per_request} per request"
                 )
-            if not grant.reveal and counted < grant.min_items_per_request:
+            # Never above the per-request limit, or no request could pass both.
+            minimum = min(grant.min_items_per_request, grant.max_items_per_request)
+            if not grant.reveal and counted < minimum:
                 raise PolicyRefusedError(
-                    f"a cardinality-only request carries at least "
-                    f"{grant.min_items_per_request} items, this one {counted}"
+                    f"a cardinality-only request carries at least {minimum} items, "
+                    f"this one {counted}"
                 )
             self._quotas.charge(peer, counted, grant.items_per_day)
         except (IdentityError, PolicyError, VerificationError, CryptoError) as exc:
