@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 
+from audit.statements import answer_binding
 from federation.dleq import PROOF_INVALID, proof_context
 from federation.evaluation import PROBE_LIMIT, BlindedQuery
 from federation.hitcheck_state import (
@@ -415,7 +416,10 @@ class HitCheck:
         possible = sum(1 for o, _ in found if o is Outcome.POSSIBLE)
         status, error = "answered", None
         try:
-            self.auditor.verify_receipt(signed, evaluation.receipt)
+            binding = answer_binding(
+                query.request, evaluation.response, evaluation.epoch_id, evaluation.index_version
+            )
+            self.auditor.verify_receipt(signed, evaluation.receipt, binding=binding)
         except VerificationError as exc:
             status = "error"
             error = PeerUnavailableError(run.country, f"its receipt is invalid: {exc}")

@@ -143,9 +143,14 @@ class QueryAuditor(Protocol):
         """
         ...
 
-    def verify_receipt(self, query: SignedQuery, receipt: bytes) -> None:
+    def verify_receipt(
+        self, query: SignedQuery, receipt: bytes, *, binding: dict[str, Any] | None = None
+    ) -> None:
         """Check a peer's receipt for a sent query (signature, checkpoint, inclusion, and
         that the peer logged this statement) with the peer's key from the directory.
+
+        With ``binding`` (``audit.statements.answer_binding`` of what was sent and
+        received), the receipt must bind exactly that answer.
 
         Safe to call from several threads at once: a check verifies each answer as it
         arrives, before the outcomes are logged together.

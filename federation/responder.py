@@ -29,9 +29,9 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
-from audit.statements import QueryStatement, verify
+from audit.statements import QueryStatement, answer_binding, verify
 from federation.directory_model import Member
 from federation.dleq import epoch_key_message
 from federation.trail import Members
@@ -125,8 +125,10 @@ class AuditTrail(Protocol):
         """
         ...
 
-    def receipt(self, index: int, statement: QueryStatement) -> bytes:
-        """The signed receipt of entry ``index``."""
+    def receipt(
+        self, index: int, statement: QueryStatement, binding: dict[str, Any] | None = None
+    ) -> bytes:
+        """The signed receipt of entry ``index``, binding the answer when given."""
         ...
 
     def record_refusal(
@@ -400,7 +402,10 @@ class Responder:
         # A shuffled cardinality-only answer has no order to prove; a reveal answer always
         # carries its proof, so the asker can check it before reading a single element.
         proof = evaluator.prove(request, response, country=self.country) if grant.reveal else b""
-        receipt = self._audit.receipt(index_no, stmt)
+        # The receipt binds what was answered: the asker checks it against what it sent and
+        # received, so neither side can later claim another request, answer or index.
+        binding = answer_binding(request, response, index.epoch_id, index.version)
+        receipt = self._audit.receipt(index_no, stmt, binding)
         if self._on_evaluated is not None:
             self._on_evaluated(peer, counted)
         return Evaluation(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -73,9 +73,11 @@ class ResponderTrail:
         """
         return self._log.append(LogEntry.query_received(statement, signature))
 
-    def receipt(self, index: int, statement: QueryStatement) -> bytes:
-        """The signed receipt of entry ``index``."""
-        return self._log.receipt(index, statement.request_id)
+    def receipt(
+        self, index: int, statement: QueryStatement, binding: dict[str, Any] | None = None
+    ) -> bytes:
+        """The signed receipt of entry ``index``, binding the answer when given."""
+        return self._log.receipt(index, statement.request_id, binding=binding)
 
     def record_refusal(
         self, peer: str, statement: QueryStatement, error: FedlookupError, limit: int | None
@@ -195,11 +197,13 @@ class AskerTrail:
         self.log.append_many(entries)
         return problems
 
-    def verify_receipt(self, query: SignedQuery, receipt: bytes) -> None:
+    def verify_receipt(
+        self, query: SignedQuery, receipt: bytes, *, binding: dict[str, Any] | None = None
+    ) -> None:
         """See :meth:`federation.hitcheck_types.QueryAuditor.verify_receipt`."""
         with self._lock:
             statement = self._sent[query.request_id]
-        self._verify(statement, receipt)
+        self._verify(statement, receipt, binding)
 
     def verify_epoch_key(
         self, country: str, epoch_id: str, public: bytes, signature: bytes
@@ -210,7 +214,9 @@ class AskerTrail:
         message = epoch_key_message(country, epoch_id, public)
         verify(message, signature, self.directory.member(country).audit_key())
 
-    def _verify(self, statement: QueryStatement, receipt: bytes) -> None:
+    def _verify(
+        self, statement: QueryStatement, receipt: bytes, binding: dict[str, Any] | None = None
+    ) -> None:
         public_key = self.directory.member(statement.to_country).audit_key()
         # The origin of the peer's log is the first line of the checkpoint in the receipt;
         # verify_receipt then checks everything, with the key from the directory.
@@ -219,4 +225,6 @@ class AskerTrail:
             origin = checkpoint.split("\n", 1)[0]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise VerificationError("receipt: not a signed receipt object") from exc
-        verify_receipt(receipt, public_key, log_vkey(origin, public_key), statement)
+        verify_receipt(
+            receipt, public_key, log_vkey(origin, public_key), statement, binding=binding
+        )

@@ -127,3 +127,15 @@ def test_a_key_the_node_did_not_sign_is_refused(fed: FederationSimulator) -> Non
         )
 
     _assert_caught(_check(fed, lambda r: Dishonest(r, under_it, publish)))
+
+
+def test_a_receipt_binding_another_answer_is_caught(fed: FederationSimulator) -> None:
+    """The node says nothing of its index version; its own receipt says which it was."""
+
+    def unstated(request: bytes, answer: Evaluation) -> Evaluation:
+        return dataclasses.replace(answer, index_version=0)
+
+    result = _check(fed, lambda r: Dishonest(r, unstated))
+    assert result.answers[0]["FR"].outcome is Outcome.UNAVAILABLE
+    assert "receipt is invalid" in result.peers["FR"].reason
+    assert "binds another" in result.peers["FR"].reason

@@ -89,7 +89,7 @@ class World:
         self.steps.append("audit")
         return 7
 
-    def receipt(self, index: int, stmt: QueryStatement) -> bytes:
+    def receipt(self, index: int, stmt: QueryStatement, binding: object = None) -> bytes:
         self.steps.append("receipt")
         return f"receipt {index} {stmt.request_id}".encode()
 
