@@ -131,7 +131,12 @@ class BlindedQuery:
 
     @classmethod
     def create(
-        cls, items: Sequence[bytes], *, reveal: bool = True, hashed: HashedItems | None = None
+        cls,
+        items: Sequence[bytes],
+        *,
+        reveal: bool = True,
+        hashed: HashedItems | None = None,
+        key: bytes | None = None,
     ) -> BlindedQuery:
         """Blind ``items`` under a fresh key.
 
@@ -139,12 +144,14 @@ class BlindedQuery:
             items: the items.
             reveal: ``False`` for a cardinality-only peer.
             hashed: the items hashed once for every peer of a check (:meth:`hash_once`);
-                this query re-randomises them under its own fresh key.
+                this query re-randomises them under its own key.
+            key: the blinding key (``audit.commitment.blinding_key`` of the request's
+                opening); default a fresh random one.
 
         Raises:
             PSIProtocolError: openmined-psi failed.
         """
-        blinder = Blinder(reveal=reveal)
+        blinder = Blinder(reveal=reveal, key=key)
         return cls(items, blinder, blinder.request(items, hashed=hashed))
 
     @property

@@ -300,7 +300,10 @@ class HitCheck:
         assert run.mirror is not None
         try:
             asked.query = BlindedQuery.create(
-                asked.flat, reveal=run.mirror.has_labels, hashed=asked.hashed
+                asked.flat,
+                reveal=run.mirror.has_labels,
+                hashed=asked.hashed,
+                key=asked.signed.blinding_key or None,
             )
             asked.evaluation = run.peer.evaluate(
                 asked.signed.statement,

@@ -99,6 +99,9 @@ class SignedQuery:
     request_id: str
     statement: bytes
     signature: bytes
+    #: The key to blind this request under (``audit.commitment.blinding_key`` of its
+    #: opening), so an auditor can recompute the request; empty: a fresh random key.
+    blinding_key: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)

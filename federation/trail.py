@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.commitment import OpeningStore
+from audit.commitment import OpeningStore, blinding_key
 from audit.entries import LogEntry
 from audit.keys import log_vkey
 from audit.log import AuditLog
@@ -139,9 +139,10 @@ class AskerTrail:
         """See :meth:`federation.hitcheck_types.QueryAuditor.sign_many`."""
         ids = [QueryStatement.new_request_id() for _ in requests]
         with self._lock:
-            commitments = self.openings.create_many(
+            openings = self.openings.create_openings(
                 [(rid, items) for rid, (_, items) in zip(ids, requests, strict=True)]
             )
+        commitments = [o.commitment() for o in openings]
         statements = [
             QueryStatement(
                 request_id=rid,
@@ -157,9 +158,10 @@ class AskerTrail:
             for rid, (to_country, items), commitment in zip(ids, requests, commitments, strict=True)
         ]
         signed = []
-        for statement in statements:
+        for statement, opening in zip(statements, openings, strict=True):
             data = statement.canonical()
-            signed.append(SignedQuery(statement.request_id, data, sign(data, self.key)))
+            key = blinding_key(opening.nonce)
+            signed.append(SignedQuery(statement.request_id, data, sign(data, self.key), key))
         # Durable before any of these requests may leave: one fsync for the whole batch.
         self.log.append_many([LogEntry.query_sent(s) for s in statements])
         with self._lock:
