@@ -120,6 +120,7 @@ class NodeService:
                 audit=self.trail,
                 directory=self.directory,
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
+                signer=self.audit_key.sign,
             )
             # The responder's grant is the node's policy capped by the directory's limits.
             self.compat = CompatSetups(

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#protos/fedlookup/v1/fedlookup.proto\x12\x0c\x66\x65\x64lookup.v1\"\x7f\n\x06Limits\x12\x1d\n\x15max_items_per_request\x18\x01 \x01(\r\x12\x15\n\ritems_per_day\x18\x02 \x01(\x04\x12\x1d\n\x15items_remaining_today\x18\x03 \x01(\x04\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x12\n\ncategories\x18\x05 \x03(\t\"\x11\n\x0fNodeInfoRequest\"\xbc\x01\n\x10NodeInfoResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x10\n\x08\x65poch_id\x18\x02 \x01(\t\x12\x15\n\rindex_version\x18\x03 \x01(\x04\x12\x12\n\nindex_size\x18\x04 \x01(\x04\x12$\n\x06limits\x18\x05 \x01(\x0b\x32\x14.fedlookup.v1.Limits\x12\x1a\n\x12identifier_version\x18\x06 \x01(\t\x12\x18\n\x10protocol_version\x18\x07 \x01(\t\"z\n\x10SyncIndexRequest\x12\x1a\n\rsince_version\x18\x01 \x01(\x04H\x00\x88\x01\x01\x12\x10\n\x08\x65poch_id\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x16\n\x0eresume_version\x18\x04 \x01(\x04\x42\x10\n\x0e_since_version\"\xac\x01\n\nIndexChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x12\n\ntotal_size\x18\x03 \x01(\x04\x12\x0e\n\x06sha256\x18\x04 \x01(\x0c\x12\x15\n\rindex_version\x18\x05 \x01(\x04\x12\x10\n\x08\x65poch_id\x18\x06 \x01(\t\x12\r\n\x05\x66inal\x18\x07 \x01(\x08\x12\x0c\n\x04head\x18\x14 \x01(\x0c\x12\x16\n\x0ehead_signature\x18\x15 \x01(\x0c\"7\n\x0fSignedStatement\x12\x11\n\tstatement\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"T\n\x0f\x45valuateRequest\x12\x30\n\tstatement\x18\x01 \x01(\x0b\x32\x1d.fedlookup.v1.SignedStatement\x12\x0f\n\x07request\x18\x02 \x01(\x0c\"^\n\x10\x45valuateResponse\x12\x10\n\x08response\x18\x01 \x01(\x0c\x12\x0f\n\x07receipt\x18\x02 \x01(\x0c\x12\x10\n\x08\x65poch_id\x18\x03 \x01(\t\x12\x15\n\rindex_version\x18\x04 \x01(\x04\"<\n\x12\x43ompatSetupRequest\x12\x19\n\x11num_client_inputs\x18\x01 \x01(\x04\x12\x0b\n\x03\x66pr\x18\x02 \x01(\x01\"]\n\nSetupChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x12\n\ntotal_size\x18\x03 \x01(\x04\x12\x0e\n\x06sha256\x18\x04 \x01(\x0c\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\"$\n\x14\x41\x64\x64\x43heckpointRequest\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\"5\n\x15\x41\x64\x64\x43heckpointResponse\x12\x0e\n\x06status\x18\x01 \x01(\r\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x32\xe3\x03\n\nFederation\x12I\n\x08NodeInfo\x12\x1d.fedlookup.v1.NodeInfoRequest\x1a\x1e.fedlookup.v1.NodeInfoResponse\x12G\n\tSyncIndex\x12\x1e.fedlookup.v1.SyncIndexRequest\x1a\x18.fedlookup.v1.IndexChunk0\x01\x12I\n\x08\x45valuate\x12\x1d.fedlookup.v1.EvaluateRequest\x1a\x1e.fedlookup.v1.EvaluateResponse\x12K\n\x0b\x43ompatSetup\x12 .fedlookup.v1.CompatSetupRequest\x1a\x18.fedlookup.v1.SetupChunk0\x01\x12O\n\x0e\x43ompatEvaluate\x12\x1d.fedlookup.v1.EvaluateRequest\x1a\x1e.fedlookup.v1.EvaluateResponse\x12X\n\rAddCheckpoint\x12\".fedlookup.v1.AddCheckpointRequest\x1a#.fedlookup.v1.AddCheckpointResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#protos/fedlookup/v1/fedlookup.proto\x12\x0c\x66\x65\x64lookup.v1\"\x7f\n\x06Limits\x12\x1d\n\x15max_items_per_request\x18\x01 \x01(\r\x12\x15\n\ritems_per_day\x18\x02 \x01(\x04\x12\x1d\n\x15items_remaining_today\x18\x03 \x01(\x04\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x12\n\ncategories\x18\x05 \x03(\t\"\x11\n\x0fNodeInfoRequest\"\xf3\x01\n\x10NodeInfoResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x10\n\x08\x65poch_id\x18\x02 \x01(\t\x12\x15\n\rindex_version\x18\x03 \x01(\x04\x12\x12\n\nindex_size\x18\x04 \x01(\x04\x12$\n\x06limits\x18\x05 \x01(\x0b\x32\x14.fedlookup.v1.Limits\x12\x1a\n\x12identifier_version\x18\x06 \x01(\t\x12\x18\n\x10protocol_version\x18\x07 \x01(\t\x12\x18\n\x10\x65poch_public_key\x18( \x01(\x0c\x12\x1b\n\x13\x65poch_key_signature\x18) \x01(\x0c\"z\n\x10SyncIndexRequest\x12\x1a\n\rsince_version\x18\x01 \x01(\x04H\x00\x88\x01\x01\x12\x10\n\x08\x65poch_id\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x16\n\x0eresume_version\x18\x04 \x01(\x04\x42\x10\n\x0e_since_version\"\xac\x01\n\nIndexChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x12\n\ntotal_size\x18\x03 \x01(\x04\x12\x0e\n\x06sha256\x18\x04 \x01(\x0c\x12\x15\n\rindex_version\x18\x05 \x01(\x04\x12\x10\n\x08\x65poch_id\x18\x06 \x01(\t\x12\r\n\x05\x66inal\x18\x07 \x01(\x08\x12\x0c\n\x04head\x18\x14 \x01(\x0c\x12\x16\n\x0ehead_signature\x18\x15 \x01(\x0c\"7\n\x0fSignedStatement\x12\x11\n\tstatement\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"T\n\x0f\x45valuateRequest\x12\x30\n\tstatement\x18\x01 \x01(\x0b\x32\x1d.fedlookup.v1.SignedStatement\x12\x0f\n\x07request\x18\x02 \x01(\x0c\"m\n\x10\x45valuateResponse\x12\x10\n\x08response\x18\x01 \x01(\x0c\x12\x0f\n\x07receipt\x18\x02 \x01(\x0c\x12\x10\n\x08\x65poch_id\x18\x03 \x01(\t\x12\x15\n\rindex_version\x18\x04 \x01(\x04\x12\r\n\x05proof\x18( \x01(\x0c\"<\n\x12\x43ompatSetupRequest\x12\x19\n\x11num_client_inputs\x18\x01 \x01(\x04\x12\x0b\n\x03\x66pr\x18\x02 \x01(\x01\"]\n\nSetupChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x12\n\ntotal_size\x18\x03 \x01(\x04\x12\x0e\n\x06sha256\x18\x04 \x01(\x0c\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\"$\n\x14\x41\x64\x64\x43heckpointRequest\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\"5\n\x15\x41\x64\x64\x43heckpointResponse\x12\x0e\n\x06status\x18\x01 \x01(\r\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x32\xe3\x03\n\nFederation\x12I\n\x08NodeInfo\x12\x1d.fedlookup.v1.NodeInfoRequest\x1a\x1e.fedlookup.v1.NodeInfoResponse\x12G\n\tSyncIndex\x12\x1e.fedlookup.v1.SyncIndexRequest\x1a\x18.fedlookup.v1.IndexChunk0\x01\x12I\n\x08\x45valuate\x12\x1d.fedlookup.v1.EvaluateRequest\x1a\x1e.fedlookup.v1.EvaluateResponse\x12K\n\x0b\x43ompatSetup\x12 .fedlookup.v1.CompatSetupRequest\x1a\x18.fedlookup.v1.SetupChunk0\x01\x12O\n\x0e\x43ompatEvaluate\x12\x1d.fedlookup.v1.EvaluateRequest\x1a\x1e.fedlookup.v1.EvaluateResponse\x12X\n\rAddCheckpoint\x12\".fedlookup.v1.AddCheckpointRequest\x1a#.fedlookup.v1.AddCheckpointResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,25 +36,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NODEINFOREQUEST']._serialized_start=182
   _globals['_NODEINFOREQUEST']._serialized_end=199
   _globals['_NODEINFORESPONSE']._serialized_start=202
-  _globals['_NODEINFORESPONSE']._serialized_end=390
-  _globals['_SYNCINDEXREQUEST']._serialized_start=392
-  _globals['_SYNCINDEXREQUEST']._serialized_end=514
-  _globals['_INDEXCHUNK']._serialized_start=517
-  _globals['_INDEXCHUNK']._serialized_end=689
-  _globals['_SIGNEDSTATEMENT']._serialized_start=691
-  _globals['_SIGNEDSTATEMENT']._serialized_end=746
-  _globals['_EVALUATEREQUEST']._serialized_start=748
-  _globals['_EVALUATEREQUEST']._serialized_end=832
-  _globals['_EVALUATERESPONSE']._serialized_start=834
-  _globals['_EVALUATERESPONSE']._serialized_end=928
-  _globals['_COMPATSETUPREQUEST']._serialized_start=930
-  _globals['_COMPATSETUPREQUEST']._serialized_end=990
-  _globals['_SETUPCHUNK']._serialized_start=992
-  _globals['_SETUPCHUNK']._serialized_end=1085
-  _globals['_ADDCHECKPOINTREQUEST']._serialized_start=1087
-  _globals['_ADDCHECKPOINTREQUEST']._serialized_end=1123
-  _globals['_ADDCHECKPOINTRESPONSE']._serialized_start=1125
-  _globals['_ADDCHECKPOINTRESPONSE']._serialized_end=1178
-  _globals['_FEDERATION']._serialized_start=1181
-  _globals['_FEDERATION']._serialized_end=1664
+  _globals['_NODEINFORESPONSE']._serialized_end=445
+  _globals['_SYNCINDEXREQUEST']._serialized_start=447
+  _globals['_SYNCINDEXREQUEST']._serialized_end=569
+  _globals['_INDEXCHUNK']._serialized_start=572
+  _globals['_INDEXCHUNK']._serialized_end=744
+  _globals['_SIGNEDSTATEMENT']._serialized_start=746
+  _globals['_SIGNEDSTATEMENT']._serialized_end=801
+  _globals['_EVALUATEREQUEST']._serialized_start=803
+  _globals['_EVALUATEREQUEST']._serialized_end=887
+  _globals['_EVALUATERESPONSE']._serialized_start=889
+  _globals['_EVALUATERESPONSE']._serialized_end=998
+  _globals['_COMPATSETUPREQUEST']._serialized_start=1000
+  _globals['_COMPATSETUPREQUEST']._serialized_end=1060
+  _globals['_SETUPCHUNK']._serialized_start=1062
+  _globals['_SETUPCHUNK']._serialized_end=1155
+  _globals['_ADDCHECKPOINTREQUEST']._serialized_start=1157
+  _globals['_ADDCHECKPOINTREQUEST']._serialized_end=1193
+  _globals['_ADDCHECKPOINTRESPONSE']._serialized_start=1195
+  _globals['_ADDCHECKPOINTRESPONSE']._serialized_end=1248
+  _globals['_FEDERATION']._serialized_start=1251
+  _globals['_FEDERATION']._serialized_end=1734
 # @@protoc_insertion_point(module_scope)

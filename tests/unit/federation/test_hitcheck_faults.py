@@ -142,7 +142,9 @@ class ForgedReceipts(Faulty):
     def evaluate(self, peer: str, statement: bytes, signature: bytes, request: bytes) -> Evaluation:
         answer: Evaluation = self.inner.evaluate(peer, statement, signature, request)
         forged = answer.receipt.replace(b'"node":"FR"', b'"node":"XX"')
-        return Evaluation(answer.response, forged, answer.epoch_id, answer.index_version)
+        return Evaluation(
+            answer.response, forged, answer.epoch_id, answer.index_version, answer.proof
+        )
 
 
 def test_an_answer_whose_receipt_does_not_verify_is_not_trusted(fed: FederationSimulator) -> None:
