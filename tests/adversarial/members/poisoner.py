@@ -29,6 +29,7 @@ import grpc
 from audit.keys import load_private_key
 from federation.index_format import IndexBlob, encode
 from federation.index_head import IndexHead, sign_head
+from federation.labels import LABEL_LENGTH
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
@@ -38,7 +39,7 @@ class Poisoner(pb_grpc.FederationServicer):
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        blob = IndexBlob("FR", args.epoch, 0, args.version, array("q", [7]), b"\0" * 9,
+        blob = IndexBlob("FR", args.epoch, 0, args.version, array("q", [7]), b"\0" * LABEL_LENGTH,
                          array("q"), 1, False)  # fmt: skip
         self.blob = encode(blob)
         head = IndexHead.of_blob(self.blob)
