@@ -27,11 +27,31 @@ from audit.canonical import b64, canonical_bytes, format_time, parse_canonical, 
 from audit.statements import check_keys, now, text_field
 from fedlookup.errors import AuditError, VerificationError
 
-__all__ = ["NONCE_SIZE", "Opening", "OpeningStore", "commit"]
+__all__ = ["NONCE_SIZE", "Opening", "OpeningStore", "blinding_key", "commit"]
 
 NONCE_SIZE = 32
 _DOMAIN = b"fedlookup/commitment/v1\n"
 OPENING_TYPE = "fedlookup.opening"
+
+
+#: Order of the P-256 group (the blinding key is a scalar of it).
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_BLINDING = b"fedlookup/blinding/v1\n"
+
+
+def blinding_key(nonce: bytes) -> bytes:
+    """The request's PSI blinding key ``a``, derived from its commitment nonce.
+
+    The asker blinds a request under this key, so whoever holds the opening (nonce and
+    identifiers) can recompute the exact request bytes and compare their SHA-256 with the
+    one the answering node's receipt binds (``audit check-reveal``). The nonce is secret
+    until revealed, so the key is as unpredictable to the answering node as a fresh one.
+
+    Returns:
+        32 big-endian bytes, a scalar in ``[1, n)``.
+    """
+    wide = int.from_bytes(hashlib.sha512(_BLINDING + nonce).digest(), "big")
+    return (wide % (_P256_ORDER - 1) + 1).to_bytes(32, "big")
 
 
 def commit(nonce: bytes, identifiers: Sequence[bytes]) -> bytes:
@@ -163,6 +183,14 @@ class OpeningStore:
         Raises:
             AuditError: the openings could not be stored (none was; no query may be sent).
         """
+        return [o.commitment() for o in self.create_openings(requests)]
+
+    def create_openings(self, requests: Sequence[tuple[str, Sequence[bytes]]]) -> list[Opening]:
+        """:meth:`create_many`, returning the openings (their nonces give the blinding keys).
+
+        Raises:
+            AuditError: the openings could not be stored (none was; no query may be sent).
+        """
         openings = [
             Opening(rid, secrets.token_bytes(NONCE_SIZE), tuple(ids), now())
             for rid, ids in requests
@@ -187,7 +215,7 @@ class OpeningStore:
         except sqlite3.Error as exc:
             names = ", ".join(o.request_id for o in openings)
             raise AuditError(f"cannot store the openings of {names}: {exc}") from exc
-        return [o.commitment() for o in openings]
+        return openings
 
     def get(self, request_id: str) -> Opening:
         """Return the opening of ``request_id``.

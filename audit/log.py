@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -298,8 +299,11 @@ class AuditLog:
 
     # Receipts.
 
-    def receipt(self, index: int, request_id: str) -> bytes:
-        """Return a signed receipt for entry ``index`` (which must be about ``request_id``).
+    def receipt(
+        self, index: int, request_id: str, *, binding: dict[str, Any] | None = None
+    ) -> bytes:
+        """Return a signed receipt for entry ``index`` (which must be about ``request_id``),
+        binding ``binding`` (``audit.statements.answer_binding``) when given.
 
         Signs a new checkpoint first if the latest one does not cover ``index``.
 
@@ -324,6 +328,7 @@ class AuditLog:
                 entry=data,
                 proof=tuple(self._tree.inclusion_proof(index, cp.size)),
                 checkpoint=note.serialize().decode(),
+                binding=binding,
             )
             return receipt.sign(self._key)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.checkpoint import open_checkpoint
@@ -19,6 +21,8 @@ def verify_receipt(
     public_key: Ed25519PublicKey,
     peer_log_vkey: str,
     statement: QueryStatement | None = None,
+    *,
+    binding: dict[str, Any] | None = None,
 ) -> Receipt:
     """Verify a peer's signed receipt completely.
 
@@ -31,6 +35,8 @@ def verify_receipt(
         public_key: the peer's audit public key (from the federation directory).
         peer_log_vkey: the peer log's note vkey.
         statement: the statement we sent, to compare with what the peer logged.
+        binding: what we sent and received (``answer_binding``): the receipt must bind
+            exactly this.
 
     Returns:
         The verified receipt.
@@ -59,4 +65,6 @@ def verify_receipt(
         for name, value in expected.items():
             if entry[name] != value:
                 raise VerificationError(f"peer logged a different {name} for this request")
+    if binding is not None and receipt.binding != binding:
+        raise VerificationError("receipt binds another request, response, epoch or version")
     return receipt

@@ -2,8 +2,8 @@
 
 Counts queries and items per peer, purpose and day (both directions), refusals per peer and
 reason, quota exhaustions, and flags what should stand out: a peer that ran into its quota
-(the signature of an enumeration attempt), refusals, and days on which a peer asked for far
-more items than it usually does.
+(the signature of an enumeration attempt), refusals, days on which a peer asked for far
+more items than it usually does, and days on which a peer sent many small requests.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ __all__ = ["AuditSummary", "summarise"]
 SPIKE_FACTOR = 3
 #: ... and at least this many items.
 SPIKE_MIN_ITEMS = 100
+#: A request of at most this many items is small (10 firearms, the cardinality minimum) ...
+SMALL_REQUEST_ITEMS = 20
+#: ... and a peer sending this many small requests in a day is flagged: the pattern of a
+#: cardinality-only peer probing a few items at a time (docs/protocol.md, threat model).
+SMALL_REQUESTS_PER_DAY = 50
 
 
 @dataclass
@@ -70,6 +75,7 @@ def summarise(view: ExportView) -> AuditSummary:
     """Aggregate one export's entries."""
     summary = AuditSummary(view.policy.origin, log_country(view), len(view.entries))
     daily: dict[str, Counter[str]] = defaultdict(Counter)
+    small: Counter[tuple[str, str]] = Counter()
     for e in view.entries:
         if e is None:
             continue
@@ -86,6 +92,8 @@ def summarise(view: ExportView) -> AuditSummary:
             summary.queries[key] = [q + 1, n + e["items"]]
             if incoming:
                 daily[peer][day] += e["items"]
+                if e["items"] <= SMALL_REQUEST_ITEMS:
+                    small[(peer, day)] += 1
         elif e.kind == "refusal":
             summary.refusals[(e["from"], e["reason"])] += 1
         elif e.kind == "refused_request":  # unauthenticated: the certificate's country
@@ -105,6 +113,12 @@ def summarise(view: ExportView) -> AuditSummary:
         summary.flags.append(f"{peer} ran into its quota {n} time(s): possible enumeration")
     for (peer, reason), n in sorted(summary.refusals.items()):
         summary.flags.append(f"{n} request(s) from {peer} refused ({reason})")
+    for (peer, day), n in sorted(small.items()):
+        if n >= SMALL_REQUESTS_PER_DAY:
+            summary.flags.append(
+                f"{peer} sent {n} requests of at most {SMALL_REQUEST_ITEMS} items on {day}: "
+                "few items at a time (a cardinality-only peer can read which items matched)"
+            )
     for peer, days in sorted(daily.items()):
         median = statistics.median(days.values())
         for day, items in sorted(days.items()):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from audit.canonical import unb64
 from audit.commitment import Opening
 from audit.verify import ExportView
 from fedlookup.errors import VerificationError
 
-__all__ = ["check_reveal"]
+__all__ = ["bound_request_hashes", "check_reveal"]
 
 
 def check_reveal(
@@ -41,3 +43,26 @@ def check_reveal(
     if not matched:
         raise VerificationError(f"no entry in the export commits to request {opening.request_id}")
     return matched
+
+
+def bound_request_hashes(view: ExportView, request_id: str) -> list[str]:
+    """The request SHA-256 each answering node's receipt for ``request_id`` binds.
+
+    Found in the asker's export (its ``receipt`` entries hold the peers' signed receipts;
+    ``audit verify`` checks their signatures). An auditor compares them with the request
+    recomputed from a revealed opening (``fedlookup audit check-reveal``).
+    """
+    out = []
+    for entry in view.entries:
+        if entry is None or entry.kind != "receipt" or entry.get("request_id") != request_id:
+            continue
+        raw = unb64(entry["receipt"], "receipt")
+        if not raw:
+            continue
+        try:
+            binding = json.loads(raw)["receipt"].get("binding")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise VerificationError(f"receipt of {request_id}: not a receipt object") from exc
+        if isinstance(binding, dict) and isinstance(binding.get("request_sha256"), str):
+            out.append(binding["request_sha256"])
+    return out

@@ -9,6 +9,7 @@ covering it, all signed by its audit key.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from audit.canonical import b64, canonical_bytes, format_time, parse_canonical, parse_time, unb64
 from fedlookup.errors import VerificationError
 
-__all__ = ["QueryStatement", "Receipt", "sign", "verify"]
+__all__ = ["BINDING_FIELDS", "QueryStatement", "Receipt", "answer_binding", "sign", "verify"]
 
 STATEMENT_TYPE = "fedlookup.query-statement"
 RECEIPT_TYPE = "fedlookup.receipt"
@@ -159,9 +160,18 @@ class Receipt:
     proof: tuple[bytes, ...]
     checkpoint: str
     timestamp: datetime = field(default_factory=now)
+    #: What the node answered, bound to the entry (:func:`answer_binding`); ``None`` for a
+    #: refusal, or a receipt made before answers were bound.
+    binding: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The receipt as a JSON object (canonical field names)."""
+        body = self._fields()
+        if self.binding is not None:
+            body["binding"] = self.binding
+        return body
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "type": RECEIPT_TYPE,
             "v": 1,
@@ -194,7 +204,15 @@ class Receipt:
         if not isinstance(obj, dict):
             raise VerificationError(f"{what}: body is not an object")
         verify(canonical_bytes(obj), unb64(outer["sig"], f"{what}: sig"), public_key)
+        binding = obj.pop("binding", None) if isinstance(obj, dict) else None
         check_keys(obj, set(cls("", "", 0, b"", (), "").to_json()), what)
+        if binding is not None and (
+            not isinstance(binding, dict)
+            or set(binding) != set(BINDING_FIELDS)
+            or not isinstance(binding["index_version"], int)
+            or not all(isinstance(binding[k], str) for k in BINDING_FIELDS if k != "index_version")
+        ):
+            raise VerificationError(f"{what}: binding must hold {', '.join(BINDING_FIELDS)}")
         if obj["type"] != RECEIPT_TYPE or obj["v"] != 1 or not isinstance(obj["proof"], list):
             raise VerificationError(f"{what}: unsupported type or version")
         return cls(
@@ -205,4 +223,21 @@ class Receipt:
             proof=tuple(unb64(p, f"{what}: proof") for p in obj["proof"]),
             checkpoint=_checkpoint_text(obj["checkpoint"]),
             timestamp=parse_time(obj["time"], f"{what}: time"),
+            binding=binding,
         )
+
+
+#: The fields of a receipt's binding, in canonical order.
+BINDING_FIELDS = ("epoch_id", "index_version", "request_sha256", "response_sha256")
+
+
+def answer_binding(
+    request: bytes, response: bytes, epoch_id: str, index_version: int
+) -> dict[str, Any]:
+    """What a receipt binds of one answer: SHA-256 of request and response, epoch, version."""
+    return {
+        "epoch_id": epoch_id,
+        "index_version": index_version,
+        "request_sha256": hashlib.sha256(request).hexdigest(),
+        "response_sha256": hashlib.sha256(response).hexdigest(),
+    }

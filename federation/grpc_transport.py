@@ -232,6 +232,8 @@ class GrpcTransport:
             limits=limits,
             identifier_version=r.identifier_version or IDENTIFIER_VERSION,
             protocol_version=r.protocol_version or "fedlookup.v1",
+            epoch_public_key=r.epoch_public_key,
+            epoch_key_signature=r.epoch_key_signature,
         )
 
     def evaluate(
@@ -252,6 +254,7 @@ class GrpcTransport:
             receipt=r.receipt,
             epoch_id=r.epoch_id,
             index_version=r.index_version,
+            proof=r.proof,
         )
 
     def submit_follow_up(

@@ -29,10 +29,19 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
-from federation.evaluation import BlindedQuery
-from federation.hitcheck_items import Bounds, Found, Layout, flatten, next_chunk, read_found
+from audit.statements import answer_binding
+from federation.dleq import PROOF_INVALID, proof_context
+from federation.evaluation import PROBE_LIMIT, BlindedQuery
+from federation.hitcheck_items import Bounds, Layout, flatten, next_chunk, read_found
+from federation.hitcheck_state import (
+    _Asked,
+    _check_header,
+    _Exchange,
+    _padded,
+    _PeerRun,
+    _reason,
+)
 from federation.hitcheck_types import (
     CheckContext,
     CheckItem,
@@ -42,17 +51,16 @@ from federation.hitcheck_types import (
     PeerReport,
     QueryAuditor,
     QueryOutcome,
-    SignedQuery,
 )
 from federation.index import IndexMirror
 from federation.mirrors import MirrorStore
-from federation.psi import HashedItems
 from federation.transport import Evaluation, PeerTransport
 from fedlookup.errors import (
     FedlookupError,
     PeerRejectedError,
     PeerUnavailableError,
     PolicyError,
+    PSIProtocolError,
     VerificationError,
 )
 
@@ -60,51 +68,20 @@ __all__ = ["HitCheck", "Progress"]
 
 _log = logging.getLogger("fedlookup.hitcheck")
 
-#: ``progress(country, items_done)``: called after each chunk a peer answered.
+#: ``progress(country, items_done)``: called as each chunk's answer arrives (it is read
+#: once every chunk has been sent).
 Progress = Callable[[str, int], None]
-
-
-@dataclass
-class _PeerRun:
-    peer: PeerTransport
-    answers: dict[int, CountryAnswer] = field(default_factory=dict)
-    report: PeerReport | None = None
-    sync: str = ""
-    #: The outcome of the items left unanswered when the exchange fails.
-    failure: Outcome = Outcome.UNAVAILABLE
-    started: float = field(default_factory=time.monotonic)
-    mirror: IndexMirror | None = None
-    max_items: int = 0  # the peer's max_items_per_request
-    speaks: frozenset[str] = frozenset()  # identifier versions the peer's index serves
-    next: int = 0  # first item not yet asked
-    error: BaseException | None = None
-    request_ids: list[str] = field(default_factory=list)
-    version: int | None = None
-    epoch: str | None = None
-
-    @property
-    def country(self) -> str:
-        return self.peer.country
-
-
-@dataclass
-class _Exchange:
-    """One request's result, before it is logged."""
-
-    outcome: QueryOutcome
-    found: list[Found] = field(default_factory=list)
-    mirror: IndexMirror | None = None
-    error: BaseException | None = None
 
 
 class HitCheck:
     """The fan-out hit check of one asking node.
 
-    A check goes in rounds (one for up to ``max_items_per_request / 2`` firearms): every
-    peer's statement for the round is signed and logged as sent with one ``fsync`` before
-    any request leaves, the items are hashed to the curve once for all peers (each request
-    re-randomised under its own fresh key), the peers are asked concurrently, and the
-    outcomes and receipts are verified and logged with one more ``fsync``.
+    A check goes in rounds (one chunk of whole firearms per peer, as many as fit in the
+    peer's ``max_items_per_request``): every peer's statement for the round is signed and
+    logged as sent with one ``fsync`` before any request leaves, the items are hashed to
+    the curve once for all peers (each request re-randomised under its own fresh key), the
+    peers are asked concurrently, and the outcomes and receipts are verified and logged
+    with one more ``fsync``.
 
     Args:
         country: the asking node's country.
@@ -120,6 +97,9 @@ class HitCheck:
             ``fsync`` per peer instead of two per round; kept to measure the difference).
         versions: per country, the identifier versions the signed directory says its index
             serves; a country not listed is read from its ``NodeInfo``.
+        max_items_per_request: this node's own limit of items per request; each peer's
+            chunk size is fixed before its first request from this and the peer's
+            published limit.
     """
 
     def __init__(
@@ -134,6 +114,7 @@ class HitCheck:
         info_max_age: float = 60.0,
         batched: bool = True,
         versions: Mapping[str, str] | None = None,
+        max_items_per_request: int | None = None,
     ) -> None:
         self.country = country
         self.peers = [p for p in peers if p.country != country]
@@ -144,7 +125,9 @@ class HitCheck:
         self.info_max_age = info_max_age
         self.batched = batched
         self.versions = dict(versions or {})
+        self.max_items_per_request = max_items_per_request
         self._pool: ThreadPoolExecutor | None = None
+        self._vouched: set[tuple[str, str, bytes, bytes]] = set()
 
     def close(self) -> None:
         """Release the worker threads (a call still waiting on a peer is not awaited)."""
@@ -230,11 +213,17 @@ class HitCheck:
                 sync_timeout=self.sync_timeout,
                 max_info_age=self.info_max_age,
             )
-            run.mirror, run.sync = refreshed.mirror, refreshed.kind.value
+            run.mirror, run.sync, run.info = refreshed.mirror, refreshed.kind.value, refreshed.info
             run.version, run.epoch = refreshed.mirror.version, refreshed.mirror.epoch_id
-            run.max_items = refreshed.info.limits.max_items_per_request
+            _check_header(run.country, refreshed.mirror, refreshed.info)
             advertised = self.versions.get(run.country) or refreshed.info.identifier_version
             run.speaks = frozenset(advertised.replace(",", "+").split("+"))
+            # Fixed here, before the first request, from the two published limits; never
+            # changed during the check, whatever the answers hold.
+            limit = refreshed.info.limits.max_items_per_request
+            if self.max_items_per_request is not None:
+                limit = min(limit, self.max_items_per_request)
+            run.max_items = limit
             if run.max_items < 1:
                 raise PeerRejectedError(run.country, "it accepts no items from this node")
         except Exception as exc:
@@ -251,16 +240,25 @@ class HitCheck:
         deadline: float,
         pool: ThreadPoolExecutor | None,
     ) -> None:
+        """Send every chunk to every peer first, then read the answers.
+
+        Reading starts only once every request has gone, so which requests the asker
+        sends, and when, never depends on what an answer held: a peer that makes hits fail
+        to open (or slow to read) sees the same requests, at the same pace, as without
+        hits. Only the peer's own conduct (refusing, not answering) ends its part early.
+        """
+        asked: list[_Asked] = []
         while True:
-            todo = [r for r in runs if r.report is None and r.next < len(items)]
+            todo = [r for r in runs if r.report is None and not r.stopped and r.next < len(items)]
             if not todo:
                 break
-            self._round(todo, items, context, progress, deadline, pool)
+            asked += self._ask_round(todo, items, context, progress, deadline, pool)
+        self._read_all(asked, deadline, pool)
         for run in runs:
             if run.report is None:
                 run.report = self._report(run)
 
-    def _round(
+    def _ask_round(
         self,
         runs: list[_PeerRun],
         items: Sequence[CheckItem],
@@ -268,8 +266,13 @@ class HitCheck:
         progress: Progress | None,
         deadline: float,
         pool: ThreadPoolExecutor | None,
-    ) -> None:
-        """Ask each peer of ``runs`` its next chunk: sign all, ask all, log all."""
+    ) -> list[_Asked]:
+        """Sign (and log as sent) each peer's next chunk, then send them all concurrently.
+
+        A chunk holds as many whole firearms (each in the form its peer reads) as fit in
+        the peer's ``max_items``, fixed before its first request; where a chunk ends
+        depends only on the items asked and that limit, never on an answer.
+        """
         fitting: list[_PeerRun] = []
         chunks: list[Bounds] = []
         for run in runs:
@@ -280,97 +283,158 @@ class HitCheck:
                 self._fail(run, exc)
         runs = fitting
         if not runs:
-            return
+            return []
         flats: dict[Bounds, list[bytes]] = {}
         layouts: dict[Bounds, Layout] = {}
         for bounds in set(chunks):
             flats[bounds], layouts[bounds] = flatten(items, bounds)
+        sent = [_padded(r, flats[c]) for r, c in zip(runs, chunks, strict=True)]
         try:
             hashed = {bounds: BlindedQuery.hash_once(flat) for bounds, flat in flats.items()}
             signed = self.auditor.sign_many(
-                [(r.country, flats[c]) for r, c in zip(runs, chunks, strict=True)], context
+                [(r.country, flat) for r, flat in zip(runs, sent, strict=True)], context
             )
         except Exception as exc:  # nothing was sent
             for run in runs:
                 self._fail(run, exc)
-            return
-        jobs = [
-            (run, bounds, signed_query, hashed[bounds])
-            for run, bounds, signed_query in zip(runs, chunks, signed, strict=True)
+            return []
+        asked = [
+            _Asked(
+                run,
+                bounds,
+                len(flat),
+                s,
+                flat,
+                hashed[bounds] if flat is flats[bounds] else None,
+                layout=layouts[bounds],
+            )
+            for run, bounds, s, flat in zip(runs, chunks, signed, sent, strict=True)
         ]
-        if pool is None or len(jobs) == 1:
-            results = [self._exchange(r, flats[b], layouts[b], s, h) for r, b, s, h in jobs]
+        if pool is None or len(asked) == 1:
+            for a in asked:
+                self._ask(a)
         else:
-            futures = [
-                pool.submit(self._exchange, r, flats[b], layouts[b], s, h) for r, b, s, h in jobs
-            ]
+            futures = [pool.submit(self._ask, a) for a in asked]
             wait(futures, timeout=max(0.0, deadline - time.monotonic()))
-            results = [
-                f.result()
-                if f.done()
-                else _Exchange(
-                    QueryOutcome(s, "unavailable"),
-                    error=PeerUnavailableError(r.country, "no answer before deadline"),
-                )
-                for f, (r, _, s, _) in zip(futures, jobs, strict=True)
-            ]
+            for f, a in zip(futures, asked, strict=True):
+                if not f.done():
+                    a.error = PeerUnavailableError(a.run.country, "no answer before deadline")
+        for a in asked:
+            a.run.request_ids.append(a.signed.request_id)
+            a.run.next = a.bounds[1]
+            if a.error is not None:
+                a.run.stopped = True  # the peer's own conduct: no answer, or a refusal
+            elif progress is not None:
+                progress(a.run.country, a.bounds[1])
+        return asked
+
+    def _ask(self, asked: _Asked) -> None:
+        """Blind and send one chunk; keep the raw answer (nothing is read yet)."""
+        run = asked.run
+        assert run.mirror is not None
         try:
-            problems = self.auditor.record_many([x.outcome for x in results])
+            asked.query = BlindedQuery.create(
+                asked.flat,
+                reveal=run.mirror.has_labels,
+                hashed=asked.hashed,
+                key=asked.signed.blinding_key or None,
+            )
+            asked.evaluation = run.peer.evaluate(
+                asked.signed.statement,
+                asked.signed.signature,
+                asked.query.request,
+                timeout=self.timeout,
+            )
         except Exception as exc:
-            for run in runs:
-                self._fail(run, exc)
+            asked.error = exc
+
+    def _read_all(
+        self,
+        asked: list[_Asked],
+        deadline: float,
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        """Read every answer (each peer's in order, peers concurrently), then log them all."""
+        by_run: dict[int, list[_Asked]] = {}
+        for a in asked:
+            by_run.setdefault(id(a.run), []).append(a)
+
+        def read_run(chunks: list[_Asked]) -> None:
+            for a in chunks:
+                if a.error is None:
+                    a.exchange = self._read(a)
+
+        groups = list(by_run.values())
+        if pool is None or len(groups) <= 1:
+            for group in groups:
+                read_run(group)
+        else:
+            futures = [pool.submit(read_run, g) for g in groups]
+            wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        exchanges = [self._settled(a) for a in asked]
+        if not exchanges:
             return
-        for (run, (lo, hi, _), signed_query, _), result, problem in zip(
-            jobs, results, problems, strict=True
-        ):
-            run.request_ids.append(signed_query.request_id)
+        try:
+            problems = self.auditor.record_many([x.outcome for x in exchanges])
+        except Exception as exc:
+            for a in asked:
+                self._fail(a.run, exc)
+            return
+        failed: dict[int, BaseException] = {}
+        for a, result, problem in zip(asked, exchanges, problems, strict=True):
+            run, lo = a.run, a.bounds[0]
             if result.mirror is not None:
                 run.mirror = result.mirror
                 run.version, run.epoch = result.mirror.version, result.mirror.epoch_id
+            error = result.error
             if problem is not None:
-                self._fail(
-                    run,
-                    PeerUnavailableError(run.country, f"its receipt is invalid: {problem}"),
-                )
-                continue
-            if result.error is not None:
-                self._fail(run, result.error)
+                error = PeerUnavailableError(run.country, f"its receipt is invalid: {problem}")
+            if error is not None:
+                failed.setdefault(id(run), error)
                 continue
             latency = (time.monotonic() - run.started) * 1000
             for offset, (outcome, labels) in enumerate(result.found):
                 run.answers[lo + offset] = CountryAnswer(outcome, labels, run.version, latency)
-            run.next = hi
-            if progress is not None:
-                progress(run.country, hi)
+        for a in asked:
+            if id(a.run) in failed and a.run.report is None:
+                self._fail(a.run, failed[id(a.run)])
 
-    def _exchange(
-        self,
-        run: _PeerRun,
-        flat: list[bytes],
-        layout: Layout,
-        signed: SignedQuery,
-        hashed: HashedItems | None,
-    ) -> _Exchange:
-        """Send one signed request and read the answer; log nothing (the round does)."""
-        peer, mirror = run.peer, run.mirror
-        assert mirror is not None
-        reveal = mirror.has_labels
-        try:
-            query = BlindedQuery.create(flat, reveal=reveal, hashed=hashed)
-            evaluation = peer.evaluate(
-                signed.statement, signed.signature, query.request, timeout=self.timeout
-            )
-        except PeerRejectedError as exc:
-            return _Exchange(QueryOutcome(signed, "refused"), error=exc)
-        except Exception as exc:
-            return _Exchange(QueryOutcome(signed, "unavailable"), error=exc)
+    def _settled(self, asked: _Asked) -> _Exchange:
+        """The exchange of one chunk, whatever became of it."""
+        if asked.exchange is not None:
+            return asked.exchange
+        if isinstance(asked.error, PeerRejectedError):
+            return _Exchange(QueryOutcome(asked.signed, "refused"), error=asked.error)
+        error = asked.error or PeerUnavailableError(asked.run.country, "no answer before deadline")
+        return _Exchange(QueryOutcome(asked.signed, "unavailable"), error=error)
+
+    def _read(self, asked: _Asked) -> _Exchange:
+        """Read one answer: mirror current, proof checked, labels opened, receipt checked.
+
+        Never raises: whatever goes wrong is this chunk's outcome, and no other chunk's.
+        """
+        run, signed, query, evaluation = asked.run, asked.signed, asked.query, asked.evaluation
+        assert run.mirror is not None
+        assert query is not None
+        assert evaluation is not None
+        mirror = run.mirror
         try:
             mirror = self._current_mirror(run, mirror, evaluation)
-            if reveal:
+            if query.reveal:
+                self._check_proof(run, query, evaluation)
                 per_item = query.finish(
-                    evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
+                    evaluation.response,
+                    mirror,
+                    epoch_id=evaluation.epoch_id or None,
+                    country=run.country,
                 )
-                found = [read_found(per_item[at : at + n], hits) for at, n, hits in layout]
+                if query.malformed or query.truncated:
+                    run.notes = (
+                        f"{query.malformed} index entries did not open, {query.truncated} "
+                        f"identifiers held by more than {PROBE_LIMIT} records"
+                    )
+                    _log.warning("answer of %s: %s", run.country, run.notes)
+                found = [read_found(per_item[at : at + n], hits) for at, n, hits in asked.layout]
             else:
                 matches = query.count(
                     evaluation.response, mirror, epoch_id=evaluation.epoch_id or None
@@ -378,7 +442,7 @@ class HitCheck:
                 # A cardinality-only peer tells how many items matched, not which: with no
                 # match every firearm is a no-hit, otherwise each is only a possible match.
                 guess = Outcome.POSSIBLE if matches else Outcome.NO_HIT
-                found = [(guess, ()) for _ in layout]
+                found = [(guess, ()) for _ in asked.layout]
         except Exception as exc:
             return _Exchange(
                 QueryOutcome(signed, "error", receipt=evaluation.receipt),
@@ -389,12 +453,13 @@ class HitCheck:
         possible = sum(1 for o, _ in found if o is Outcome.POSSIBLE)
         status, error = "answered", None
         try:
-            # Here rather than when the round is logged: this overlaps with the other
-            # peers' answers still on their way.
-            self.auditor.verify_receipt(signed, evaluation.receipt)
+            binding = answer_binding(
+                query.request, evaluation.response, evaluation.epoch_id, evaluation.index_version
+            )
+            self.auditor.verify_receipt(signed, evaluation.receipt, binding=binding)
         except VerificationError as exc:
             status = "error"
-            error = PeerUnavailableError(peer.country, f"its receipt is invalid: {exc}")
+            error = PeerUnavailableError(run.country, f"its receipt is invalid: {exc}")
         outcome = QueryOutcome(
             signed,
             status,
@@ -435,8 +500,35 @@ class HitCheck:
             )
         else:
             return mirror
-        run.sync = refreshed.kind.value
+        run.sync, run.info = refreshed.kind.value, refreshed.info
+        _check_header(run.country, refreshed.mirror, refreshed.info)
         return refreshed.mirror
+
+    def _check_proof(self, run: _PeerRun, query: BlindedQuery, evaluation: Evaluation) -> None:
+        """Verify the answer's DLEQ proof against the peer's vouched-for epoch key.
+
+        Raises:
+            PeerUnavailableError: ``evaluation proof invalid`` (no key for the epoch the
+                answer names, a key the peer's audit key did not sign, or a bad proof).
+        """
+        info, country = run.info, run.country
+        epoch = evaluation.epoch_id or (info.epoch_id if info is not None else "")
+        try:
+            if info is None or info.epoch_id != epoch:
+                raise VerificationError(f"no published key for epoch {epoch}")
+            vouched = (country, epoch, info.epoch_public_key, info.epoch_key_signature)
+            if vouched not in self._vouched:
+                self.auditor.verify_epoch_key(*vouched)
+                self._vouched.add(vouched)
+            query.verify(
+                evaluation.response,
+                evaluation.proof,
+                public=info.epoch_public_key,
+                context=proof_context(country, epoch),
+            )
+        except (VerificationError, PSIProtocolError) as exc:
+            _log.warning("answer of %s rejected: %s", country, exc)
+            raise PeerUnavailableError(country, PROOF_INVALID) from exc
 
     def _fail(self, run: _PeerRun, exc: BaseException) -> None:
         """Close the peer's part of the check with the reason ``exc`` gives."""
@@ -458,6 +550,8 @@ class HitCheck:
             status = "partial"
         if status == "answered" and run.mirror is None:
             status, reason = "unavailable", "no answer before deadline"
+        if status == "answered" and not reason:
+            reason = run.notes
         return PeerReport(
             country=run.country,
             status=status,
@@ -468,8 +562,3 @@ class HitCheck:
             latency_ms=(time.monotonic() - run.started) * 1000,
             request_ids=tuple(run.request_ids),
         )
-
-
-def _reason(exc: FedlookupError) -> str:
-    reason = getattr(exc, "reason", None)
-    return str(reason) if reason else str(exc)

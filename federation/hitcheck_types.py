@@ -134,6 +134,9 @@ class SignedQuery:
     request_id: str
     statement: bytes
     signature: bytes
+    #: The key to blind this request under (``audit.commitment.blinding_key`` of its
+    #: opening), so an auditor can recompute the request; empty: a fresh random key.
+    blinding_key: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
@@ -178,15 +181,31 @@ class QueryAuditor(Protocol):
         """
         ...
 
-    def verify_receipt(self, query: SignedQuery, receipt: bytes) -> None:
+    def verify_receipt(
+        self, query: SignedQuery, receipt: bytes, *, binding: dict[str, Any] | None = None
+    ) -> None:
         """Check a peer's receipt for a sent query (signature, checkpoint, inclusion, and
         that the peer logged this statement) with the peer's key from the directory.
+
+        With ``binding`` (``audit.statements.answer_binding`` of what was sent and
+        received), the receipt must bind exactly that answer.
 
         Safe to call from several threads at once: a check verifies each answer as it
         arrives, before the outcomes are logged together.
 
         Raises:
             VerificationError: the receipt does not verify.
+        """
+        ...
+
+    def verify_epoch_key(
+        self, country: str, epoch_id: str, public: bytes, signature: bytes
+    ) -> None:
+        """Check that ``country`` vouched for ``public`` as its key of ``epoch_id`` (an
+        Ed25519 signature by its audit key, pinned in the directory).
+
+        Raises:
+            VerificationError: no key, or the signature does not verify.
         """
         ...
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from federation.index_format import IndexBlob, decode, encode
 from federation.labels import (
+    CATEGORIES,
     LABEL_LENGTH,
     MAX_SLOTS,
     Label,
@@ -30,9 +32,21 @@ from federation.labels import (
 from fedlookup.errors import IndexVersionError
 from fedlookup.files import write_atomic
 
-__all__ = ["IndexMirror"]
+__all__ = ["IndexMirror", "LabelRead"]
 
 _EMPTY = b""
+
+
+@dataclass
+class LabelRead:
+    """What :meth:`IndexMirror.read` found for one identifier."""
+
+    #: The labels that opened, in category-code then slot order.
+    labels: list[Label] = field(default_factory=list)
+    #: Entries present under the identifier's tags that did not open.
+    malformed: int = 0
+    #: Whether a chain went on past the probe limit (its remaining records were not read).
+    truncated: bool = False
 
 
 class IndexMirror:
@@ -75,26 +89,62 @@ class IndexMirror:
     def labels_for(self, prk: bytes) -> list[Label]:
         """Every label this mirror holds for the identifier whose HKDF key is ``prk``.
 
-        Walks each category's slot chain from slot 0 to its first missing slot (the node
-        keeps chains dense, and a restricted peer's mirror holds whole chains of its
+        :meth:`read` with no bound short of the node's own (:data:`MAX_SLOTS` per chain)
+        and no padding; the hit check uses :meth:`read` with its bound and padding.
+        """
+        return self.read(prk, probe_limit=MAX_SLOTS * len(CATEGORIES)).labels
+
+    def read(
+        self, prk: bytes, *, probe_limit: int, pad: int = 0, country: str | None = None
+    ) -> LabelRead:
+        """Read the labels of the identifier whose HKDF key is ``prk``, never raising.
+
+        Every category's chain head is looked up (one 64-byte HKDF-Expand gives all of
+        them), then each present chain is walked from slot 1 to its first missing slot (the
+        node keeps chains dense, and a restricted peer's mirror holds whole chains of its
         categories only). A label opens under the keystream of its slot and generation, and
         counts only if its category is the chain's: anything else (a 64-bit tag collision,
-        a malformed entry) is skipped, never raised.
+        an entry a dishonest node planted) is counted in :attr:`LabelRead.malformed`.
+
+        Args:
+            prk: the identifier's HKDF key (:func:`~federation.labels.entry_prk`).
+            probe_limit: at most this many lookups past the chain heads, over all chains
+                of the item; a chain still going when it is spent sets
+                :attr:`LabelRead.truncated` (a node planting thousands of slots for one
+                identifier cannot slow the asker further).
+            pad: every item costs at least this many lookups past the chain heads, each
+                with its own HMAC, hit or not, so an identifier held by a few records
+                takes as long to read as a miss.
+            country: formats references (the peer's directory country; the index
+                header's when not given).
+
+        Returns:
+            The labels found, in category-code then slot order, and what did not open.
         """
-        country = self.country or "XX"
-        found: list[Label] = []
-        for code, tag in enumerate(chain_heads(prk), start=1):
+        country = country or self.country or "XX"
+        out = LabelRead()
+        heads = [self.lookup(tag) for tag in chain_heads(prk)]
+        budget = probe_limit
+        for code, sealed in enumerate(heads, start=1):
             slot = 0
-            sealed = self.lookup(tag)
             while sealed is not None:
                 label = open_label(prk, code, slot, sealed, country)
-                if label is not None:
-                    found.append(label)
+                if label is None:
+                    out.malformed += 1
+                else:
+                    out.labels.append(label)
                 slot += 1
                 if slot >= MAX_SLOTS:
                     break
+                if budget <= 0:
+                    out.truncated |= self.lookup(slot_tag(prk, code, slot)) is not None
+                    break
+                budget -= 1
                 sealed = self.lookup(slot_tag(prk, code, slot))
-        return found
+        # Padding: slots past MAX_SLOTS, which no node writes, cost what a real probe does.
+        for extra in range(probe_limit - budget, pad):
+            self.lookup(slot_tag(prk, 1, MAX_SLOTS + extra))
+        return out
 
     def holds(self, prk: bytes) -> bool:
         """Whether any entry of the identifier whose HKDF key is ``prk`` is held (the first

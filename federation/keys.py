@@ -24,9 +24,10 @@ import re
 import secrets
 import stat
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from federation.key_sealing import open_secret, passphrase_from_env, seal
 from federation.psi import check_key, new_key
 from fedlookup.errors import KeyFileError
 from fedlookup.files import PRIVATE_MODE, write_atomic
@@ -93,6 +94,8 @@ class EpochKeyStore:
 
     Args:
         directory: where the key files live (created 0700 if absent).
+        passphrase: seal new key files under it (``federation.key_sealing``); default
+            from ``FEDLOOKUP_KEY_PASSPHRASE`` or ``FEDLOOKUP_KEY_PASSPHRASE_FILE``.
 
     Example::
 
@@ -102,8 +105,9 @@ class EpochKeyStore:
         assert newer.epoch_id != key.epoch_id
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, passphrase: bytes | None = None) -> None:
         self.directory = Path(directory)
+        self.passphrase = passphrase if passphrase is not None else passphrase_from_env()
 
     def _path(self, epoch_id: str) -> Path:
         return self.directory / f"epoch-{epoch_id}.json"
@@ -119,9 +123,13 @@ class EpochKeyStore:
         path = self._path(epoch_id)
         try:
             doc = json.loads(_read_private(path))
+            if "sealed" in doc:
+                secret = open_secret(doc["sealed"], self.passphrase, str(doc["epoch_id"]), path)
+            else:
+                secret = bytes.fromhex(doc["secret"])
             key = EpochKey(
                 epoch_id=doc["epoch_id"],
-                secret=bytes.fromhex(doc["secret"]),
+                secret=secret,
                 created_at=datetime.fromisoformat(doc["created_at"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -155,9 +163,20 @@ class EpochKeyStore:
         now = datetime.now(UTC).replace(microsecond=0)
         epoch_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
         key = EpochKey(epoch_id=epoch_id, secret=new_key(), created_at=now)
-        doc = {"epoch_id": epoch_id, "created_at": now.isoformat(), "secret": key.secret.hex()}
+        pointer = self.directory / "current"
+        previous = pointer.read_text(encoding="ascii").strip() if pointer.exists() else None
+        doc: dict[str, object] = {"epoch_id": epoch_id, "created_at": now.isoformat()}
+        if self.passphrase is not None:
+            doc["sealed"] = seal(key.secret, self.passphrase, epoch_id)
+        else:
+            doc["secret"] = key.secret.hex()
         _write_private(self._path(epoch_id), json.dumps(doc).encode())
-        _write_private(self.directory / "current", epoch_id.encode("ascii"))
+        if previous and self._path(previous).exists():
+            # Stamped before the switch: the grace period of node prune counts from here.
+            old = self._doc(previous)
+            old["superseded_at"] = now.isoformat()
+            _write_private(self._path(previous), json.dumps(old).encode())
+        _write_private(pointer, epoch_id.encode("ascii"))
         return key
 
     def epochs(self) -> list[str]:
@@ -176,3 +195,44 @@ class EpochKeyStore:
         for epoch_id in gone:
             self._path(epoch_id).unlink()
         return gone
+
+    def _doc(self, epoch_id: str) -> dict[str, object]:
+        """An epoch file's JSON, read without opening its secret."""
+        path = self._path(epoch_id)
+        try:
+            doc = json.loads(_read_private(path))
+        except ValueError as exc:
+            raise KeyFileError(f"{path}: malformed epoch key file: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise KeyFileError(f"{path}: malformed epoch key file")
+        return doc
+
+    def _time(self, epoch_id: str, name: str) -> datetime | None:
+        value = self._doc(epoch_id).get(name)
+        try:
+            return datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError as exc:
+            raise KeyFileError(f"{self._path(epoch_id)}: malformed {name}: {exc}") from exc
+
+    def prune_superseded(self, grace: timedelta, *, now: datetime | None = None) -> list[str]:
+        """Delete the key files of epochs superseded more than ``grace`` ago.
+
+        An epoch is superseded when :meth:`rotate` made another one current (written into
+        its file as ``superseded_at``; for files older than that field, the current
+        epoch's creation time stands in, which keeps them at least as long). The current
+        epoch is always kept. A leaked old key plus any peer's mirror of that epoch
+        rebuilds the registry's tags offline, so old keys should not outlive the time an
+        operator may need them for an audit question.
+
+        Returns:
+            The epoch ids deleted.
+        """
+        now = now or datetime.now(UTC)
+        current = self.current().epoch_id
+        fallback = self._time(current, "created_at") or now
+        keep = {
+            e
+            for e in self.epochs()
+            if e != current and now - (self._time(e, "superseded_at") or fallback) < grace
+        }
+        return self.prune(keep)

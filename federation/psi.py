@@ -27,6 +27,7 @@ import private_set_intersection.python as _psi
 from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf.message import DecodeError
 
+from federation import p256
 from fedlookup.errors import ConfigError, KeyFileError, PSIProtocolError
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "POINT_LENGTH",
     "Blinder",
     "HashedItems",
+    "blinded_request",
     "check_fpr",
     "check_key",
     "evaluate_points",
@@ -247,6 +249,21 @@ def unblind(key: bytes | int, points: Sequence[bytes]) -> list[bytes]:
     return out
 
 
+def blinded_request(key: bytes, items: Sequence[bytes], *, reveal: bool) -> bytes:
+    """The serialized request ``[H(x)^key]`` a :class:`Blinder` under ``key`` sends.
+
+    For auditors: with a revealed opening, recompute the request an asker sent.
+
+    Raises:
+        KeyFileError: invalid key.
+        PSIProtocolError: openmined-psi failed.
+    """
+    request = _psi.Request()
+    request.reveal_intersection = reveal
+    request.encrypted_elements.extend(evaluate_points(key, items))
+    return bytes(request.SerializeToString())
+
+
 #: Requests up to this many items are blinded by re-randomising a per-thread base key (one
 #: ECDH per item); larger ones build a fresh openmined object (about 1.7 ms once).
 SMALL_REQUEST = 16
@@ -302,9 +319,14 @@ class Blinder:
         reveal: ``True`` for a reveal request, ``False`` for cardinality-only.
     """
 
-    def __init__(self, *, reveal: bool = True) -> None:
+    def __init__(self, *, reveal: bool = True, key: bytes | None = None) -> None:
         self.reveal = reveal
-        self._key = new_key()
+        if key is not None:
+            check_key(key)
+        self._key = key if key is not None else new_key()
+        #: The points sent, decoded, when this blinder made them itself (small requests):
+        #: the asker's proof check then needs not decode them again.
+        self.points: list[p256.Point] | None = None
 
     def request(self, items: Sequence[bytes], *, hashed: HashedItems | None = None) -> bytes:
         """Blind ``items``: return a serialized openmined ``Request`` (``H(x)^a`` in order).
@@ -329,11 +351,13 @@ class Blinder:
             else:
                 if hashed is None:
                     hashed = hash_items(items)
-                r = int.from_bytes(new_key(), "big")
+                # Re-randomise H(x)^c to H(x)^a: by r = a / c, the request's key a given
+                # (derived from its commitment nonce) or fresh.
                 base = int.from_bytes(hashed.key, "big")
-                self._key = (base * r % CURVE_ORDER).to_bytes(KEY_LENGTH, "big")
-                rerandomised = unblind(pow(r, -1, CURVE_ORDER), hashed.points)
-                points = [b"\x02" + x for x in rerandomised]
+                r = int.from_bytes(self._key, "big") * pow(base, -1, CURVE_ORDER) % CURVE_ORDER
+                # r is secret: p256.mul is the constant-time single-point multiplication.
+                self.points = [p256.mul(r, p256.decode(h)) for h in hashed.points]
+                points = [p.encode() for p in self.points]
         except (RuntimeError, TypeError) as exc:
             raise PSIProtocolError(f"blinding failed: {exc}") from exc
         request = _psi.Request()
@@ -344,3 +368,8 @@ class Blinder:
     def unblind(self, points: Sequence[bytes]) -> list[bytes]:
         """Return x(``H(x)^b``) for each ``H(x)^ab`` of a response (see :func:`unblind`)."""
         return unblind(self._key, points)
+
+    def unblind_points(self, points: Sequence[p256.Point]) -> list[bytes]:
+        """:meth:`unblind` for points already decoded (by the proof check)."""
+        inverse = pow(int.from_bytes(self._key, "big"), -1, CURVE_ORDER)
+        return [p256.mul(inverse, p).encode()[1:] for p in points]

@@ -32,10 +32,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
-from audit.statements import QueryStatement, verify
+from audit.statements import QueryStatement, answer_binding, verify
 from federation.directory_model import Member
+from federation.dleq import epoch_key_message
 from federation.trail import Members
 from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup.errors import (
@@ -78,6 +79,9 @@ class PeerGrant:
         max_items_per_request: largest item count per call.
         items_per_day: daily item quota.
         purposes: accepted purposes, ``None`` for any.
+        min_items_per_request: the fewest items a cardinality-only request may carry (a
+            reveal request has no minimum). It stops a request of one item, whose count
+            would name the hit; it does not stop a deviating asker (docs/protocol.md).
     """
 
     allowed: bool
@@ -86,6 +90,7 @@ class PeerGrant:
     max_items_per_request: int
     items_per_day: int
     purposes: frozenset[str] | None = None
+    min_items_per_request: int = 0
 
 
 class AccessPolicy(Protocol):
@@ -123,8 +128,10 @@ class AuditTrail(Protocol):
         """
         ...
 
-    def receipt(self, index: int, statement: QueryStatement) -> bytes:
-        """The signed receipt of entry ``index``."""
+    def receipt(
+        self, index: int, statement: QueryStatement, binding: dict[str, Any] | None = None
+    ) -> bytes:
+        """The signed receipt of entry ``index``, binding the answer when given."""
         ...
 
     def record_refusal(
@@ -173,6 +180,15 @@ class EvaluatorLike(Protocol):
         """Evaluate a serialized request under the epoch key."""
         ...
 
+    @property
+    def public_key(self) -> bytes:
+        """The epoch's public key ``k*G`` (compressed)."""
+        ...
+
+    def prove(self, request: bytes, response: bytes, *, country: str) -> bytes:
+        """A batched DLEQ proof that ``response`` is ``request`` under the epoch key."""
+        ...
+
 
 @dataclass(frozen=True)
 class IndexExport:
@@ -202,6 +218,9 @@ class Responder:
         audit: the audit trail.
         directory: the federation directory in force (membership, audit keys, limits).
         on_evaluated: called with (peer, items) after each answered evaluation (metrics).
+        signer: signs with the node's directory-pinned audit key; vouches for each
+            epoch's public key in ``NodeInfo`` (``federation.dleq.epoch_key_message``).
+            Without one, ``NodeInfo`` carries no signature and askers refuse its answers.
     """
 
     def __init__(
@@ -216,6 +235,7 @@ class Responder:
         directory: Members,
         on_evaluated: Callable[[str, int], None] | None = None,
         identifier_version: str = "v1",
+        signer: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.country = country
         #: Identifier versions the index serves, as advertised ("v2", "v1+v2").
@@ -228,6 +248,8 @@ class Responder:
         self._directory = directory
         self._local = threading.local()
         self._on_evaluated = on_evaluated
+        self._signer = signer
+        self._signed_keys: dict[str, tuple[bytes, bytes]] = {}
 
     def _ready_index(self) -> IndexView:
         index = self._index()
@@ -282,6 +304,7 @@ class Responder:
             mode="reveal" if grant.reveal else "cardinality",
             categories=tuple(sorted(grant.categories)) if grant.categories is not None else ("*",),
         )
+        public, signature = self._epoch_key(index.epoch_id)
         return NodeInfo(
             country=self.country,
             epoch_id=index.epoch_id,
@@ -289,7 +312,20 @@ class Responder:
             index_size=index.size,
             limits=limits,
             identifier_version=self.identifier_version,
+            epoch_public_key=public,
+            epoch_key_signature=signature,
         )
+
+    def _epoch_key(self, epoch_id: str) -> tuple[bytes, bytes]:
+        """The epoch's public key and this node's signature over it (cached per epoch)."""
+        signed = self._signed_keys.get(epoch_id)
+        if signed is None:
+            public = self._evaluator(epoch_id).public_key
+            message = epoch_key_message(self.country, epoch_id, public)
+            signature = self._signer(message) if self._signer is not None else b""
+            signed = (public, signature)
+            self._signed_keys = {epoch_id: signed}  # only the serving epoch is kept
+        return signed
 
     def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> IndexExport:
         """The index as ``peer`` may see it: a delta when ``since_version`` is under the
@@ -368,13 +404,26 @@ class Responder:
                 raise RequestTooLargeError(
                     f"{counted} items exceed the limit of {grant.max_items_per_request} per request"
                 )
+            # Never above the per-request limit, or no request could pass both.
+            minimum = min(grant.min_items_per_request, grant.max_items_per_request)
+            if not grant.reveal and counted < minimum:
+                raise PolicyRefusedError(
+                    f"a cardinality-only request carries at least {minimum} items, "
+                    f"this one {counted}"
+                )
             self._quotas.charge(peer, counted, grant.items_per_day)
         except (IdentityError, PolicyError, VerificationError, CryptoError) as exc:
             self._refused(peer, stmt if authentic else None, exc, limit, statement)
             raise
         index_no = self._audit.record_query(peer, stmt, signature)
         response = evaluator.evaluate(request, reveal=grant.reveal)
-        receipt = self._audit.receipt(index_no, stmt)
+        # A shuffled cardinality-only answer has no order to prove; a reveal answer always
+        # carries its proof, so the asker can check it before reading a single element.
+        proof = evaluator.prove(request, response, country=self.country) if grant.reveal else b""
+        # The receipt binds what was answered: the asker checks it against what it sent and
+        # received, so neither side can later claim another request, answer or index.
+        binding = answer_binding(request, response, index.epoch_id, index.version)
+        receipt = self._audit.receipt(index_no, stmt, binding)
         if self._on_evaluated is not None:
             self._on_evaluated(peer, counted)
         return Evaluation(
@@ -382,6 +431,7 @@ class Responder:
             receipt=receipt,
             epoch_id=index.epoch_id,
             index_version=index.version,
+            proof=proof,
         )
 
     def _refused(

@@ -26,17 +26,18 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.commitment import OpeningStore
+from audit.commitment import OpeningStore, blinding_key
 from audit.entries import LogEntry
 from audit.keys import log_vkey
 from audit.log import AuditLog
 from audit.receipts import verify_receipt
-from audit.statements import QueryStatement, now, sign
+from audit.statements import QueryStatement, now, sign, verify
 from federation.directory_model import Member
+from federation.dleq import epoch_key_message
 from federation.hitcheck_types import CheckContext, QueryOutcome, SignedQuery
 from federation.refusal_bound import RefusalBound
 from fedlookup.errors import FedlookupError, QuotaExceededError, VerificationError
@@ -83,9 +84,11 @@ class ResponderTrail:
         """
         return self._log.append(LogEntry.query_received(statement, signature))
 
-    def receipt(self, index: int, statement: QueryStatement) -> bytes:
-        """The signed receipt of entry ``index``."""
-        return self._log.receipt(index, statement.request_id)
+    def receipt(
+        self, index: int, statement: QueryStatement, binding: dict[str, Any] | None = None
+    ) -> bytes:
+        """The signed receipt of entry ``index``, binding the answer when given."""
+        return self._log.receipt(index, statement.request_id, binding=binding)
 
     def record_refusal(
         self,
@@ -174,9 +177,10 @@ class AskerTrail:
         """See :meth:`federation.hitcheck_types.QueryAuditor.sign_many`."""
         ids = [QueryStatement.new_request_id() for _ in requests]
         with self._lock:
-            commitments = self.openings.create_many(
+            openings = self.openings.create_openings(
                 [(rid, items) for rid, (_, items) in zip(ids, requests, strict=True)]
             )
+        commitments = [o.commitment() for o in openings]
         statements = [
             QueryStatement(
                 request_id=rid,
@@ -192,9 +196,10 @@ class AskerTrail:
             for rid, (to_country, items), commitment in zip(ids, requests, commitments, strict=True)
         ]
         signed = []
-        for statement in statements:
+        for statement, opening in zip(statements, openings, strict=True):
             data = statement.canonical()
-            signed.append(SignedQuery(statement.request_id, data, sign(data, self.key)))
+            key = blinding_key(opening.nonce)
+            signed.append(SignedQuery(statement.request_id, data, sign(data, self.key), key))
         # Durable before any of these requests may leave: one fsync for the whole batch.
         self.log.append_many([LogEntry.query_sent(s) for s in statements])
         with self._lock:
@@ -232,13 +237,26 @@ class AskerTrail:
         self.log.append_many(entries)
         return problems
 
-    def verify_receipt(self, query: SignedQuery, receipt: bytes) -> None:
+    def verify_receipt(
+        self, query: SignedQuery, receipt: bytes, *, binding: dict[str, Any] | None = None
+    ) -> None:
         """See :meth:`federation.hitcheck_types.QueryAuditor.verify_receipt`."""
         with self._lock:
             statement = self._sent[query.request_id]
-        self._verify(statement, receipt)
+        self._verify(statement, receipt, binding)
 
-    def _verify(self, statement: QueryStatement, receipt: bytes) -> None:
+    def verify_epoch_key(
+        self, country: str, epoch_id: str, public: bytes, signature: bytes
+    ) -> None:
+        """See :meth:`federation.hitcheck_types.QueryAuditor.verify_epoch_key`."""
+        if not public or not signature:
+            raise VerificationError(f"{country} published no signed key for epoch {epoch_id}")
+        message = epoch_key_message(country, epoch_id, public)
+        verify(message, signature, self.directory.member(country).audit_key())
+
+    def _verify(
+        self, statement: QueryStatement, receipt: bytes, binding: dict[str, Any] | None = None
+    ) -> None:
         public_key = self.directory.member(statement.to_country).audit_key()
         # The origin of the peer's log is the first line of the checkpoint in the receipt;
         # verify_receipt then checks everything, with the key from the directory.
@@ -247,4 +265,6 @@ class AskerTrail:
             origin = checkpoint.split("\n", 1)[0]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise VerificationError("receipt: not a signed receipt object") from exc
-        verify_receipt(receipt, public_key, log_vkey(origin, public_key), statement)
+        verify_receipt(
+            receipt, public_key, log_vkey(origin, public_key), statement, binding=binding
+        )

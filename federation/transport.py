@@ -52,6 +52,10 @@ class NodeInfo:
         limits: what the node allows this caller.
         identifier_version: canonical identifier version both ends must use.
         protocol_version: the service's protocol version.
+        epoch_public_key: the epoch's public key ``k*G`` (compressed P-256), against which
+            every ``Evaluate`` answer is proven (``federation.dleq``).
+        epoch_key_signature: the node's Ed25519 signature, by its directory-pinned audit
+            key, over ``federation.dleq.epoch_key_message(country, epoch_id, key)``.
     """
 
     country: str
@@ -61,6 +65,8 @@ class NodeInfo:
     limits: Limits
     identifier_version: str = IDENTIFIER_VERSION
     protocol_version: str = "fedlookup.v1"
+    epoch_public_key: bytes = b""
+    epoch_key_signature: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -77,12 +83,15 @@ class Evaluation:
         index_version: the index version current when the peer answered (0 when it does
             not say); an asker whose mirror is older fetches the delta before reading the
             answer, so a check needs no ``NodeInfo`` round trip while the epoch holds.
+        proof: the batched DLEQ proof that ``response`` is the request under the epoch's
+            published key (``federation.dleq``; empty for a cardinality-only answer).
     """
 
     response: bytes
     receipt: bytes
     epoch_id: str = ""
     index_version: int = 0
+    proof: bytes = b""
 
 
 @runtime_checkable

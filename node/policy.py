@@ -8,12 +8,12 @@ override table; each field left out of the override falls back to ``[policy]``.
 Example::
 
     [policy]
-    items_per_day = 10000
+    items_per_day = 2000
 
     [policy.peers.FR]
     categories = ["stolen", "lost"]
     mode = "cardinality"
-    items_per_day = 2000
+    items_per_day = 500
 
     [policy.peers.XX]
     allow = false
@@ -32,6 +32,7 @@ from node.config_fields import as_bool, as_int, as_str_list, source_of
 __all__ = [
     "DEFAULT_ITEMS_PER_DAY",
     "DEFAULT_MAX_ITEMS_PER_REQUEST",
+    "DEFAULT_MIN_ITEMS_CARDINALITY",
     "MODES",
     "ConfigPolicy",
     "PeerPolicy",
@@ -40,8 +41,11 @@ __all__ = [
 
 #: Items one Evaluate call may carry unless configured (one serial is two items).
 DEFAULT_MAX_ITEMS_PER_REQUEST = 1000
-#: Items a peer may evaluate per UTC day unless configured.
-DEFAULT_ITEMS_PER_DAY = 10_000
+#: Items a peer may evaluate per UTC day unless configured: 1,000 firearms (docs/protocol.md,
+#: "What enumeration costs", gives the reasoning).
+DEFAULT_ITEMS_PER_DAY = 2_000
+#: The fewest items a cardinality-only request may carry (10 firearms).
+DEFAULT_MIN_ITEMS_CARDINALITY = 20
 #: ``reveal``: hits with category and reference; ``cardinality``: counts only.
 MODES = ("reveal", "cardinality")
 
@@ -57,6 +61,7 @@ class PeerPolicy:
         max_items_per_request: largest item count of one call.
         items_per_day: items per UTC day, counted across calls and restarts.
         purposes: accepted query purposes; ``None`` means any.
+        min_items_cardinality: the fewest items one request may carry in cardinality mode.
     """
 
     allow: bool = True
@@ -65,6 +70,7 @@ class PeerPolicy:
     max_items_per_request: int = DEFAULT_MAX_ITEMS_PER_REQUEST
     items_per_day: int = DEFAULT_ITEMS_PER_DAY
     purposes: frozenset[str] | None = None
+    min_items_cardinality: int = DEFAULT_MIN_ITEMS_CARDINALITY
 
     def grant(self) -> PeerGrant:
         """This policy in the responder's terms."""
@@ -75,6 +81,7 @@ class PeerPolicy:
             max_items_per_request=self.max_items_per_request,
             items_per_day=self.items_per_day,
             purposes=self.purposes,
+            min_items_per_request=self.min_items_cardinality,
         )
 
 
@@ -105,6 +112,7 @@ _PARSERS: dict[str, Callable[[object, str, str], Any]] = {
     "max_items_per_request": lambda v, n, s: as_int(v, n, s, lo=1, hi=1_000_000),
     "items_per_day": lambda v, n, s: as_int(v, n, s, lo=0),
     "purposes": _purposes,
+    "min_items_cardinality": lambda v, n, s: as_int(v, n, s, lo=1, hi=1_000_000),
 }
 
 

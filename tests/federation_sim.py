@@ -110,6 +110,7 @@ class TablePolicy:
                 "max_items_per_request", DEFAULT_GRANT.max_items_per_request
             ),
             items_per_day=o.get("items_per_day", DEFAULT_GRANT.items_per_day),
+            min_items_per_request=o.get("min_items_cardinality", 0),
         )
 
 
@@ -204,6 +205,7 @@ class FederationSimulator:
             quotas=country.ledger,
             audit=ResponderTrail(log, used=country.ledger.used),
             directory=self.directory,
+            signer=self.audit_keys[code].sign,
         )
         country.add(records)
         self.countries[code] = country

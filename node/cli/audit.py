@@ -10,23 +10,24 @@ trust root was named, so nothing says whose keys those are).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from audit.commitment import Opening, OpeningStore
+from audit.commitment import Opening, OpeningStore, blinding_key
 from audit.crosscheck import cross_check
 from audit.export import export_log
 from audit.keys import load_private_key
 from audit.merkle import verify_inclusion
 from audit.policy import Policy
 from audit.report import summarise
-from audit.reveal import check_reveal
+from audit.reveal import bound_request_hashes, check_reveal
 from audit.signed_head import signed_head
 from audit.storage import atomic_write
-from audit.verify import Finding, VerifyReport, load_export, verify_export
+from audit.verify import ExportView, Finding, VerifyReport, load_export, verify_export
 from audit.witness_state import WitnessState
 from fedlookup.errors import InputError, VerificationError
 from node.cli.common import EXIT_FINDINGS, console, print_json
@@ -363,21 +364,44 @@ def check_reveal_cmd(
         else:
             typer.echo(f"  opening of {parsed.request_id}  INVALID: {exc}")
         raise typer.Exit(EXIT_FINDINGS) from exc
+    request = _request_check(view, parsed)
     if as_json:
         print_json(
             {
                 "request_id": parsed.request_id,
-                "valid": True,
+                "valid": request != "INVALID",
                 "identifiers": ids,
                 "entries": [{"index": i, "kind": k} for i, k in matched],
+                "request": request,
             }
         )
+    else:
+        for index, kind in matched:
+            typer.echo(f"  entry {index} ({kind}) commitment  valid")
+        typer.echo(f"  request recomputed from the opening: {request}")
+    if request == "INVALID":
+        raise typer.Exit(EXIT_FINDINGS)
+    if as_json:
         return
-    for index, kind in matched:
-        typer.echo(f"  entry {index} ({kind}) commitment  valid")
     typer.echo(f"Request {parsed.request_id} queried {len(ids)} identifiers:")
     for ident in ids:
         typer.echo(f"  {ident}")
+
+
+def _request_check(view: ExportView, opening: Opening) -> str:
+    """Recompute the blinded request from the opening and compare it with the request
+    hashes the answering nodes' receipts bind: ``valid``, ``INVALID`` or ``no receipt``."""
+    from federation.psi import blinded_request
+
+    bound = bound_request_hashes(view, opening.request_id)
+    if not bound:
+        return "no receipt binds a request hash (check the asker's export)"
+    key = blinding_key(opening.nonce)
+    recomputed = {
+        hashlib.sha256(blinded_request(key, opening.identifiers, reveal=r)).hexdigest()
+        for r in (True, False)
+    }
+    return "valid" if all(h in recomputed for h in bound) else "INVALID"
 
 
 @app.command("report")

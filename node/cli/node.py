@@ -137,6 +137,7 @@ def index(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+@app.command("rotate")
 @app.command("rotate-key")
 def rotate_key(
     config: Path = _CONFIG,
@@ -153,6 +154,33 @@ def rotate_key(
         print_json(summary)
     else:
         console.print(f"rotated epoch {old} -> {report.epoch_id}; index v{report.version}")
+
+
+#: Days an old epoch key is kept after the next epoch was created (``node prune``).
+PRUNE_GRACE_DAYS = 7
+
+
+@app.command()
+def prune(
+    config: Path = _CONFIG,
+    grace_days: float = typer.Option(
+        PRUNE_GRACE_DAYS, "--grace-days", min=0, help="Keep keys superseded fewer days ago."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Delete old epoch keys superseded more than --grace-days ago (the current one stays)."""
+    from datetime import timedelta
+
+    from federation.keys import EpochKeyStore
+
+    cfg = _load(config)
+    keys = EpochKeyStore(cfg.epoch_key_dir)
+    gone = keys.prune_superseded(timedelta(days=grace_days))
+    summary = {"pruned": gone, "kept": keys.epochs(), "grace_days": grace_days}
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(f"pruned {len(gone)} epoch key(s); kept {', '.join(keys.epochs())}")
 
 
 @app.command()

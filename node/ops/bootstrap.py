@@ -109,12 +109,12 @@ allow = true
 categories = ["*"]
 mode = "reveal"            # or "cardinality": counts only
 max_items_per_request = 1000
-items_per_day = 10000
+items_per_day = 2000
 
 # [policy.peers.XX]
 # categories = ["stolen", "lost"]
 # mode = "cardinality"
-# items_per_day = 2000
+# items_per_day = 500
 """
 
 

@@ -125,6 +125,7 @@ class NodeService:
                 directory=self.directory,
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
                 identifier_version="+".join(config.registry.identifiers),
+                signer=self.audit_key.sign,
             )
             # The responder's grant is the node's policy capped by the directory's limits.
             self.compat = CompatSetups(

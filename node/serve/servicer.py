@@ -138,6 +138,8 @@ class FederationServicer(pb_grpc.FederationServicer):
             ),
             identifier_version=info.identifier_version,
             protocol_version=info.protocol_version,
+            epoch_public_key=info.epoch_public_key,
+            epoch_key_signature=info.epoch_key_signature,
         )
 
     def SyncIndex(
@@ -193,6 +195,7 @@ class FederationServicer(pb_grpc.FederationServicer):
             receipt=result.receipt,
             epoch_id=result.epoch_id,
             index_version=result.index_version,
+            proof=result.proof,
         )
 
     def Evaluate(

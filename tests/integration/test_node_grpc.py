@@ -220,9 +220,15 @@ def test_cardinality_peer_gets_no_labels(indexed_de: RunningNode, test_pki: Test
         mirror.apply(t.sync_index(None, None, timeout=TIMEOUT))
         assert not mirror.has_labels
         ids = record_identifiers("Beretta", "XY998")
-        st = statement("NL", "DE", 1)
-        query = BlindedQuery.create([ids.make_serial], reveal=False)
-        data = st.canonical()
+        # A cardinality request carries at least 20 items, or the per-request limit when
+        # lower (10 here): one alone would name its hit.
+        one = BlindedQuery.create([ids.make_serial], reveal=False)
+        data = statement("NL", "DE", 1).canonical()
+        with pytest.raises(PeerRejectedError):
+            t.evaluate(data, sign(data, test_pki.audit_keys["NL"]), one.request, timeout=10)
+        padding = [f"v1|S|PAD{i}".encode() for i in range(9)]
+        query = BlindedQuery.create([ids.make_serial, *padding], reveal=False)
+        data = statement("NL", "DE", 10).canonical()
         result = t.evaluate(data, sign(data, test_pki.audit_keys["NL"]), query.request, timeout=10)
     assert query.count(result.response, mirror, epoch_id=result.epoch_id) == 1
 

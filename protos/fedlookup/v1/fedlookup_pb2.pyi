@@ -76,6 +76,8 @@ class NodeInfoResponse(google.protobuf.message.Message):
     LIMITS_FIELD_NUMBER: builtins.int
     IDENTIFIER_VERSION_FIELD_NUMBER: builtins.int
     PROTOCOL_VERSION_FIELD_NUMBER: builtins.int
+    EPOCH_PUBLIC_KEY_FIELD_NUMBER: builtins.int
+    EPOCH_KEY_SIGNATURE_FIELD_NUMBER: builtins.int
     country: builtins.str
     epoch_id: builtins.str
     index_version: builtins.int
@@ -84,6 +86,14 @@ class NodeInfoResponse(google.protobuf.message.Message):
     """Canonical identifier version both ends must use ("v1")."""
     protocol_version: builtins.str
     """Protocol version of this service ("fedlookup.v1")."""
+    epoch_public_key: builtins.bytes
+    """The epoch's public key k*G (33-byte compressed P-256 point): Evaluate answers are
+    proven against it (federation/dleq.py).
+    """
+    epoch_key_signature: builtins.bytes
+    """Ed25519 signature by the node's directory-pinned audit key over
+    "fedlookup epoch key v1\\n<country>\\n<epoch_id>\\n<hex key>\\n".
+    """
     @property
     def limits(self) -> global___Limits: ...
     def __init__(
@@ -96,9 +106,11 @@ class NodeInfoResponse(google.protobuf.message.Message):
         limits: global___Limits | None = ...,
         identifier_version: builtins.str = ...,
         protocol_version: builtins.str = ...,
+        epoch_public_key: builtins.bytes = ...,
+        epoch_key_signature: builtins.bytes = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["limits", b"limits"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["country", b"country", "epoch_id", b"epoch_id", "identifier_version", b"identifier_version", "index_size", b"index_size", "index_version", b"index_version", "limits", b"limits", "protocol_version", b"protocol_version"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["country", b"country", "epoch_id", b"epoch_id", "epoch_key_signature", b"epoch_key_signature", "epoch_public_key", b"epoch_public_key", "identifier_version", b"identifier_version", "index_size", b"index_size", "index_version", b"index_version", "limits", b"limits", "protocol_version", b"protocol_version"]) -> None: ...
 
 global___NodeInfoResponse = NodeInfoResponse
 
@@ -232,6 +244,7 @@ class EvaluateResponse(google.protobuf.message.Message):
     RECEIPT_FIELD_NUMBER: builtins.int
     EPOCH_ID_FIELD_NUMBER: builtins.int
     INDEX_VERSION_FIELD_NUMBER: builtins.int
+    PROOF_FIELD_NUMBER: builtins.int
     response: builtins.bytes
     """Serialized openmined-psi Response."""
     receipt: builtins.bytes
@@ -246,6 +259,10 @@ class EvaluateResponse(google.protobuf.message.Message):
     """The index version current when the node answered; an asker whose mirror is older
     fetches the delta before reading the answer (no NodeInfo round trip per check).
     """
+    proof: builtins.bytes
+    """Batched DLEQ proof (64 bytes: challenge, response) that the response is the request
+    under the key of epoch_public_key; empty for a cardinality-only (shuffled) answer.
+    """
     def __init__(
         self,
         *,
@@ -253,8 +270,9 @@ class EvaluateResponse(google.protobuf.message.Message):
         receipt: builtins.bytes = ...,
         epoch_id: builtins.str = ...,
         index_version: builtins.int = ...,
+        proof: builtins.bytes = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["epoch_id", b"epoch_id", "index_version", b"index_version", "receipt", b"receipt", "response", b"response"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["epoch_id", b"epoch_id", "index_version", b"index_version", "proof", b"proof", "receipt", b"receipt", "response", b"response"]) -> None: ...
 
 global___EvaluateResponse = EvaluateResponse
 

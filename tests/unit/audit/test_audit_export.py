@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit import AuditLog, LogEntry, OpeningStore
+from audit import AuditLog, LogEntry, OpeningStore, report
 from audit.canonical import unb64
 from audit.commitment import Opening
 from audit.crosscheck import cross_check
@@ -186,6 +186,18 @@ def test_report_counts_and_flags(network: Network) -> None:
     assert sum(r["queries"] for r in summary["queries"]) == 7
     assert summary["refusals"] == [{"peer": "FR", "reason": "QuotaExceededError", "count": 2}]
     assert any("enumeration" in flag for flag in summary["flags"])
+
+
+def test_report_flags_many_small_requests(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = load_export(_export(network, network.de, "DE"))[0]
+    assert not any("few items at a time" in f for f in summarise(export).flags)
+    monkeypatch.setattr(report, "SMALL_REQUEST_ITEMS", 10**6)
+    monkeypatch.setattr(report, "SMALL_REQUESTS_PER_DAY", 2)
+    flags = [f for f in summarise(export).flags if "few items at a time" in f]
+    assert flags
+    assert flags[0].startswith("FR sent ")
 
 
 def test_cross_check_refuses_a_receipt_for_another_request(network: Network) -> None:

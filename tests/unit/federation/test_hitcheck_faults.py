@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from federation_sim import Country, FederationSimulator, Firearm, items, random_registry
 
+from federation import index_format
 from federation.hitcheck_types import CheckContext, Outcome
 from federation.mirrors import MirrorStore
 from federation.transport import Evaluation, NodeInfo
@@ -142,7 +144,9 @@ class ForgedReceipts(Faulty):
     def evaluate(self, peer: str, statement: bytes, signature: bytes, request: bytes) -> Evaluation:
         answer: Evaluation = self.inner.evaluate(peer, statement, signature, request)
         forged = answer.receipt.replace(b'"node":"FR"', b'"node":"XX"')
-        return Evaluation(answer.response, forged, answer.epoch_id, answer.index_version)
+        return Evaluation(
+            answer.response, forged, answer.epoch_id, answer.index_version, answer.proof
+        )
 
 
 def test_an_answer_whose_receipt_does_not_verify_is_not_trusted(fed: FederationSimulator) -> None:
@@ -151,4 +155,27 @@ def test_an_answer_whose_receipt_does_not_verify_is_not_trusted(fed: FederationS
     result = fed.hit_check("DE", peers=peers).run(items(ASK), CONTEXT)
     assert result.answers[0]["FR"].outcome is Outcome.UNAVAILABLE
     assert "receipt is invalid" in result.peers["FR"].reason
+    assert result.answers[1]["NL"].outcome is Outcome.HIT
+
+
+class Renamed(Faulty):
+    """A responder whose index header names another country (no signed head in-process)."""
+
+    def __init__(self, inner: Any, calls: list[str]) -> None:
+        super().__init__(inner, lambda: calls.append("Evaluate"))
+
+    def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> Any:
+        export = self.inner.sync_index(peer, since_version, epoch_id)
+        parsed = dataclasses.replace(index_format.decode(export.blob), country="X1")
+        return dataclasses.replace(export, blob=index_format.encode(parsed))
+
+
+def test_an_index_naming_another_country_is_refused_at_sync(fed: FederationSimulator) -> None:
+    """The header check at sync holds without the signed head the network path adds."""
+    calls: list[str] = []
+    wrap = lambda c: Renamed(c.responder, calls) if c.code == "FR" else c.responder  # noqa: E731
+    result = fed.hit_check("DE", peers=fed.transports("DE", wrap)).run(items(ASK), CONTEXT)
+    assert "its index names country 'X1'" in result.peers["FR"].reason
+    assert result.answers[0]["FR"].outcome is Outcome.UNAVAILABLE
+    assert calls == []  # nothing was asked of it
     assert result.answers[1]["NL"].outcome is Outcome.HIT

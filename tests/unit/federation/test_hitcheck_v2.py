@@ -107,3 +107,33 @@ def test_the_signed_directory_says_which_version_a_peer_speaks(fed: Federation) 
     check.versions = {"NL": "v1"}
     result = check.run([check_item("Glock", "00AB12345", rules)], CONTEXT)
     assert result.answers[0]["NL"].outcome is Outcome.HIT
+
+
+def test_chunks_hold_whole_firearms_under_the_askers_own_limit(fed: Federation) -> None:
+    # Variable items per firearm (1 to several), chunked under the smaller of the two
+    # limits, fixed before the first request; every firearm is read back from its own items.
+    asked = [
+        check_item("GLOCK", "00-AB-12345"),
+        check_item("-", "CD98765"),
+        check_item("Kalashnikov", "VL471108"),
+        check_item("Glock", "AB12346"),
+        check_item("Beretta S.p.A.", "PX204518"),
+    ]
+    sizes = [len(item.under(frozenset({"v2"})).items()) for item in asked]
+    assert max(sizes) > 2  # truly variable
+    assert min(sizes) == 1
+    limit = max(sizes)
+    expected_chunks, total = 1, 0
+    for n in sizes:
+        if total + n > limit:
+            expected_chunks, total = expected_chunks + 1, 0
+        total += n
+    assert expected_chunks > 1
+    check = _check(fed, "FR")
+    check.max_items_per_request = limit
+    result = check.run(asked, CONTEXT)
+    assert result.peers["FR"].status == "answered", result.peers["FR"]
+    assert len(result.peers["FR"].request_ids) == expected_chunks
+    assert [a["FR"].outcome for a in result.answers] == [
+        Outcome.HIT, Outcome.POSSIBLE, Outcome.POSSIBLE, Outcome.NO_HIT, Outcome.POSSIBLE
+    ]  # fmt: skip

@@ -35,7 +35,7 @@ from node.serve.quotas import SqliteQuotaLedger
 
 KEYS = {"FR": Ed25519PrivateKey.generate(), "NL": Ed25519PrivateKey.generate()}
 #: Every step of an answered evaluation, in the order the responder must take them.
-ANSWERED = ["member", "policy", "count", "charge", "audit", "evaluate", "receipt"]
+ANSWERED = ["member", "policy", "count", "charge", "audit", "evaluate", "prove", "receipt"]
 
 
 def _member(country: str, limits: DirectoryLimits) -> Member:
@@ -89,7 +89,7 @@ class World:
         self.steps.append("audit")
         return 7
 
-    def receipt(self, index: int, stmt: QueryStatement) -> bytes:
+    def receipt(self, index: int, stmt: QueryStatement, binding: object = None) -> bytes:
         self.steps.append("receipt")
         return f"receipt {index} {stmt.request_id}".encode()
 
@@ -116,6 +116,12 @@ class World:
         self.steps.append("evaluate")
         self.reveals.append(reveal)
         return b"response"
+
+    public_key = b"\x02" + bytes(32)
+
+    def prove(self, request: bytes, response: bytes, *, country: str) -> bytes:
+        self.steps.append("prove")
+        return b"proof"
 
 
 class Index:

@@ -77,6 +77,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "policy.max_items_per_request": ("20", 20),
     "policy.items_per_day": ("5000", 5000),
     "policy.purposes": ("trafficking,theft", frozenset({"trafficking", "theft"})),
+    "policy.min_items_cardinality": ("40", 40),
 }
 #: Documented fields that are tables, so file-only (docs/node.md says so).
 TABLES = {"registry.mapping", "followup.peers", "followup.smtp"}

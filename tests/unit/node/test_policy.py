@@ -16,7 +16,7 @@ def test_default_grant_is_reveal_all_categories() -> None:
     assert grant.reveal
     assert grant.categories is None
     assert grant.max_items_per_request == 1000
-    assert grant.items_per_day == 10_000
+    assert grant.items_per_day == 2_000
 
 
 def test_override_table_narrows_one_peer() -> None:
