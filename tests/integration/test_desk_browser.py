@@ -263,14 +263,18 @@ def test_operator_changes_a_role_and_the_auditor_sees_it(
     desk_network: DeskNetwork, browser: object
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     d = browser
     _login(d, desk_network.url, "otto")
     assert d.current_url.endswith("/accounts")  # type: ignore[attr-defined]
     _shot(d, "accounts")
     Select(d.find_element(By.ID, "role-lia")).select_by_value("investigator")  # type: ignore[attr-defined]
-    d.find_element(By.ID, "save-lia").click()  # type: ignore[attr-defined]
+    save = d.find_element(By.ID, "save-lia")  # type: ignore[attr-defined]
+    save.click()
+    # The old page stays for a moment after the click: wait until it is gone, then read.
+    WebDriverWait(d, 60).until(expected_conditions.staleness_of(save))  # type: ignore[arg-type]
     _wait_for(d, "#accounts")
     chosen = Select(d.find_element(By.ID, "role-lia")).first_selected_option.text  # type: ignore[attr-defined]
     assert chosen == "investigator"
