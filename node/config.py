@@ -30,7 +30,7 @@ from node.config_fields import (
 from node.followup_config import FollowUpConfig
 from node.layout import NodeLayout
 from node.policy import DEFAULT_MAX_ITEMS_PER_REQUEST, PeerPolicy, parse_peer_policy
-from registry_adapter.identifier_versions import parse_versions
+from registry_adapter.identifier_versions import IdentifierRules, parse_versions
 from registry_adapter.mapping import ColumnMapping
 
 __all__ = [
@@ -232,6 +232,10 @@ class NodeConfig:
     def layout(self) -> NodeLayout:
         """The paths of the data folder (:mod:`node.layout`)."""
         return NodeLayout(self.node.data_dir)
+
+    def identifier_rules(self) -> IdentifierRules:
+        """The identifier versions and maker tables ``[registry]`` names."""
+        return IdentifierRules(self.registry.identifiers, self.registry.aliases)
 
     @property
     def epoch_key_dir(self) -> Path:

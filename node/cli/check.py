@@ -184,7 +184,6 @@ def check(
     from node.ask.asker import open_hit_check
     from node.config import NodeConfig
     from node.logs import quiet_native_log
-    from node.ops.operations import identifier_rules
 
     quiet_native_log()
 
@@ -195,7 +194,7 @@ def check(
 
     refuse_if_desk_running(node_config)
     warnings: list[str] = []
-    items = read_items(file, make, serial, identifier_rules(node_config), warnings)
+    items = read_items(file, make, serial, node_config.identifier_rules(), warnings)
     for warning in warnings:
         console_err.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     context = CheckContext(case, purpose, legal_basis, investigator)

@@ -65,7 +65,6 @@ __all__ = [
     "firearm_items",
     "format_time",
     "host_port",
-    "identifier_rules",
     "load_node_config",
     "log_statuses",
     "parse_time",
@@ -111,8 +110,8 @@ def firearm_items(
 
     Args:
         firearms: (make, serial) pairs, in the list's order.
-        rules: the node's identifier rules (:func:`identifier_rules`); the current version's
-            when ``None``.
+        rules: the node's identifier rules (:meth:`NodeConfig.identifier_rules`); the
+            current version's when ``None``.
 
     Returns:
         The items (of the good rows, in order) and the errors (empty when all are good).
@@ -132,11 +131,6 @@ def firearm_items(
     return items, errors
 
 
-def identifier_rules(config: NodeConfig) -> IdentifierRules:
-    """The identifier versions and maker tables the node's ``[registry]`` names."""
-    return IdentifierRules(config.registry.identifiers, config.registry.aliases)
-
-
 class Asker:
     """The node's hit check, held open for the desk's lifetime (one caller at a time).
 
@@ -147,7 +141,7 @@ class Asker:
 
     def __init__(self, config: NodeConfig, *, timeout: float = 10.0) -> None:
         self._stack = ExitStack()
-        self.rules = identifier_rules(config)
+        self.rules = config.identifier_rules()
         self._check = self._stack.enter_context(open_hit_check(config, timeout=timeout))
         self.peers = [p.country for p in self._check.peers]
         self._checkpointed = 0.0

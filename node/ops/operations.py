@@ -22,7 +22,6 @@ from node.ops.indexing import IndexReport, run_index
 from node.serve.health import health_of
 from node.serve.quotas import SqliteQuotaLedger
 from registry_adapter import RegistrySource, open_registry
-from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = ["index_node", "node_status", "rotate_epoch_key", "wait_serving"]
 
@@ -81,7 +80,7 @@ def index_node(
                 def report_progress(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
 
-            rules = identifier_rules(cfg)
+            rules = cfg.identifier_rules()
             marker = cfg.layout.index_rules
             # Other rules than the index was built under: every record must be re-derived,
             # though only identifiers that are new cost EC work (the index diffs them).
@@ -101,11 +100,6 @@ def index_node(
             return report
     finally:
         index.close()
-
-
-def identifier_rules(cfg: NodeConfig) -> IdentifierRules:
-    """The identifier versions and maker tables ``cfg`` names (``[registry]``)."""
-    return IdentifierRules(cfg.registry.identifiers, cfg.registry.aliases)
 
 
 def rotate_epoch_key(

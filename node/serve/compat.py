@@ -30,7 +30,6 @@ from fedlookup.errors import (
 )
 from node.config import NodeConfig
 from registry_adapter import open_registry
-from registry_adapter.identifier_versions import IdentifierRules
 
 __all__ = ["DEFAULT_FPR", "CompatSetups", "SetupRecorder"]
 
@@ -73,7 +72,7 @@ class CompatSetups:
     def _identifiers(self) -> list[bytes]:
         cfg = self._config
         # The same items ``node index`` indexes, under every version the node speaks.
-        rules = IdentifierRules(cfg.registry.identifiers, cfg.registry.aliases)
+        rules = cfg.identifier_rules()
         snapshot = cfg.layout.registry_snapshot
         out: list[bytes] = []
         with open_registry(cfg.registry.url, cfg.registry.mapping, snapshot=snapshot) as source:
