@@ -240,7 +240,10 @@ def capture_native_log() -> IO[str]:
     Returns:
         A text stream on the original standard error, for :func:`configure_logging`.
     """
-    os.environ.setdefault("GRPC_VERBOSITY", "INFO")
+    # At least INFO, whatever was inherited (a quieter level would silently drop refusals);
+    # which of grpc's lines are shown is then the node's own log_level.
+    if os.environ.get("GRPC_VERBOSITY", "").upper() != "DEBUG":
+        os.environ["GRPC_VERBOSITY"] = "INFO"
     os.environ["GRPC_TRACE"] = _with_handshake_trace(os.environ.get("GRPC_TRACE", ""))
     original = os.dup(2)
     read_fd, write_fd = os.pipe()
