@@ -26,6 +26,7 @@ from node.config_fields import (
     apply_env,
     country_code,
     host_port,
+    is_loopback_host,
 )
 from node.followup_config import FollowUpConfig
 from node.layout import NodeLayout
@@ -173,10 +174,18 @@ class MetricsConfig:
             ``None`` for no endpoint.
         peer_probe_interval_s: how often the serving node asks every other member's health
             (``fedlookup_peer_up``); 0 turns the probe off. Only with an endpoint.
+        tls_cert: PEM certificate (chain) the endpoint serves HTTPS with; required when
+            ``listen`` is not loopback.
+        tls_key: its PEM private key.
+        client_ca: PEM roots a scraper's client certificate must chain to (``None``: any
+            client may scrape). Never the federation CA: every member would qualify.
     """
 
     listen: str | None = None
     peer_probe_interval_s: float = 60.0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -349,9 +358,18 @@ class NodeConfig:
             cosign_timeout_s=f.float_("audit", "cosign_timeout_s", 10.0, lo=0.1),
         )
         metrics_listen = f.opt_str("metrics", "listen")
-        metrics = MetricsConfig(
-            listen=host_port(metrics_listen, "metrics.listen", source) if metrics_listen else None,
-            peer_probe_interval_s=f.float_("metrics", "peer_probe_interval_s", 60.0, lo=0.0),
+        metrics = _metrics(
+            MetricsConfig(
+                listen=host_port(metrics_listen, "metrics.listen", source)
+                if metrics_listen
+                else None,
+                peer_probe_interval_s=f.float_("metrics", "peer_probe_interval_s", 60.0, lo=0.0),
+                tls_cert=f.opt_path("metrics", "tls_cert"),
+                tls_key=f.opt_path("metrics", "tls_key"),
+                client_ca=f.opt_path("metrics", "client_ca"),
+            ),
+            tls.ca,
+            source,
         )
         compat = CompatConfig(
             fpr=f.float_("compat", "fpr", 1e-9),
@@ -378,6 +396,41 @@ class NodeConfig:
             followup=followup,
             source=Path(source) if source != "(mapping)" else None,
         )
+
+
+def _metrics(metrics: MetricsConfig, federation_ca: Path, source: str) -> MetricsConfig:
+    """``[metrics]`` checked as a whole: HTTPS off loopback, a key with every certificate,
+    and never the federation's roots as the scrapers' (every member would qualify)."""
+    if (metrics.tls_cert is None) != (metrics.tls_key is None):
+        raise ConfigError("metrics.tls_key", "metrics.tls_cert and tls_key go together", source)
+    if metrics.client_ca is not None and metrics.tls_cert is None:
+        raise ConfigError("metrics.client_ca", "needs metrics.tls_cert and tls_key", source)
+    off_loopback = bool(metrics.listen) and not is_loopback_host(
+        str(metrics.listen).rpartition(":")[0]
+    )
+    if off_loopback and metrics.tls_cert is None:
+        raise ConfigError(
+            "metrics.listen",
+            f"{metrics.listen} is not loopback: the endpoint shows per-peer query volumes, "
+            "so off loopback it must be HTTPS (set metrics.tls_cert and metrics.tls_key, "
+            "and metrics.client_ca to require the scraper's certificate) or bind 127.0.0.1",
+            source,
+        )
+    if metrics.client_ca is not None and _same_file(metrics.client_ca, federation_ca):
+        raise ConfigError(
+            "metrics.client_ca",
+            "is the federation CA (tls.ca): every member could scrape this node; use the "
+            "monitoring system's own CA",
+            source,
+        )
+    return metrics
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes().strip() == b.read_bytes().strip()
+    except OSError:
+        return a == b  # unreadable now: the node's start names the missing file
 
 
 def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> str:

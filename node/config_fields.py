@@ -6,6 +6,7 @@ knows to coerce them and an error names the variable instead of the file.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = [
     "as_str_list",
     "country_code",
     "host_port",
+    "is_loopback_host",
     "source_of",
 ]
 
@@ -146,6 +148,18 @@ def country_code(value: object, name: str, source: str) -> str:
             name, f"must be a two-letter upper-case country code, got {value!r}", source
         )
     return value
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (of a ``host:port``, brackets allowed) is a loopback address; a host
+    name other than ``localhost`` cannot be told apart and counts as not loopback."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def host_port(value: str, name: str, source: str) -> str:

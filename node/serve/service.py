@@ -54,7 +54,7 @@ from node.serve.followup_servicer import FollowUpServicer
 from node.serve.health import NodeHealth
 from node.serve.identity import FEDERATION_SERVICE, IdentityInterceptor, install_address_filter
 from node.serve.metrics import MetricsEndpoint, MetricsInterceptor, NodeMetrics
-from node.serve.metrics_http import serve_monitoring
+from node.serve.metrics_http import monitoring_tls, serve_monitoring
 from node.serve.monitoring import PeerProbe, health_problems
 from node.serve.monitoring import install as install_monitoring
 from node.serve.quotas import SqliteQuotaLedger
@@ -301,6 +301,7 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
                 service.metrics.registry,
                 config.metrics.listen,
                 lambda: health_problems(config, service.health.serving),
+                monitoring_tls(config.metrics),
             )
             stack.callback(endpoint.stop)
             if config.metrics.peer_probe_interval_s > 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,18 @@ def _handshake(net: RelNet, version: str) -> dict[str, object]:
 
 def test_tls12_is_refused(net: RelNet) -> None:
     assert _handshake(net, "1.2")["handshake"] is False
+    # DE's log says who tried and why (the node writes its log asynchronously).
+    for _ in range(50):
+        refused = [
+            r
+            for r in net.log_records("DE")
+            if r.get("reason") == "TLSHandshakeError" and "CIPHER" in str(r.get("detail"))
+        ]
+        if refused:
+            break
+        time.sleep(0.1)
+    assert refused, [r for r in net.log_records("DE") if r.get("event") == "refused"]
+    assert str(refused[-1].get("address", "")).startswith("ipv4:127.0.0.1:")
 
 
 def test_tls13_is_spoken(net: RelNet) -> None:

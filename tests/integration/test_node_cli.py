@@ -147,6 +147,15 @@ def test_handshake_refusal_is_logged_with_its_reason(served: Served, bad: str, r
     with _transport(served, served.bad[bad]) as t, pytest.raises(PeerUnavailableError):
         t.node_info(timeout=TIMEOUT)
     _wait_for(lambda: any(reason in r for r in served.refusals()), served)
+    # One line per refused connection, naming the caller's address (grpc's own TLS line,
+    # which has no address, is kept at DEBUG).
+    lines = [
+        r
+        for r in served.log_records()
+        if r.get("reason") == "TLSHandshakeError" and reason in str(r.get("detail"))
+    ]
+    assert lines
+    assert all(str(r.get("address", "")).startswith("ipv4:127.0.0.1:") for r in lines), lines
 
 
 def test_certificate_from_another_ca_is_refused_and_logged(

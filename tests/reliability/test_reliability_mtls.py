@@ -113,6 +113,10 @@ def test_refused_in_the_handshake_with_the_reason_logged(
     if isinstance(info.value, grpc.RpcError):
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
     _logged(net, HANDSHAKE[case], since)
+    # Every handshake refusal names the caller's address (read from grpc's handshake trace).
+    refused = [r for r in net.log_records("DE") if r.get("reason") == "TLSHandshakeError"]
+    assert refused
+    assert all(str(r.get("address", "")).startswith("ipv4:127.0.0.1:") for r in refused), refused
 
 
 def test_revoked_is_refused_after_the_crl_is_published(net: RelNet, tmp_path: Path) -> None:

@@ -66,6 +66,9 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "audit.cosign_timeout_s": ("3", 3.0),
     "metrics.listen": ("127.0.0.1:9464", "127.0.0.1:9464"),
     "metrics.peer_probe_interval_s": ("15", 15.0),
+    "metrics.tls_cert": ("mon/metrics.pem", Path("mon/metrics.pem")),
+    "metrics.tls_key": ("mon/metrics.key", Path("mon/metrics.key")),
+    "metrics.client_ca": ("mon/scrapers-ca.pem", Path("mon/scrapers-ca.pem")),
     "compat.fpr": ("1e-6", 1e-6),
     "compat.num_client_inputs": ("250", 250),
     "followup.deadline_hours": ("12", 12.0),
@@ -78,6 +81,13 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "policy.items_per_day": ("5000", 5000),
     "policy.purposes": ("trafficking,theft", frozenset({"trafficking", "theft"})),
     "policy.min_items_cardinality": ("40", 40),
+}
+#: Fields valid only with others set (a certificate needs its key): set alongside.
+_PAIR = {"FEDLOOKUP_METRICS_TLS_CERT": "a.pem", "FEDLOOKUP_METRICS_TLS_KEY": "a.key"}
+COMPANIONS: dict[str, dict[str, str]] = {
+    "metrics.tls_cert": {"FEDLOOKUP_METRICS_TLS_KEY": "a.key"},
+    "metrics.tls_key": {"FEDLOOKUP_METRICS_TLS_CERT": "a.pem"},
+    "metrics.client_ca": _PAIR,
 }
 #: Documented fields that are tables, so file-only (docs/node.md says so).
 TABLES = {"registry.mapping", "followup.peers", "followup.smtp"}
@@ -128,7 +138,7 @@ def test_each_documented_field_is_overridden_from_the_environment(
     section, key = field.split(".")
     variable = f"FEDLOOKUP_{section.upper()}_{key.upper()}"
     before = _value(NodeConfig.from_toml(path, env={}), field)
-    cfg = NodeConfig.from_toml(path, env={variable: raw})
+    cfg = NodeConfig.from_toml(path, env={**COMPANIONS.get(field, {}), variable: raw})
     if isinstance(expected, Path):
         expected = (tmp_path / expected).resolve()
     assert _value(cfg, field) == expected

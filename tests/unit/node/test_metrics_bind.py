@@ -1,5 +1,6 @@
-"""The metrics endpoint warns when it is bound anywhere but loopback (plain HTTP, per-peer
-query volumes); the shipped Docker configurations bind it to loopback."""
+"""The metrics endpoint shows per-peer query volumes: plain HTTP on loopback only, HTTPS
+anywhere else (a client certificate from the monitoring CA when ``client_ca`` is set, a
+WARNING when not); the shipped Docker configurations bind it to loopback."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from node.config_fields import is_loopback_host as _loopback
 from node.serve.metrics import NodeMetrics
-from node.serve.metrics_http import _loopback, serve_monitoring
+from node.serve.metrics_http import serve_monitoring
 
 ROOT = Path(__file__).resolve().parents[3]
 
