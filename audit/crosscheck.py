@@ -16,6 +16,7 @@ from audit.canonical import unb64
 from audit.checkpoint import open_checkpoint
 from audit.entries import LogEntry
 from audit.followup_audit import reconcile_follow_ups
+from audit.reconcile import Pairing, reconcile
 from audit.statements import Receipt
 from audit.verify import ExportView, Finding
 from fedlookup.errors import FedlookupError, VerificationError
@@ -53,50 +54,22 @@ def log_country(view: ExportView) -> str:
     return votes.most_common(1)[0][0] if votes else view.policy.country
 
 
-def _index(view: ExportView, kinds: tuple[str, ...]) -> dict[str, tuple[int, LogEntry]]:
-    return {
-        e["request_id"]: (i, e)
-        for i, e in enumerate(view.entries)
-        if e is not None and e.kind in kinds
-    }
+_QUERIES = Pairing(
+    sent="query_sent",
+    received=("query_received", "refusal"),
+    receipt="receipt",
+    compared=_COMPARED,
+    noun="request",
+    unavailable="peer unavailable",
+    checks={k: k for k in ("delivery", "unmatched", "mismatch", "skew", "matched")},
+)
 
 
 def _direction(
     report: CrossCheckReport, asker: ExportView, answerer: ExportView, skew: float
 ) -> None:
     ca, cb = log_country(asker), log_country(answerer)
-    sent = {r: v for r, v in _index(asker, ("query_sent",)).items() if v[1]["to"] == cb}
-    got = {
-        r: v
-        for r, v in _index(answerer, ("query_received", "refusal")).items()
-        if v[1]["from"] == ca
-    }
-    outcome = _index(asker, ("receipt",))
-    for rid, (i, s) in sorted(sent.items(), key=lambda kv: kv[1][0]):
-        label = f"{ca}->{cb} request {rid}"
-        if rid not in got:
-            status = outcome.get(rid, (0, None))[1]
-            if status is not None and status["status"] == "unavailable":
-                report.findings.append(Finding("delivery", label, True, "peer unavailable"))
-            else:
-                reason = f"{ca} entry {i} has no matching entry in {cb}'s log"
-                report.findings.append(Finding("unmatched", label, False, reason))
-            continue
-        j, r = got.pop(rid)
-        diffs = [f for f in _COMPARED if s[f] != r[f]]
-        delta = (r.time - s.time).total_seconds()
-        if diffs:
-            reason = f"entries {ca}:{i} and {cb}:{j} differ in {', '.join(diffs)}"
-            report.findings.append(Finding("mismatch", label, False, reason))
-        elif not -skew <= delta <= skew:
-            reason = f"{cb} logged it {delta:+.3f} s after {ca} (tolerance {skew} s)"
-            report.findings.append(Finding("skew", label, False, reason))
-        else:
-            report.matched += 1
-            report.findings.append(Finding("matched", label, True, r.kind))
-    for rid, (j, _) in sorted(got.items(), key=lambda kv: kv[1][0]):
-        reason = f"{cb} entry {j} has no matching query_sent in {ca}'s log"
-        report.findings.append(Finding("unmatched", f"{ca}->{cb} request {rid}", False, reason))
+    outcome = reconcile(report, _QUERIES, asker, answerer, ca, cb, skew=skew)
     for rid, (i, e) in sorted(outcome.items(), key=lambda kv: kv[1][0]):
         if e["to"] == cb and e["receipt"]:
             _check_receipt(report, answerer, f"{ca} receipt {i} for {rid}", e)

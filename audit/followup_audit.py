@@ -21,12 +21,20 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from audit.canonical import parse_time
-from audit.entries import LogEntry
+from audit.reconcile import Pairing, by_request_id, reconcile
 from audit.verify import ExportView, Finding
 
 __all__ = ["follow_up_summary", "reconcile_follow_ups"]
 
-_COMPARED = ("from", "to", "reference", "case", "purpose", "legal_basis", "investigator")
+_FOLLOW_UPS = Pairing(
+    sent="followup_sent",
+    received=("followup_received", "followup_refusal"),
+    receipt="followup_receipt",
+    compared=("from", "to", "reference", "case", "purpose", "legal_basis", "investigator"),
+    noun="follow-up",
+    unavailable="owner unavailable",
+    checks=dict.fromkeys(("delivery", "unmatched", "mismatch", "skew", "matched"), "followup"),
+)
 
 
 class _Report(Protocol):
@@ -34,48 +42,13 @@ class _Report(Protocol):
     findings: list[Finding]
 
 
-def _by_id(view: ExportView, kinds: tuple[str, ...]) -> dict[str, tuple[int, LogEntry]]:
-    return {
-        e["request_id"]: (i, e)
-        for i, e in enumerate(view.entries)
-        if e is not None and e.kind in kinds
-    }
-
-
 def reconcile_follow_ups(
     report: _Report, asker: ExportView, owner: ExportView, ca: str, cb: str
 ) -> None:
     """Add the follow-up findings of requests from ``ca`` (``asker``) to ``cb`` (``owner``)."""
-    sent = {r: v for r, v in _by_id(asker, ("followup_sent",)).items() if v[1]["to"] == cb}
-    got = {
-        r: v
-        for r, v in _by_id(owner, ("followup_received", "followup_refusal")).items()
-        if v[1]["from"] == ca
-    }
-    receipts = _by_id(asker, ("followup_receipt",))
-    for rid, (i, s) in sorted(sent.items(), key=lambda kv: kv[1][0]):
-        label = f"{ca}->{cb} follow-up {rid}"
-        if rid not in got:
-            receipt = receipts.get(rid, (0, None))[1]
-            if receipt is not None and receipt["status"] == "unavailable":
-                report.findings.append(Finding("followup", label, True, "owner unavailable"))
-            else:
-                reason = f"{ca} entry {i} has no matching entry in {cb}'s log"
-                report.findings.append(Finding("followup", label, False, reason))
-            continue
-        j, r = got.pop(rid)
-        diffs = [f for f in _COMPARED if s[f] != r[f]]
-        if diffs:
-            reason = f"entries {ca}:{i} and {cb}:{j} differ in {', '.join(diffs)}"
-            report.findings.append(Finding("followup", label, False, reason))
-        else:
-            report.matched += 1
-            report.findings.append(Finding("followup", label, True, r.kind))
-    for rid, (j, _) in sorted(got.items(), key=lambda kv: kv[1][0]):
-        reason = f"{cb} entry {j} has no matching followup_sent in {ca}'s log"
-        report.findings.append(Finding("followup", f"{ca}->{cb} follow-up {rid}", False, reason))
-    decisions = _by_id(owner, ("followup_decision",))
-    for rid, (i, a) in sorted(_by_id(asker, ("followup_answer",)).items()):
+    reconcile(report, _FOLLOW_UPS, asker, owner, ca, cb)
+    decisions = by_request_id(owner, ("followup_decision",))
+    for rid, (i, a) in sorted(by_request_id(asker, ("followup_answer",)).items()):
         if a["to"] != cb:
             continue
         label = f"{ca}<-{cb} answer {rid}"

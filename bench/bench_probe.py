@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python bench/bench_probe.py [--records N] [--items N] [--write bench/RESULTS.md]
 
-Since ADR 0005 the asker walks one slot chain per category (8) for every item it evaluated,
+Since ADR 0006 the asker walks one slot chain per category (8) for every item it evaluated,
 where it walked one before. This measures, in the same run and on the same mirror of
 ``--records`` records (2 identifiers each, serials shared by about two records):
 
@@ -111,7 +111,7 @@ def section(result: dict[str, float], command: str, records: int) -> str:
             "",
             "| reading, per item | µs |",
             "|---|---:|",
-            f"| baseline: one probe of a missed item (one chain, as before ADR 0005) | "
+            f"| baseline: one probe of a missed item (one chain, as before ADR 0006) | "
             f"{us['baseline_one_probe_miss']:.1f} |",
             f"| `labels_for`, missed item (8 chains) | {us['chains_miss']:.1f} |",
             f"| `labels_for`, hit (serial-only identifier, about 2 holders) | "

@@ -9,7 +9,7 @@ Both paths run in the SAME process, interleaved rep by rep (so a busy machine sl
 alike), in-process with no network: blind, evaluate, (prove, verify,) unblind, look up and
 open labels. The crypto floor of ``bench_psi.py`` is measured in the same run. With
 ``pycryptodome`` or ``fastecdsa`` installed, one scalar multiplication of each is timed
-beside ours (ADR 0006).
+beside ours (ADR 0008).
 """
 
 from __future__ import annotations

@@ -2,11 +2,13 @@
 
 A :class:`_PeerRun` per peer, an :class:`_Asked` per chunk sent (its raw answer is read only
 once every chunk has gone), an :class:`_Exchange` per answer read; and the small rules the
-flow applies to them: cardinality padding, the index header check, a refusal's reason.
+flow applies to them: cardinality padding, the index header check, a refusal's reason, and
+how a peer's part of the check ends (:func:`_fail`, :func:`_report`).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,12 @@ from federation.index import IndexMirror
 from federation.labels import Label
 from federation.psi import HashedItems
 from federation.transport import Evaluation, NodeInfo, PeerTransport
-from fedlookup.errors import FedlookupError, PeerUnavailableError
+from fedlookup.errors import (
+    FedlookupError,
+    PeerRejectedError,
+    PeerUnavailableError,
+    PolicyError,
+)
 
 __all__ = [
     "CARDINALITY_MIN_ITEMS",
@@ -33,9 +40,13 @@ __all__ = [
     "_Found",
     "_PeerRun",
     "_check_header",
+    "_fail",
     "_padded",
     "_reason",
+    "_report",
 ]
+
+_log = logging.getLogger("fedlookup.hitcheck")
 
 
 @dataclass
@@ -127,3 +138,38 @@ def _check_header(country: str, mirror: IndexMirror, info: NodeInfo) -> None:
 def _reason(exc: FedlookupError) -> str:
     reason = getattr(exc, "reason", None)
     return str(reason) if reason else str(exc)
+
+
+def _fail(run: _PeerRun, exc: BaseException) -> None:
+    """Close the peer's part of the check with the reason ``exc`` gives."""
+    if isinstance(exc, (PeerRejectedError, PolicyError)):
+        status, reason, run.failure = "refused", _reason(exc), Outcome.REFUSED
+    elif isinstance(exc, PeerUnavailableError):
+        status, reason = "unavailable", _reason(exc)
+    elif isinstance(exc, FedlookupError):
+        status, reason = "unavailable", f"{type(exc).__name__}: {exc}"
+    else:  # a bug must not pass for a silent peer
+        _log.error("hit check against %s failed", run.country, exc_info=exc)
+        status, reason = "unavailable", f"internal error: {type(exc).__name__}: {exc}"
+    run.report = _report(run, status, reason)
+
+
+def _report(run: _PeerRun, status: str = "answered", reason: str = "") -> PeerReport:
+    if run.report is not None:
+        return run.report
+    if status != "answered" and run.answers:
+        status = "partial"
+    if status == "answered" and run.mirror is None:
+        status, reason = "unavailable", "no answer before deadline"
+    if status == "answered" and not reason:
+        reason = run.notes
+    return PeerReport(
+        country=run.country,
+        status=status,
+        reason=reason,
+        index_version=run.version,
+        epoch_id=run.epoch,
+        sync=run.sync,
+        latency_ms=(time.monotonic() - run.started) * 1000,
+        request_ids=tuple(run.request_ids),
+    )

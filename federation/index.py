@@ -10,7 +10,7 @@ Each record contributes one entry per identifier: a tag and a sealed label (see
 * every update is one transaction: a crash leaves the previous version whole;
 * every version of the current epoch can get a delta (added entries, removed tags).
 
-Occurrence slots are numbered per identifier *and category* (ADR 0005), and each such chain
+Occurrence slots are numbered per identifier *and category* (ADR 0006), and each such chain
 stays dense: a new occurrence takes the lowest free slot of its chain, and when a removal
 leaves a hole, the chain's highest slot moves into it (a new tag and keystream, HMAC work
 only). The asker therefore stops probing a chain at its first missing slot, and a peer

@@ -40,7 +40,7 @@ from fedlookup.errors import FedlookupError, IndexIntegrityError, RegistryUnavai
 
 __all__ = ["LAYOUT", "META_KEYS", "REBUILD_HINT", "IndexStore", "damaged"]
 
-#: The layout of stored entries this code writes (slot chains per category, ADR 0005).
+#: The layout of stored entries this code writes (slot chains per category, ADR 0006).
 LAYOUT = "2"
 #: What the operator is told to do about a damaged store.
 REBUILD_HINT = "rebuild it with `fedlookup node index --full`"

@@ -20,7 +20,7 @@ the j-th record of category c holding the same identifier (many records share a 
 identifier) gets slot j, so equal identifiers never share a tag or a keystream, and the
 index does not show which entries belong together. Slots are numbered **per category**, so
 a peer restricted to some categories receives dense chains of exactly those: it finds every
-record it may see, and no gap betrays a hidden one (ADR 0005). The asker probes, for each
+record it may see, and no gap betrays a hidden one (ADR 0006). The asker probes, for each
 category, ``j = 0, 1, ...`` until a slot is missing (the node keeps chains dense; see
 :mod:`federation.index`), and accepts an opened label only if its category is the chain's.
 

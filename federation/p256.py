@@ -6,7 +6,7 @@ addition, scalar multiplication of arbitrary points and multi-scalar multiplicat
 module binds a dozen functions of OpenSSL's ``EC_POINT`` and ``BN`` API through
 :mod:`ctypes`: the same
 OpenSSL 3 that CPython's ``ssl`` module links (``libcrypto.so.3``), whose P-256 code
-(``ecp_nistz256``) is constant-time for a single scalar. ADR 0006 weighs this against
+(``ecp_nistz256``) is constant-time for a single scalar. ADR 0008 weighs this against
 pycryptodome and fastecdsa (both 4 to 5 times slower here).
 
 Two kinds of multiplication, kept apart on purpose:

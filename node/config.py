@@ -35,6 +35,7 @@ from registry_adapter.identifier_versions import IdentifierRules, parse_versions
 from registry_adapter.mapping import ColumnMapping
 
 __all__ = [
+    "AskConfig",
     "AuditConfig",
     "CompatConfig",
     "DirectoryConfig",
@@ -205,6 +206,19 @@ class CompatConfig:
 
 
 @dataclass(frozen=True)
+class AskConfig:
+    """``[ask]``: how this node asks its peers (``fedlookup check``, the desk).
+
+    Attributes:
+        max_items_per_request: this node's own cap on the items of one request; each
+            peer's chunk size is the smaller of this and the limit the peer publishes.
+            ``None`` (the default) follows each peer's limit alone.
+    """
+
+    max_items_per_request: int | None = None
+
+
+@dataclass(frozen=True)
 class PolicyConfig:
     """``[policy]`` defaults plus ``[policy.peers.CC]`` overrides.
 
@@ -235,6 +249,7 @@ class NodeConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     compat: CompatConfig = field(default_factory=CompatConfig)
     followup: FollowUpConfig = field(default_factory=FollowUpConfig)
+    ask: AskConfig = field(default_factory=AskConfig)
     source: Path | None = None
 
     @property
@@ -379,6 +394,8 @@ class NodeConfig:
         )
         if not 1e-12 <= compat.fpr <= 0.5:  # NaN fails too
             raise ConfigError("compat.fpr", f"{compat.fpr} not in [1e-12, 0.5]", source)
+        ask_limit = f.int_("ask", "max_items_per_request", 0, lo=1, hi=1_000_000)
+        ask = AskConfig(max_items_per_request=ask_limit or None)
         policy = _policy(data.get("policy", {}), source)
         # [desk] is read and validated by node.desk.settings (the investigators' desk).
         followup = FollowUpConfig.from_mapping(data.get("followup"), source)
@@ -394,6 +411,7 @@ class NodeConfig:
             policy=policy,
             compat=compat,
             followup=followup,
+            ask=ask,
             source=Path(source) if source != "(mapping)" else None,
         )
 

@@ -78,7 +78,7 @@ def apply_env(
 #: Sections of ``node.toml``; environment overrides apply to every one of them.
 SECTIONS = (
     "node", "server", "registry", "tls", "directory", "audit", "metrics", "policy", "compat",
-    "desk", "followup",
+    "desk", "followup", "ask",
 )  # fmt: skip
 
 

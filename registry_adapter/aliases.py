@@ -9,15 +9,13 @@ identifiers other nodes hold.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import unicodedata
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 
 from fedlookup.errors import ConfigError
+from registry_adapter.alias_csv import add_pairs, packaged_pairs, read_pairs
 
 __all__ = ["CORPORATE_SUFFIXES", "MakeAliases", "make_key"]
 
@@ -87,27 +85,20 @@ class MakeAliases:
         self._add(pairs, source)
 
     def _add(self, pairs: Iterable[tuple[str, str]], source: str) -> None:
-        for n, (canonical, alias) in enumerate(pairs, start=1):
-            ckey, akey = make_key(canonical), make_key(alias)
-            if not ckey or not akey:
-                raise ConfigError(f"row {n}", "canonical and alias must be non-empty", source)
-            for key in (akey, ckey):
-                held = self._map.get(key, ckey)
-                if held != ckey:
-                    raise ConfigError(
-                        f"row {n}",
-                        f"{alias!r} folds to {key!r}, already an alias of {held!r}",
-                        source,
-                    )
-                self._map[key] = ckey
+        add_pairs(
+            self._map,
+            pairs,
+            source,
+            fold=make_key,
+            empty="canonical and alias must be non-empty",
+            taken="already an alias of",
+        )
 
     @classmethod
     @functools.cache
     def default(cls) -> MakeAliases:
         """The packaged table (cached; the same object on every call)."""
-        data = resources.files("registry_adapter").joinpath("data", _PACKAGE_TABLE)
-        text = data.read_text("utf-8")
-        return cls(_read_pairs(io.StringIO(text), _PACKAGE_TABLE), source=_PACKAGE_TABLE)
+        return cls(packaged_pairs(_PACKAGE_TABLE), source=_PACKAGE_TABLE)
 
     @classmethod
     def with_extra(cls, path: Path) -> MakeAliases:
@@ -120,7 +111,7 @@ class MakeAliases:
         table = cls(cls.default().pairs(), source=_PACKAGE_TABLE)
         try:
             with path.open(encoding="utf-8", newline="") as fh:
-                table._add(_read_pairs(fh, str(path)), str(path))
+                table._add(read_pairs(fh, str(path)), str(path))
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError("make_aliases", f"cannot read {path}: {exc}") from exc
         return table
@@ -139,16 +130,3 @@ class MakeAliases:
 
     def __len__(self) -> int:
         return len(self._map)
-
-
-def _read_pairs(fh: Iterable[str], source: str) -> list[tuple[str, str]]:
-    rows = csv.reader(line for line in fh if line.strip() and not line.startswith("#"))
-    header = next(rows, None)
-    if header != ["canonical", "alias"]:
-        raise ConfigError("header", "expected 'canonical,alias'", source)
-    pairs = []
-    for n, row in enumerate(rows, start=2):
-        if len(row) != 2:
-            raise ConfigError(f"row {n}", "expected two columns: canonical,alias", source)
-        pairs.append((row[0], row[1]))
-    return pairs

@@ -10,13 +10,12 @@ hold), which raises :class:`~fedlookup.errors.ConfigError`.
 
 from __future__ import annotations
 
-import csv
 import functools
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 
 from fedlookup.errors import ConfigError
+from registry_adapter.alias_csv import add_pairs, packaged_pairs, read_pairs
 from registry_adapter.maker_key import maker_key
 
 __all__ = ["MakerTable"]
@@ -40,28 +39,21 @@ class MakerTable:
         self._add(pairs, source, frozen=frozenset())
 
     def _add(self, pairs: Iterable[tuple[str, str]], source: str, frozen: frozenset[str]) -> None:
-        for n, (canonical, alias) in enumerate(pairs, start=1):
-            ckey, akey = maker_key(canonical), maker_key(alias)
-            if not ckey or not akey:
-                raise ConfigError(f"row {n}", "canonical and alias must hold letters", source)
-            ckey = self._map.get(ckey, ckey) if ckey in frozen else ckey
-            for key in (akey, ckey):
-                held = self._map.get(key, ckey)
-                if held != ckey:
-                    raise ConfigError(
-                        f"row {n}",
-                        f"{alias!r} folds to {key!r}, already a name of {held!r}",
-                        source,
-                    )
-                self._map[key] = ckey
+        add_pairs(
+            self._map,
+            pairs,
+            source,
+            fold=maker_key,
+            frozen=frozen,
+            empty="canonical and alias must hold letters",
+            taken="already a name of",
+        )
 
     @classmethod
     @functools.cache
     def default(cls) -> MakerTable:
         """The packaged table (cached; the same object on every call)."""
-        data = resources.files("registry_adapter").joinpath("data", _PACKAGE_TABLE)
-        return cls(_read_pairs(data.read_text("utf-8").splitlines(), _PACKAGE_TABLE),
-                   source=_PACKAGE_TABLE)  # fmt: skip
+        return cls(packaged_pairs(_PACKAGE_TABLE), source=_PACKAGE_TABLE)
 
     @classmethod
     def with_extra(cls, path: Path) -> MakerTable:
@@ -77,7 +69,7 @@ class MakerTable:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError("aliases", f"cannot read {path}: {exc}") from exc
-        table._add(_read_pairs(lines, str(path)), str(path), frozen=frozenset(base._map))
+        table._add(read_pairs(lines, str(path)), str(path), frozen=frozenset(base._map))
         return table
 
     def resolve(self, key: str) -> str:
@@ -90,16 +82,3 @@ class MakerTable:
 
     def __len__(self) -> int:
         return len(self._map)
-
-
-def _read_pairs(lines: Iterable[str], source: str) -> list[tuple[str, str]]:
-    rows = csv.reader(line for line in lines if line.strip() and not line.startswith("#"))
-    header = next(rows, None)
-    if header != ["canonical", "alias"]:
-        raise ConfigError("header", "expected 'canonical,alias'", source)
-    pairs = []
-    for n, row in enumerate(rows, start=2):
-        if len(row) != 2:
-            raise ConfigError(f"row {n}", "expected two columns: canonical,alias", source)
-        pairs.append((row[0], row[1]))
-    return pairs

@@ -293,6 +293,34 @@ class RegistryStore(RegistrySource):
             conn.execute(sa.update(state).where(state.c.id == 1).values(horizon=seq))
         return int(gone)
 
+    def tombstones_before(self, when: datetime) -> tuple[str, int]:
+        """Where to purge so as to drop every tombstone made before ``when``, and how many.
+
+        Args:
+            when: removals older than this (an aware time; a naive one is taken as UTC).
+
+        Returns:
+            The watermark to hand :meth:`purge_tombstones` (the newest such tombstone's
+            sequence, never below the feed's horizon) and the number of tombstones that
+            purge would drop (0 and the current horizon when there is none).
+        """
+        when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        self._require_schema()
+        with self._errors("reading the change feed"), self._engine.connect() as conn:
+            st = self._state(conn)
+            newest = conn.execute(
+                sa.select(sa.func.max(records.c.change_seq)).where(
+                    records.c.deleted, records.c.changed_at < when.astimezone(UTC)
+                )
+            ).scalar_one()
+            seq = max(int(newest or 0), int(st.horizon))
+            count = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(records)
+                .where(records.c.deleted, records.c.change_seq <= seq)
+            ).scalar_one()
+        return format_watermark(st.store_id, seq), int(count)
+
     def stats(self, aliases: MakeAliases | None = None) -> RegistryStats:
         """Counts by category, identifier collisions, tombstones and last change.
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins = ["pki_fixtures", "desk_fixtures", "followup_fixtures"]
+pytest_plugins = ["pki_fixtures", "desk_fixtures", "followup_fixtures", "node_grpc_fixtures"]
 
 POSTGRES_ENV = "FEDLOOKUP_TEST_POSTGRES_URL"
 

@@ -286,3 +286,20 @@ def messy(serial: str) -> str:
     """The same serial as a tired clerk would type it: lower case, spaced, O for 0."""
     s = serial.lower().replace("0", "o")
     return f"{s[:3]} {s[3:6]}-{s[6:]}"
+
+
+#: The planted hits of :func:`three_countries`: FR holds a stolen Glock, NL an exported Walther.
+STOLEN = Firearm("fr-1", "Glock", "XK4471Z", "stolen")
+EXPORTED = Firearm("nl-1", "Walther", "WP99812", "exported")
+#: The two planted firearms as an investigator types them.
+ASK = [("glock", "xk 4471 z"), ("Walther", "WP-99812")]
+
+
+def three_countries(root: Path) -> FederationSimulator:
+    """DE (the asker), FR holding :data:`STOLEN` and NL holding :data:`EXPORTED`, each among
+    random records of its own. The caller closes it."""
+    fed = FederationSimulator(root)
+    fed.add_country("DE", random_registry("DE", 5, seed=3))
+    fed.add_country("FR", [STOLEN, *random_registry("FR", 20, seed=1)])
+    fed.add_country("NL", [EXPORTED, *random_registry("NL", 20, seed=2)])
+    return fed

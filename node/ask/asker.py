@@ -4,6 +4,8 @@
 directory (peers and their audit keys), one gRPC transport per peer (mutual TLS with the
 node's certificate), the store of index mirrors (``<data_dir>/mirrors``), and the
 :class:`~federation.trail.AskerTrail` that signs statements and logs every query and receipt.
+Requests carry at most ``[ask] max_items_per_request`` items when set (and never more than
+each peer publishes).
 
 Outgoing queries go to their own signed log, ``<data_dir>/audit-outgoing`` (origin
 ``<node origin>/outgoing``, the node's audit key): the node's own log is held open by the
@@ -150,6 +152,7 @@ def open_hit_check(
             sync_timeout=sync_timeout,
             batched=batched,
             versions={m.country: m.identifiers for m in directory.members if m.identifiers},
+            max_items_per_request=config.ask.max_items_per_request,
         )
         stack.callback(check.close)
         yield check

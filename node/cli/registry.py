@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fedlookup.errors import ConfigError
-from node.cli.common import EXIT_FINDINGS, console, console_err, print_json
+from node.cli.common import CONFIG_ENV, EXIT_FINDINGS, console, console_err, print_json
 from node.config import NodeConfig, RegistryConfig
 from registry_adapter import (
     ImportSummary,
@@ -237,3 +237,36 @@ def migrate(
         print_json({"revision": revision})
     else:
         console.print(f"registry schema at revision {revision}", highlight=False, soft_wrap=True)
+
+
+@app.command("purge-deleted")
+def purge_deleted(
+    before: str = typer.Option(
+        ..., "--before", help="Removals older than this: Nd (days ago) or an ISO date."
+    ),
+    config: Path = typer.Option(
+        Path("node.toml"),
+        "--config",
+        "-c",
+        envvar=CONFIG_ENV,
+        help=f"The node's configuration file (or ${CONFIG_ENV}).",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count the tombstones; change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Drop tombstones of old removals, never past what the node's index has read."""
+    from node.ops.registry_purge import parse_before
+    from node.ops.registry_purge import purge_deleted as purge
+
+    report = purge(NodeConfig.from_toml(config), parse_before(before), dry_run=dry_run)
+    if as_json:
+        print_json({**dataclasses.asdict(report), "before": report.before.isoformat()})
+        return
+    verb = "would purge" if report.dry_run else "purged"
+    when = report.before.isoformat(timespec="seconds")
+    console.print(
+        f"{verb} {report.tombstones:,} tombstones of records removed before {when} "
+        f"(feed horizon {report.horizon}; the index has read up to {report.index_watermark})",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from audit.entries import LogEntry
 from federation.hitcheck_types import CheckContext, CheckItem, Outcome
 from federation.keys import EpochKeyStore
 from node.ask.asker import open_hit_check
+from node.config import NodeConfig
 from node.demo.network import NodeProcesses, fedlookup_command
 from node.demo.setup import Network, create_network, index_records, pin_listen, publish_directory
 from registry_adapter.identifiers import record_identifiers
@@ -127,6 +129,35 @@ def test_a_frozen_peer_is_unavailable_within_the_deadline(running: Running) -> N
     assert result.answers[0]["NL"].outcome is Outcome.UNAVAILABLE
     assert "deadline" in result.answers[0]["NL"].reason
     assert result.answers[0]["FR"].outcome is Outcome.HIT
+
+
+def test_the_askers_own_limit_from_node_toml_cuts_a_batch_into_smaller_requests(
+    running: Running,
+) -> None:
+    # FR publishes 40 items per request; DE's own [ask] cap of 5 must win, in whole firearms.
+    asked = _items(running.fr[40:52])
+    sizes = [len(item.under(frozenset({"v2"})).items()) for item in asked]
+    assert 5 < sum(sizes) <= 40  # one request under FR's limit alone
+    de = running.network.nodes["DE"].config_path
+    capped = de.with_name("node-ask-capped.toml")
+    capped.write_text(de.read_text(encoding="utf-8") + "\n[ask]\nmax_items_per_request = 5\n")
+    config = NodeConfig.from_toml(capped, env={})
+    assert config.ask.max_items_per_request == 5
+    with open_hit_check(config, peers=["FR"], timeout=10) as check:
+        result = check.run(asked, CONTEXT)
+        log = check.auditor.log  # type: ignore[attr-defined]
+        entries = [LogEntry.parse(log.entry(i)) for i in range(log.size)]
+    fr = result.peers["FR"]
+    assert fr.status == "answered", fr
+    sent = {e["request_id"]: e["items"] for e in entries if e.kind == "query_sent"}
+    per_request = [sent[r] for r in fr.request_ids]
+    assert sum(per_request) == sum(sizes)
+    assert max(per_request) <= 5
+    assert len(per_request) >= -(-sum(sizes) // 5)
+    assert all(a["FR"].outcome is Outcome.HIT for a in result.answers)
+    with open_hit_check(running.network.nodes["DE"].config(), peers=["FR"], timeout=10) as check:
+        uncapped = check.run(asked, CONTEXT)
+    assert len(uncapped.peers["FR"].request_ids) == 1
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

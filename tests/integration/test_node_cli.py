@@ -294,26 +294,33 @@ def _wait_for(condition: Any, served: Served, attempts: int = 50) -> None:
     pytest.fail("not in the node's log; refusals logged: " + "\n".join(served.refusals()))
 
 
-def test_index_from_the_registry_through_the_cli(tmp_path: Path) -> None:
+def _node_with_records(tmp_path: Path, country: str, rows: str) -> Path:
+    """A node folder from ``node init`` whose registry holds ``rows`` (CSV lines)."""
     from registry_adapter import RegistryStore
 
-    folder = tmp_path / "zz"
-    cli = fedlookup_command()
+    folder = tmp_path / country.lower()
     subprocess.run(
-        [*cli, "node", "init", "--country", "ZZ", "--dir", str(folder)],
+        [*fedlookup_command(), "node", "init", "--country", country, "--dir", str(folder)],
         capture_output=True,
         timeout=60,
         check=True,
     )
     csv = tmp_path / "records.csv"
     csv.write_text(
-        "record_id,make,model,caliber,serial,category,recorded_at\n"
-        "Z1,Glock,17,9mm,ABC123,stolen,2024-03-01\n"
-        "Z2,S&W,686,.357 Magnum,DHB-1234,lost,2024-03-02\n",
-        encoding="utf-8",
+        "record_id,make,model,caliber,serial,category,recorded_at\n" + rows, encoding="utf-8"
     )
     with RegistryStore(str(folder / "data" / "registry.db")) as store:
         store.import_file(csv)
+    return folder
+
+
+def test_index_from_the_registry_through_the_cli(tmp_path: Path) -> None:
+    rows = (
+        "Z1,Glock,17,9mm,ABC123,stolen,2024-03-01\n"
+        "Z2,S&W,686,.357 Magnum,DHB-1234,lost,2024-03-02\n"
+    )
+    folder = _node_with_records(tmp_path, "ZZ", rows)
+    cli = fedlookup_command()
     config = str(folder / "node.toml")
     result = subprocess.run(
         [*cli, "node", "index", "--config", config, "--json", "--workers", "1"],
@@ -334,24 +341,8 @@ def test_index_from_the_registry_through_the_cli(tmp_path: Path) -> None:
 
 
 def test_damaged_index_store_refuses_to_serve_and_a_full_build_recovers(tmp_path: Path) -> None:
-    from registry_adapter import RegistryStore
-
-    folder = tmp_path / "dd"
+    folder = _node_with_records(tmp_path, "DD", "D1,Glock,17,9mm,ABC123,stolen,2024-03-01\n")
     cli = fedlookup_command()
-    subprocess.run(
-        [*cli, "node", "init", "--country", "DD", "--dir", str(folder)],
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    csv = tmp_path / "records.csv"
-    csv.write_text(
-        "record_id,make,model,caliber,serial,category,recorded_at\n"
-        "D1,Glock,17,9mm,ABC123,stolen,2024-03-01\n",
-        encoding="utf-8",
-    )
-    with RegistryStore(str(folder / "data" / "registry.db")) as store:
-        store.import_file(csv)
     config = str(folder / "node.toml")
     index_cmd = [*cli, "node", "index", "--config", config, "--json", "--workers", "1"]
     subprocess.run(index_cmd, capture_output=True, timeout=120, check=True)

@@ -9,7 +9,7 @@ of the victim), and is simply run again. A run that finishes before its kill (a 
 moment of a shared machine) is undone and killed earlier. Afterwards the victim's exported
 index equals the reference's: the same tags, byte for byte, and the same plaintext labels in
 every slot chain (sealed bytes differ where the two were sealed in different versions: each
-version has its own keystreams, ADR 0005); and the registry is untouched.
+version has its own keystreams, ADR 0006); and the registry is untouched.
 """
 
 from __future__ import annotations

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from federation_sim import Country, FederationSimulator, Firearm, items, random_registry
+from federation_sim import (
+    ASK,
+    Country,
+    FederationSimulator,
+    Firearm,
+    items,
+    three_countries,
+)
 
 from federation import index_format
 from federation.hitcheck_types import CheckContext, Outcome
@@ -17,17 +24,11 @@ from federation.mirrors import MirrorStore
 from federation.transport import Evaluation, NodeInfo
 
 CONTEXT = CheckContext("CASE-2", "seizure", "", "")
-STOLEN = Firearm("fr-1", "Glock", "XK4471Z", "stolen")
-EXPORTED = Firearm("nl-1", "Walther", "WP99812", "exported")
-ASK = [("glock", "xk 4471 z"), ("Walther", "WP-99812")]
 
 
 @pytest.fixture
 def fed(tmp_path: Path) -> Iterator[FederationSimulator]:
-    f = FederationSimulator(tmp_path)
-    f.add_country("DE", random_registry("DE", 5, seed=3))
-    f.add_country("FR", [STOLEN, *random_registry("FR", 20, seed=1)])
-    f.add_country("NL", [EXPORTED, *random_registry("NL", 20, seed=2)])
+    f = three_countries(tmp_path)
     yield f
     f.close()
 

@@ -1,4 +1,4 @@
-"""Restricted views are complete and opaque (slot chains per category, ADR 0005).
+"""Restricted views are complete and opaque (slot chains per category, ADR 0006).
 
 A peer allowed some categories must find every record of those categories, whatever hidden
 records share its identifiers, and must not be able to tell that hidden records exist: its

@@ -1,5 +1,5 @@
 """The asker's reading of slot chains is bounded, padded and never raises (issue #13 on the
-per-category chains of ADR 0005): a node planting slots or garbage for one identifier changes
+per-category chains of ADR 0006): a node planting slots or garbage for one identifier changes
 neither what the asker can be made to do nor how long a miss takes."""
 
 from __future__ import annotations

@@ -107,6 +107,15 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ("[policy.peers.FR]\nallow = 'maybe'\n", {}, "policy.peers.FR.allow", None),
         ("[metrics]\nlisten = 5\n", {}, "metrics.listen", None),
         ("[frobnicate]\nx = 1\n", {}, "frobnicate", None),
+        ("[ask]\nmax_items_per_request = 0\n", {}, "ask.max_items_per_request", "node.toml"),
+        ("[ask]\nmax_items_per_request = 2.5\n", {}, "ask.max_items_per_request", "node.toml"),
+        ("[ask]\nmax_items = 8\n", {}, "ask.max_items", "node.toml"),
+        (
+            "",
+            {"FEDLOOKUP_ASK_MAX_ITEMS_PER_REQUEST": "lots"},
+            "ask.max_items_per_request",
+            "FEDLOOKUP_ASK_MAX_ITEMS_PER_REQUEST",
+        ),
     ],
 )
 def test_bad_value_names_the_field(

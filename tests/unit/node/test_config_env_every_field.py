@@ -74,6 +74,7 @@ OVERRIDES: dict[str, tuple[str, Any]] = {
     "followup.deadline_hours": ("12", 12.0),
     "followup.contact": ("SIRENE DE", "SIRENE DE"),
     "followup.retention_days": ("7", 7.0),
+    "ask.max_items_per_request": ("50", 50),
     "policy.allow": ("false", False),
     "policy.categories": ("stolen, lost", frozenset({"stolen", "lost"})),
     "policy.mode": ("cardinality", "cardinality"),
