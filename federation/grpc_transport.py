@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+
 import grpc
 
 from federation.followup import FollowUpAnswer

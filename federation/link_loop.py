@@ -17,21 +17,23 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 __all__ = ["acquire_loop", "release_loop"]
 
 _lock = threading.Lock()
-_state: dict[str, object] = {}
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
 _users = 0
 
 
 def acquire_loop() -> asyncio.AbstractEventLoop:
     """The running loop of this process's links, started if none is; pair with
     :func:`release_loop`."""
-    global _users
+    global _loop, _thread, _users
     with _lock:
-        if _users == 0:
+        if _loop is None:
             loop = asyncio.new_event_loop()
             ready = threading.Event()
             thread = threading.Thread(
@@ -39,26 +41,34 @@ def acquire_loop() -> asyncio.AbstractEventLoop:
             )
             thread.start()
             ready.wait()
-            _state.update(loop=loop, thread=thread)
+            _loop, _thread = loop, thread
         _users += 1
-        loop = _state["loop"]
-        assert isinstance(loop, asyncio.AbstractEventLoop)
-        return loop
+        return _loop
 
 
 def release_loop() -> None:
     """Give the loop back; the last user stops it, joins its thread and closes it."""
-    global _users
+    global _loop, _thread, _users
     with _lock:
         _users -= 1
         if _users > 0:
             return
-        loop, thread = _state.pop("loop"), _state.pop("thread")
-        assert isinstance(loop, asyncio.AbstractEventLoop)
-        assert isinstance(thread, threading.Thread)
+        loop, thread = _loop, _thread
+        _loop = _thread = None
+        assert loop is not None
+        assert thread is not None
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         loop.close()
+
+
+def _forget_in_child() -> None:
+    """A forked child has no loop thread: the parent's loop is not its own."""
+    global _lock, _loop, _thread, _users
+    _lock, _loop, _thread, _users = threading.Lock(), None, None, 0
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _run(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:

@@ -44,7 +44,7 @@ from typing import Protocol
 
 from federation.link_loop import acquire_loop, release_loop
 from federation.tls_context import PemCredentials, client_context, split_target
-from fedlookup.errors import CertificateError, FedlookupError
+from fedlookup.errors import CertificateError
 
 __all__ = ["DEFAULT_HANDSHAKE_S", "LinkFailure", "PeerLink", "ServerCheck"]
 
@@ -166,6 +166,8 @@ class PeerLink:
                 return  # grpc's bytes were never read: nothing reached the peer
             remote_r, remote_w = opened
             await _relay(local_r, local_w, remote_r, remote_w)
+        except asyncio.CancelledError:
+            pass  # the link is closing; asyncio's stream callback must not see a cancellation
         finally:
             self._tasks.discard(task)
             local_w.transport.abort()
@@ -184,23 +186,29 @@ class PeerLink:
                 timeout=timeout,
             )  # fmt: skip
         except TimeoutError:
-            return self._fail(f"no answer before deadline (TLS handshake with {self._target})")
+            self._fail(f"no answer before deadline (TLS handshake with {self._target})")
+            return None
         except ssl.SSLCertVerificationError as exc:
             detail = f"server certificate refused: {exc.verify_message}"
-            return self._refuse("CertificateError", detail, detail)
+            self._refuse("CertificateError", detail, detail)
+            return None
         except ssl.SSLError as exc:
-            return self._fail(f"TLS handshake failed: {exc.reason or exc}")
+            self._fail(f"TLS handshake failed: {exc.reason or exc}")
+            return None
         except OSError as exc:
-            return self._fail(f"cannot connect to {self._target}: {exc.strerror or exc}")
+            why = os.strerror(exc.errno) if exc.errno else str(exc)  # "Connection refused"
+            self._fail(f"cannot connect to {self._target}: {why}")
+            return None
         der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
         try:
             if not der:
                 raise CertificateError("server presented no certificate")
             self._check.check_server(self._country, der, self._name)
-        except FedlookupError as exc:
+        except Exception as exc:  # a FedlookupError names the mismatch; any other fails closed
             writer.transport.abort()
             reason = f"answering node is not {self._country}: {exc}"
-            return self._refuse(type(exc).__name__, str(exc), reason)
+            self._refuse(type(exc).__name__, str(exc), reason)
+            return None
         self._failure = None
         return reader, writer
 

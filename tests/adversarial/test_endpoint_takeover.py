@@ -52,24 +52,22 @@ def test_a_takeover_after_a_good_call_is_refused_on_the_same_transport(
 ) -> None:
     config = net.network.nodes["DE"].config()
     directory = load_directory(config.directory.path, config.directory.authority)
-    servers = PeerAuthenticator(
-        ReloadingPeerVerifier([config.tls.ca], [config.tls.crl]), directory
-    )
+    servers = PeerAuthenticator(ReloadingPeerVerifier([config.tls.ca], [config.tls.crl]), directory)
     record = tmp_path / "calls.jsonl"
     nl = net.folder("NL") / "tls"
-    with GrpcTransport(
-        "FR", net.endpoint("FR"), net.credentials("DE"), server_check=servers
-    ) as fr:
+    with GrpcTransport("FR", net.endpoint("FR"), net.credentials("DE"), server_check=servers) as fr:
         assert fr.node_info(timeout=TIMEOUT).country == "FR"  # the real FR, authenticated
         net.procs.stop("FR")
         try:
-            with member_process(
-                "impostor", "--port", str(net.ports["FR"]),
-                "--cert", str(nl / "node.pem"), "--key", str(nl / "node.key"),
-                "--ca", str(config.tls.ca), "--record", str(record),
+            with (
+                member_process(
+                    "impostor", "--port", str(net.ports["FR"]),
+                    "--cert", str(nl / "node.pem"), "--key", str(nl / "node.key"),
+                    "--ca", str(config.tls.ca), "--record", str(record),
+                ),
+                pytest.raises(PeerUnavailableError) as info,
             ):  # fmt: skip
-                with pytest.raises(PeerUnavailableError) as info:
-                    fr.node_info(timeout=TIMEOUT)
+                fr.node_info(timeout=TIMEOUT)
         finally:
             net.start_again("FR")
         assert "answering node is not FR" in str(info.value), info.value
@@ -80,4 +78,5 @@ def test_a_takeover_after_a_good_call_is_refused_on_the_same_transport(
         # reconnect backoff, about a second).
         assert _answers(fr) == "FR"
     refused = [r for r in caplog.records if getattr(r, "event", None) == "refused_server"]
-    assert refused and refused[0].peer == "FR", caplog.text  # type: ignore[attr-defined]
+    assert refused, caplog.text
+    assert refused[0].peer == "FR"  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import socket
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from impostor import _recorder  # noqa: E402  (a sibling program, not a package)
+from impostor import _recorder  # a sibling program, not a package
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -42,10 +43,8 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
         pass
     finally:
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _relay(conn: socket.socket, target: tuple[str, int]) -> None:

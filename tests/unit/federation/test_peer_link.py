@@ -116,7 +116,8 @@ def test_a_refused_peer_receives_nothing_and_the_reason_is_kept(
         link.close()
     assert peer.handshakes == 1  # the handshake completed: the check saw its certificate
     assert bytes(peer.received) == b""  # and not one byte followed
-    assert failure is not None and failure.refused
+    assert failure is not None
+    assert failure.refused
     assert failure.reason == "answering node is not FR: certificate is for NL, expected FR"
     country, der, host = check.seen[0]
     assert (country, host) == ("FR", "127.0.0.1")
@@ -144,7 +145,8 @@ def test_every_connection_is_checked(peer: FakePeer, creds: ClientCredentials) -
             assert _exchange(link, b"again") == b""
     finally:
         link.close()
-    assert len(check.seen) == 3 and peer.received == b""
+    assert len(check.seen) == 3
+    assert peer.received == b""
 
 
 def test_the_socket_is_private_and_close_removes_it(creds: ClientCredentials) -> None:
@@ -154,7 +156,8 @@ def test_the_socket_is_private_and_close_removes_it(creds: ClientCredentials) ->
         assert link.address == f"unix:{link.path}"
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
         mode = os.stat(link.path).st_mode
-        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+        assert stat.S_ISSOCK(mode)
+        assert stat.S_IMODE(mode) == 0o600
         assert any(t.name == "fedlookup-peer-links" for t in threading.enumerate())
     finally:
         link.close()
@@ -185,7 +188,9 @@ def test_an_unreachable_peer_is_unavailable_with_its_reason(creds: ClientCredent
     port = _free_port()
     with (
         GrpcTransport("FR", f"127.0.0.1:{port}", creds, server_check=ANY_SERVER) as t,
-        pytest.raises(PeerUnavailableError, match=rf"cannot connect to 127\.0\.0\.1:{port}") as info,
+        pytest.raises(
+            PeerUnavailableError, match=rf"cannot connect to 127\.0\.0\.1:{port}"
+        ) as info,
     ):
         t.node_info(timeout=5)
     assert info.value.peer == "FR"
