@@ -182,8 +182,8 @@ def report(records: int, calls: int, rows: dict[str, dict[str, float]]) -> str:
         f" the relay adds {1000 * (new['p50_ms'] - old['p50_ms']):.0f} µs at the median"
         " (one local socket hop and asyncio's TLS in Python each way), and the index download"
         f" runs at {new['mb_s']:.1f} MB/s against {old['mb_s']:.1f} MB/s: the relay does not"
-        " slow it measurably on this shared machine. Both designs ran in the same process against the same"
-        " node, each twice, interleaved; the better run of each is shown.",
+        " slow it measurably on this shared machine. Both designs ran in the same process"
+        " against the same node, each twice, interleaved; the better run of each is shown.",
         END,
         "",
     ]
