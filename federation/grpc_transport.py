@@ -1,16 +1,17 @@
 """The gRPC :class:`~federation.transport.PeerTransport`: one peer over mutual TLS.
 
-The one module outside ``node`` that uses the gRPC client API. It opens a channel with the
-node's own certificate as client credential (the peer learns who asks from it), and before
-the channel carries its first request it authenticates the node answering at the endpoint
-(:mod:`federation.tls_probe` reads its certificate; the injected :class:`ServerCheck`,
-``certs.PeerAuthenticator`` in a node, checks country, pinned key and revocation): an
-impostor gets nothing but a handshake and the peer is unavailable. It gives
-every call a deadline, assembles the streamed index (offsets contiguous, SHA-256 checked,
-resumed from the last byte received when the stream breaks), and translates
-:class:`grpc.RpcError` into :class:`PeerUnavailableError` (could not reach, too slow,
-broken) or :class:`PeerRejectedError` (the peer answered with a refusal), keeping the
-status message the peer sent.
+The one module outside ``node`` that uses the gRPC client API. grpc does not dial the peer
+itself: its channel goes through a :class:`~federation.peer_link.PeerLink`, which opens
+every connection to the peer with the node's own certificate as client credential (the peer
+learns who asks from it) and has the certificate seen on *that* connection authenticated
+(the injected :class:`ServerCheck`, ``certs.PeerAuthenticator`` in a node: country, pinned
+key, revocation, host) before it carries a byte: an impostor, a relay or a node that took
+over the endpoint after a good call gets nothing but a handshake, and the peer is
+unavailable with the reason. It gives every call a deadline, assembles the streamed index
+(offsets contiguous, SHA-256 checked, resumed from the last byte received when the stream
+breaks), and translates :class:`grpc.RpcError` into :class:`PeerUnavailableError` (could
+not reach, too slow, broken, refused) or :class:`PeerRejectedError` (the peer answered with
+a refusal), keeping the status message the peer sent.
 
 Example::
 
@@ -22,20 +23,17 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
 
 import grpc
 
 from federation.followup import FollowUpAnswer
 from federation.index_head import HeadCheck
+from federation.peer_link import DEFAULT_HANDSHAKE_S, PeerLink, ServerCheck
 from federation.refusals import peer_error
-from federation.tls_probe import peer_certificate, split_target
 from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup.errors import (
     FedlookupError,
@@ -45,15 +43,10 @@ from fedlookup.errors import (
     PeerUnavailableError,
 )
 from fedlookup.identifiers import IDENTIFIER_VERSION
-from fedlookup.tls import require_tls13
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
-require_tls13()  # before any TLS credentials are built (docs/node.md, TLS)
-
 __all__ = ["ClientCredentials", "GrpcTransport", "ServerCheck", "translate_rpc_error"]
-
-_log = logging.getLogger("fedlookup.federation.client")
 
 _MAX_RESUMES = 3
 
@@ -87,15 +80,6 @@ def translate_rpc_error(country: str, exc: grpc.RpcError, action: str) -> Except
     return peer_error(country, action, name, details)
 
 
-class ServerCheck(Protocol):
-    """Authenticates the node answering at a member's endpoint (``certs.PeerAuthenticator``)."""
-
-    def check_server(self, country: str, cert: bytes, host: str) -> object:
-        """Raise a ``FedlookupError`` naming the mismatch unless ``cert`` is ``country``'s
-        (country SAN, the key the directory pins, not revoked, ``serverAuth``, ``host``)."""
-        ...
-
-
 @dataclass
 class _Transfer:
     """An index transfer in progress (kept across resumed streams)."""
@@ -113,7 +97,8 @@ class GrpcTransport:
         country: the peer's country code (from the directory).
         target: ``host:port`` of the peer.
         credentials: this node's client credentials.
-        server_check: authenticates the answering node before the first request.
+        server_check: authenticates the answering node on every connection, before the
+            connection carries a request.
         head_check: verifies the signed head of every index download before it is returned
             (``federation.index_head.DirectoryHeadCheck``); ``None`` skips it.
         server_name: override of the name checked against the peer's certificate.
@@ -136,21 +121,18 @@ class GrpcTransport:
         self._credentials = credentials
         self._server_check = server_check
         self._head_check = head_check
-        self._server_name = server_name
-        self._verified = False
-        self._verify_lock = threading.Lock()
+        self._link = PeerLink(
+            country, target, credentials, server_check=server_check, server_name=server_name
+        )
         options: list[tuple[str, int | str]] = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
+            # What a direct channel would send as :authority (the link dials the peer).
+            ("grpc.default_authority", target),
         ]
-        if server_name:
-            options.append(("grpc.ssl_target_name_override", server_name))
-        creds = grpc.ssl_channel_credentials(
-            root_certificates=credentials.ca,
-            private_key=credentials.key,
-            certificate_chain=credentials.cert,
-        )
-        self._channel = grpc.secure_channel(target, creds, options=options)
+        # The link is local and authenticates every connection itself: grpc's own TLS
+        # would check only chain and name, and on a connection the link cannot see.
+        self._channel = grpc.insecure_channel(self._link.address, options=options)
         self._stub = pb_grpc.FederationStub(self._channel)
         # Follow-ups ride the same channel: same credentials, same server-identity checks.
         self._follow_ups = pb_grpc.FollowUpStub(self._channel)
@@ -161,8 +143,11 @@ class GrpcTransport:
         return self._country
 
     def close(self) -> None:
-        """Close the channel."""
-        self._channel.close()
+        """Close the channel and its link (socket, directory, relayed connections)."""
+        try:
+            self._channel.close()
+        finally:
+            self._link.close()
 
     def __enter__(self) -> GrpcTransport:
         return self
@@ -175,46 +160,26 @@ class GrpcTransport:
     ) -> None:
         self.close()
 
-    def authenticate(self, *, timeout: float) -> None:
-        """Authenticate the node at the endpoint, once per transport, before any request.
+    def _start(self, timeout: float) -> None:
+        """Bound the connect and handshake of any connection this call makes."""
+        self._link.handshake_timeout = min(timeout, DEFAULT_HANDSHAKE_S) if timeout > 0 else 0.1
 
-        Raises:
-            PeerUnavailableError: unreachable, or the answering certificate is not the
-                member's (the reason names the mismatch); nothing has been sent.
-        """
-        with self._verify_lock:
-            if self._verified:
-                return
-            der = peer_certificate(self._country, self.target, self._credentials, timeout=timeout)
-            host = self._server_name or split_target(self.target)[0]
-            try:
-                self._server_check.check_server(self._country, der, host)
-            except FedlookupError as exc:
-                _log.warning(
-                    "refused server %s at %s: %s",
-                    self._country,
-                    self.target,
-                    exc,
-                    extra={
-                        "event": "refused_server",
-                        "peer": self._country,
-                        "address": self.target,
-                        "reason": type(exc).__name__,
-                        "detail": str(exc),
-                    },
-                )
-                raise PeerUnavailableError(
-                    self._country, f"answering node is not {self._country}: {exc}"
-                ) from exc
-            self._verified = True
+    def _error(self, exc: grpc.RpcError, action: str) -> Exception:
+        """The fedlookup error for a failed call: the link's reason when grpc could not
+        connect because the link refused or could not reach the peer."""
+        code = exc.code() if isinstance(exc, grpc.Call) else None
+        failure = self._link.failure()
+        if code == grpc.StatusCode.UNAVAILABLE and failure is not None:
+            return PeerUnavailableError(self._country, failure.reason)
+        return translate_rpc_error(self._country, exc, action)
 
     def node_info(self, *, timeout: float) -> NodeInfo:
         """See :meth:`PeerTransport.node_info`."""
-        self.authenticate(timeout=timeout)
+        self._start(timeout)
         try:
             r = self._stub.NodeInfo(pb.NodeInfoRequest(), timeout=timeout)
         except grpc.RpcError as exc:
-            raise translate_rpc_error(self._country, exc, "NodeInfo") from exc
+            raise self._error(exc, "NodeInfo") from exc
         limits = Limits(
             max_items_per_request=r.limits.max_items_per_request,
             items_per_day=r.limits.items_per_day,
@@ -240,7 +205,7 @@ class GrpcTransport:
         self, statement: bytes, signature: bytes, request: bytes, *, timeout: float
     ) -> Evaluation:
         """See :meth:`PeerTransport.evaluate`."""
-        self.authenticate(timeout=timeout)
+        self._start(timeout)
         message = pb.EvaluateRequest(
             statement=pb.SignedStatement(statement=statement, signature=signature),
             request=request,
@@ -248,7 +213,7 @@ class GrpcTransport:
         try:
             r = self._stub.Evaluate(message, timeout=timeout)
         except grpc.RpcError as exc:
-            raise translate_rpc_error(self._country, exc, "Evaluate") from exc
+            raise self._error(exc, "Evaluate") from exc
         return Evaluation(
             response=r.response,
             receipt=r.receipt,
@@ -265,14 +230,14 @@ class GrpcTransport:
         Raises:
             PeerUnavailableError, PeerRejectedError: as for every call.
         """
-        self.authenticate(timeout=timeout)
+        self._start(timeout)
         message = pb.FollowUpSubmitRequest(
             statement=pb.SignedStatement(statement=statement, signature=signature)
         )
         try:
             r = self._follow_ups.SubmitFollowUp(message, timeout=timeout)
         except grpc.RpcError as exc:
-            raise translate_rpc_error(self._country, exc, "SubmitFollowUp") from exc
+            raise self._error(exc, "SubmitFollowUp") from exc
         return _answer(self._country, r.request_id, r.status, r.deadline, {}, "")
 
     def follow_up_status(self, request_id: str, *, timeout: float) -> FollowUpAnswer:
@@ -281,24 +246,24 @@ class GrpcTransport:
         Raises:
             PeerUnavailableError, PeerRejectedError: as for every call.
         """
-        self.authenticate(timeout=timeout)
+        self._start(timeout)
         try:
             r = self._follow_ups.FollowUpStatus(
                 pb.FollowUpStatusRequest(request_id=request_id), timeout=timeout
             )
         except grpc.RpcError as exc:
-            raise translate_rpc_error(self._country, exc, "FollowUpStatus") from exc
+            raise self._error(exc, "FollowUpStatus") from exc
         return _answer(
             self._country, r.request_id, r.status, r.deadline, dict(r.released), r.reason
         )
 
     def add_checkpoint(self, body: bytes, *, timeout: float) -> tuple[int, bytes]:
         """See :meth:`WitnessTransport.add_checkpoint`."""
-        self.authenticate(timeout=timeout)
+        self._start(timeout)
         try:
             r = self._stub.AddCheckpoint(pb.AddCheckpointRequest(body=body), timeout=timeout)
         except grpc.RpcError as exc:
-            raise translate_rpc_error(self._country, exc, "AddCheckpoint") from exc
+            raise self._error(exc, "AddCheckpoint") from exc
         return int(r.status), bytes(r.body)
 
     def sync_index(
@@ -311,7 +276,7 @@ class GrpcTransport:
             PeerRejectedError: the peer refused.
         """
         deadline = time.monotonic() + timeout
-        self.authenticate(timeout=timeout)
+        self._start(timeout)
         transfer = _Transfer()
         resumes = 0
         while True:
@@ -335,7 +300,7 @@ class GrpcTransport:
                 ):
                     pass  # the stream broke: resume from the last byte held
                 else:
-                    raise translate_rpc_error(self._country, exc, "SyncIndex") from exc
+                    raise self._error(exc, "SyncIndex") from exc
                 resumes += 1
             except IndexIntegrityError as exc:
                 raise PeerUnavailableError(self._country, f"SyncIndex: {exc}") from exc

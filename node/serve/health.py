@@ -11,8 +11,11 @@ from __future__ import annotations
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from fedlookup.tls import require_tls13
 from node.config import NodeConfig
 from node.serve.identity import FEDERATION_SERVICE
+
+require_tls13()  # before any TLS credentials are built (docs/node.md, TLS)
 
 __all__ = ["NodeHealth", "health_of"]
 

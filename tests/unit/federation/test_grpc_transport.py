@@ -76,19 +76,20 @@ def _transport(stub: ScriptedStub, creds: ClientCredentials) -> GrpcTransport:
     # The channel is lazy: nothing connects; the stub answers instead.
     t = GrpcTransport("FR", "127.0.0.1:9", creds, server_check=ANY_SERVER)
     t._stub = stub  # type: ignore[assignment]
-    t._verified = True  # no endpoint behind the stub: skip the handshake probe
     return t
 
 
 def test_a_whole_stream_is_assembled_and_checked(creds: ClientCredentials) -> None:
     stub = ScriptedStub([("ok", None)])
-    assert _transport(stub, creds).sync_index(3, "e1", timeout=5) == BLOB
+    with _transport(stub, creds) as t:
+        assert t.sync_index(3, "e1", timeout=5) == BLOB
     assert (stub.requests[0].since_version, stub.requests[0].epoch_id) == (3, "e1")
 
 
 def test_a_broken_stream_resumes_from_the_last_byte_held(creds: ClientCredentials) -> None:
     stub = ScriptedStub([("break", 4), ("break", 3), ("ok", None)])
-    assert _transport(stub, creds).sync_index(None, None, timeout=5) == BLOB
+    with _transport(stub, creds) as t:
+        assert t.sync_index(None, None, timeout=5) == BLOB
     assert [r.offset for r in stub.requests] == [0, 4096, 7168]
     assert [r.resume_version for r in stub.requests] == [0, 7, 7]
     assert not stub.requests[0].HasField("since_version")
@@ -96,14 +97,15 @@ def test_a_broken_stream_resumes_from_the_last_byte_held(creds: ClientCredential
 
 def test_an_index_that_moved_on_restarts_from_zero(creds: ClientCredentials) -> None:
     stub = ScriptedStub([("break", 2), ("aborted", None), ("ok", None)])
-    assert _transport(stub, creds).sync_index(None, None, timeout=5) == BLOB
+    with _transport(stub, creds) as t:
+        assert t.sync_index(None, None, timeout=5) == BLOB
     assert [r.offset for r in stub.requests] == [0, 2048, 0]
 
 
 def test_a_wrong_checksum_makes_the_peer_unavailable(creds: ClientCredentials) -> None:
     stub = ScriptedStub([("digest", None)])
-    with pytest.raises(PeerUnavailableError, match="checksum"):
-        _transport(stub, creds).sync_index(None, None, timeout=5)
+    with _transport(stub, creds) as t, pytest.raises(PeerUnavailableError, match="checksum"):
+        t.sync_index(None, None, timeout=5)
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,14 @@
-"""The handshake probe: endpoints parsed, an unreachable peer named with its reason."""
+"""The peer links' TLS client context and endpoint parsing."""
 
 from __future__ import annotations
 
-import socket
+import ssl
 from dataclasses import dataclass
 
 import pytest
 from pki_fixtures import TestPKI
 
-from federation.tls_probe import peer_certificate, split_target
-from fedlookup.errors import PeerUnavailableError
+from federation.tls_context import client_context, split_target
 
 
 @pytest.mark.parametrize(
@@ -33,14 +32,13 @@ class _Pem:
     key: bytes
 
 
-def test_an_unreachable_peer_is_unavailable_with_its_reason(test_pki: TestPKI) -> None:
+def test_the_client_context_is_tls13_with_h2_and_a_required_chain(test_pki: TestPKI) -> None:
     de = test_pki.nodes["DE"]
     creds = _Pem(
         test_pki.ca.cert_path.read_bytes(), de.cert_path.read_bytes(), de.key_path.read_bytes()
     )
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with pytest.raises(PeerUnavailableError, match=r"cannot connect to 127\.0\.0\.1") as info:
-        peer_certificate("FR", f"127.0.0.1:{port}", creds, timeout=2)
-    assert info.value.peer == "FR"
+    ctx = client_context(creds)
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_3
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert not ctx.check_hostname  # the authenticator checks the name, country and pin
+    assert len(ctx.get_ca_certs()) == 1
