@@ -28,7 +28,7 @@ pins this order.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from audit.statements import QueryStatement, answer_binding, verify
 from federation.directory_model import Member
 from federation.dleq import epoch_key_message
-from federation.index_format import is_delta
+from federation.export_states import ExportStates, StateKey
 from federation.index_head import IndexHead
 from federation.trail import Members
 from federation.transport import Evaluation, Limits, NodeInfo
@@ -213,10 +213,6 @@ class IndexExport:
     signature: bytes = b""
 
 
-#: What a full export depends on besides the index: (epoch, version, categories, labels).
-_StateKey = tuple[str, int, frozenset[str] | None, bool]
-
-
 class Responder:
     """Answers NodeInfo, SyncIndex and Evaluate for one node.
 
@@ -267,9 +263,7 @@ class Responder:
         self._signer = signer
         self._signed_keys: dict[str, tuple[bytes, bytes]] = {}
         self._head_signer = head_signer
-        # SHA-256 of the full export per grant shape, for the current index version only.
-        self._states: dict[_StateKey, str] = {}
-        self._states_lock = threading.Lock()
+        self._states = ExportStates()  # full exports' digests, current version only
 
     def _ready_index(self) -> IndexView:
         index = self._index()
@@ -367,41 +361,24 @@ class Responder:
             index = self._ready_index()
             before = (index.epoch_id, index.version)
             since = since_version if epoch_id == index.epoch_id else None
-            blob = index.export(
-                since_version=since, categories=grant.categories, labels=grant.reveal
+            export_from = functools.partial(
+                index.export, categories=grant.categories, labels=grant.reveal
             )
-            key: _StateKey = (*before, grant.categories, grant.reveal)
+            blob = export_from(since_version=since)
+            key: StateKey = (*before, grant.categories, grant.reveal)
             state: str | None = None
             if self._head_signer is not None:
-                state = self._state_digest(index, key, blob)
+                full = functools.partial(export_from, since_version=None)
+                state = self._states.digest(key, blob, full)
             after = self._ready_index()
             if (after.epoch_id, after.version) == before:
                 export = IndexExport(blob=blob, epoch_id=before[0], version=before[1])
                 if state is None or self._head_signer is None:
                     return export
-                self._remember_state(key, state)
+                self._states.remember(key, state)
                 head = IndexHead.of_blob(blob, state_sha256=state)
                 return replace(export, head=head.canonical(), signature=self._head_signer(head))
         raise IndexVersionError("the index kept changing during the export")
-
-    def _state_digest(self, index: IndexView, key: _StateKey, blob: bytes) -> str:
-        """SHA-256 of the full export ``blob`` leads to (its own digest when it is full)."""
-        if not is_delta(blob):
-            return hashlib.sha256(blob).hexdigest()
-        with self._states_lock:  # one full export per version and grant shape, not per call
-            known = self._states.get(key)
-            if known is not None:
-                return known
-            full = index.export(since_version=None, categories=key[2], labels=key[3])
-            return hashlib.sha256(full).hexdigest()
-
-    def _remember_state(self, key: _StateKey, digest: str) -> None:
-        """Cache ``digest`` (the export was consistent); forget other versions' digests."""
-        with self._states_lock:
-            if key not in self._states:
-                self._states = {k: v for k, v in self._states.items() if k[:2] == key[:2]} | {
-                    key: digest
-                }
 
     def evaluate(self, peer: str, statement: bytes, signature: bytes, request: bytes) -> Evaluation:
         """Answer one blinded request under a signed statement (see the module docstring).
