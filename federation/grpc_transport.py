@@ -34,7 +34,7 @@ from federation.followup import FollowUpAnswer
 from federation.index_head import HeadCheck
 from federation.peer_link import DEFAULT_HANDSHAKE_S, PeerLink, ServerCheck
 from federation.refusals import peer_error
-from federation.transport import Evaluation, Limits, NodeInfo
+from federation.transport import Evaluation, IndexDownload, Limits, NodeInfo
 from fedlookup.errors import (
     FedlookupError,
     IndexIntegrityError,
@@ -88,6 +88,8 @@ class _Transfer:
     digest: bytes | None = None
     total: int = -1
     version: int = 0
+    head: bytes = b""
+    signature: bytes = b""
 
 
 class GrpcTransport:
@@ -268,7 +270,7 @@ class GrpcTransport:
 
     def sync_index(
         self, since_version: int | None, epoch_id: str | None, *, timeout: float
-    ) -> bytes:
+    ) -> IndexDownload:
         """See :meth:`PeerTransport.sync_index`; resumes a broken stream where it stopped.
 
         Raises:
@@ -290,7 +292,7 @@ class GrpcTransport:
                 raise PeerUnavailableError(self._country, "SyncIndex: no answer before deadline")
             try:
                 if self._receive(request, transfer, remaining):
-                    return bytes(transfer.buf)
+                    return IndexDownload(bytes(transfer.buf), transfer.head, transfer.signature)
             except grpc.RpcError as exc:
                 code = exc.code() if isinstance(exc, grpc.Call) else None
                 if code == grpc.StatusCode.ABORTED and transfer.buf:
@@ -336,6 +338,7 @@ class GrpcTransport:
                         )
                     except FedlookupError as exc:
                         raise IndexIntegrityError(f"index head refused: {exc}") from exc
+                transfer.head, transfer.signature = chunk.head, chunk.head_signature
                 return True
         raise IndexIntegrityError("stream ended without its final chunk")
 

@@ -14,6 +14,7 @@ after which the entry count disagrees with the peer's stated total.
 
 from __future__ import annotations
 
+import copy
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass, field
@@ -150,6 +151,14 @@ class IndexMirror:
         """Whether any entry of the identifier whose HKDF key is ``prk`` is held (the first
         slot of some category's chain); works without labels."""
         return any(self.lookup(tag) is not None for tag in chain_heads(prk))
+
+    def copy(self) -> IndexMirror:
+        """A copy that :meth:`apply` may change while this mirror stays as it is.
+
+        Shallow on purpose: :meth:`apply` and the merge never write into the columns or
+        the overlay, they replace them, so the copy costs no more than a few references.
+        """
+        return copy.copy(self)
 
     def apply(self, blob: bytes) -> None:
         """Apply a full snapshot (replaces everything) or a delta.

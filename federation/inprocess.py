@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 
 from federation.refusals import peer_error, refusal_for
 from federation.responder import IndexExport
-from federation.transport import Evaluation, NodeInfo
+from federation.transport import Evaluation, IndexDownload, NodeInfo
 from fedlookup.errors import PeerUnavailableError
 
 __all__ = ["InProcessTransport", "ResponderLike"]
@@ -80,13 +80,14 @@ class InProcessTransport:
 
     def sync_index(
         self, since_version: int | None, epoch_id: str | None, *, timeout: float
-    ) -> bytes:
-        """See :meth:`PeerTransport.sync_index`."""
-        return self._call(
-            "SyncIndex",
-            timeout,
-            lambda: self.responder.sync_index(self.as_country, since_version, epoch_id).blob,
-        )
+    ) -> IndexDownload:
+        """See :meth:`PeerTransport.sync_index`: the blob with the responder's signed head."""
+
+        def download() -> IndexDownload:
+            export = self.responder.sync_index(self.as_country, since_version, epoch_id)
+            return IndexDownload(export.blob, export.head, export.signature)
+
+        return self._call("SyncIndex", timeout, download)
 
     def evaluate(
         self, statement: bytes, signature: bytes, request: bytes, *, timeout: float

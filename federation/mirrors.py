@@ -16,31 +16,57 @@ response names both), so a check needs no extra round trip. Either way:
 * a new epoch, an empty mirror, or a delta that does not apply (:class:`IndexVersionError`,
   or :class:`IndexIntegrityError` on the delta): fetch the full index and replace the mirror.
 
-Checksums are verified by :meth:`IndexMirror.apply`; a mirror reaches disk only whole
-(temporary file, fsync, rename), and a failed update leaves the previous file in place.
+Every download is authenticated before it touches the mirror: its signed head
+(:class:`~federation.index_head.IndexHead` v2) must verify under the directory's key for the
+peer and describe the blob (:meth:`~federation.index_head.HeadCheck.check_head`); the blob is
+then applied to a *copy* of the mirror, whose full serialization must hash to the head's
+``state_sha256``. A delta that leads anywhere else is dropped for a full download; a full
+download that fails is :class:`PeerUnavailableError` and the mirror stays as it was.
+
+On disk a mirror is two files, both 0600 and written atomically: ``<CC>.mirror`` (the
+full snapshot) and ``<CC>.mirror.head`` (the signed head it was accepted under). On load
+the head's signature is checked under the key the directory lists *now* for that country,
+the head must name that country and the file must hash to its ``state_sha256``; anything
+else (no head file, a file edited on disk, a crash between the two writes, a rotated key)
+logs a WARNING naming the country and the reason and discards the mirror, which the next
+use downloads in full. A mirror is never replaced or loaded from unauthenticated bytes.
 """
 
 from __future__ import annotations
 
 import enum
-import os
+import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit.canonical import b64, canonical_bytes, parse_canonical, unb64
+from audit.statements import check_keys
 from federation.index import IndexMirror
 from federation.index_format import is_delta
-from federation.transport import NodeInfo, PeerTransport
+from federation.index_head import HeadCheck, IndexHead
+from federation.transport import IndexDownload, NodeInfo, PeerTransport
 from fedlookup.errors import (
+    FedlookupError,
+    IdentityError,
     IndexFormatError,
     IndexIntegrityError,
-    IndexVersionError,
     InputError,
     PeerUnavailableError,
+    VerificationError,
 )
+from fedlookup.files import PRIVATE_MODE, write_atomic
 
-__all__ = ["MirrorStore", "Refresh", "SyncKind"]
+__all__ = ["HEAD_FILE_TYPE", "MirrorStore", "Refresh", "SyncKind"]
+
+_log = logging.getLogger("fedlookup.mirrors")
+
+#: The ``type`` of a ``<CC>.mirror.head`` file.
+HEAD_FILE_TYPE = "fedlookup-mirror-head"
+#: What refuses a download: bad bytes, a bad or foreign signature, an unlisted peer.
+_REFUSED = (IndexFormatError, VerificationError, IdentityError)
 
 
 class SyncKind(enum.StrEnum):
@@ -72,17 +98,39 @@ def _safe_name(country: str) -> str:
     return country.upper()
 
 
+def _head_file(head: bytes, signature: bytes) -> bytes:
+    """The ``<CC>.mirror.head`` bytes: the canonical head and its signature."""
+    return canonical_bytes({"type": HEAD_FILE_TYPE, "head": b64(head), "signature": b64(signature)})
+
+
+def _read_head_file(data: bytes, path: Path) -> tuple[bytes, bytes]:
+    """The head and signature a ``<CC>.mirror.head`` file holds.
+
+    Raises:
+        VerificationError: not a canonical head file (names ``path``).
+    """
+    what = f"mirror head {path}"
+    obj = parse_canonical(data, what)
+    check_keys(obj, {"type", "head", "signature"}, what)
+    if obj["type"] != HEAD_FILE_TYPE:
+        raise VerificationError(f"{what}: not a {HEAD_FILE_TYPE}")
+    return unb64(obj["head"], f"{what}: head"), unb64(obj["signature"], f"{what}: signature")
+
+
 class MirrorStore:
-    """One mirror file per peer under ``directory`` (``<COUNTRY>.mirror``).
+    """One mirror per peer under ``directory``: ``<CC>.mirror`` and ``<CC>.mirror.head``.
 
     Thread-safe: refreshes of one peer are serialised, different peers run in parallel.
 
     Args:
         directory: where mirror files live; created (0700) when missing.
+        head_check: verifies the peers' signed index heads under the federation
+            directory's keys (:class:`~federation.index_head.DirectoryHeadCheck`).
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, head_check: HeadCheck) -> None:
         self._dir = Path(directory)
+        self._check = head_check
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._mirrors: dict[str, IndexMirror] = {}
         self._info: dict[str, tuple[NodeInfo, float]] = {}
@@ -98,25 +146,52 @@ class MirrorStore:
         """The file holding ``country``'s mirror."""
         return self._dir / f"{_safe_name(country)}.mirror"
 
+    def head_path(self, country: str) -> Path:
+        """The file holding the signed head ``country``'s mirror was accepted under."""
+        return self._dir / f"{_safe_name(country)}.mirror.head"
+
     def _lock(self, country: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(country, threading.Lock())
 
     def get(self, country: str) -> IndexMirror:
-        """``country``'s mirror as held (loaded from disk once; empty when none is held).
-
-        Raises:
-            IndexIntegrityError: the file on disk is damaged (delete it to resync).
-        """
+        """``country``'s mirror as held: loaded from disk once and only when its signed head
+        verifies (see the module docstring); empty when none is held or it was discarded."""
         with self._lock(country):
             return self._get_locked(country)
 
     def _get_locked(self, country: str) -> IndexMirror:
         mirror = self._mirrors.get(country)
         if mirror is None:
-            path = self.path(country)
-            mirror = IndexMirror.load(path) if path.exists() else IndexMirror()
+            mirror = self._load(country)
             self._mirrors[country] = mirror
+        return mirror
+
+    def _load(self, country: str) -> IndexMirror:
+        """The mirror on disk if its head vouches for it, else an empty one (logged)."""
+        path = self.path(country)
+        if not path.exists():
+            return IndexMirror()
+        try:
+            head_path = self.head_path(country)
+            if not head_path.exists():
+                raise IndexIntegrityError(f"no signed head beside it ({head_path.name})")
+            data = path.read_bytes()
+            head = self._check.check_signed(
+                country, *_read_head_file(head_path.read_bytes(), head_path)
+            )
+            if hashlib.sha256(data).hexdigest() != head.state_sha256:
+                raise IndexIntegrityError("the file is not the state its signed head names")
+            mirror = IndexMirror()
+            mirror.apply(data)
+        except (FedlookupError, OSError) as exc:
+            _log.warning(
+                "discarding the mirror of %s: %s; it will be downloaded in full",
+                country,
+                exc,
+                extra={"event": "mirror-discarded", "peer": country, "detail": str(exc)},
+            )
+            return IndexMirror()
         return mirror
 
     def refresh(
@@ -192,52 +267,83 @@ class MirrorStore:
         sync_timeout: float,
     ) -> Refresh:  # fmt: skip
         country = transport.country
-        try:
-            mirror = self._get_locked(country)
-        except IndexFormatError:
-            # A damaged local file is not the peer's fault: start over from nothing.
-            mirror = IndexMirror()
+        mirror = self._get_locked(country)  # a damaged or unsigned file loads as empty
         if mirror.epoch_id == epoch_id and mirror.version == version:
             return Refresh(mirror, info, SyncKind.NONE)
-        kind = SyncKind.FULL
-        updated: IndexMirror | None = None
+        accepted: tuple[IndexMirror, bytes, IndexDownload, SyncKind] | None = None
         # A version below ours means the peer rebuilt its index: only a full copy is right.
         if mirror.epoch_id == epoch_id and 0 < mirror.version < version:
-            updated, kind = self._try_delta(transport, mirror, sync_timeout)
-        if updated is None:
-            updated = self._full(transport, sync_timeout)
-            kind = SyncKind.FULL
-        self._save(country, updated)
+            accepted = self._try_delta(transport, mirror, sync_timeout)
+        if accepted is None:
+            accepted = self._full(transport, sync_timeout)
+        updated, state, download, kind = accepted
+        self._save(country, state, download)
         self._mirrors[country] = updated
         return Refresh(updated, info, kind)
 
+    def _accept(self, country: str, mirror: IndexMirror, download: IndexDownload) -> bytes:
+        """Apply ``download`` to ``mirror`` (a copy) once its head is ``country``'s signed
+        head of the blob, and return the state reached, checked against the head.
+
+        Raises:
+            IndexFormatError, VerificationError, IdentityError: the download is refused.
+        """
+        head = self._check.check_head(country, download.head, download.signature, download.blob)
+        mirror.apply(download.blob)
+        state = download.blob if not is_delta(download.blob) else mirror.to_bytes()
+        _check_state(country, head, state)
+        return state
+
     def _try_delta(
         self, transport: PeerTransport, mirror: IndexMirror, timeout: float
-    ) -> tuple[IndexMirror | None, SyncKind]:
-        blob = transport.sync_index(mirror.version, mirror.epoch_id, timeout=timeout)
+    ) -> tuple[IndexMirror, bytes, IndexDownload, SyncKind] | None:
+        download = transport.sync_index(mirror.version, mirror.epoch_id, timeout=timeout)
         # A peer whose store was rebuilt answers with its full index (new delta range).
-        kind = SyncKind.DELTA if is_delta(blob) else SyncKind.FULL
+        kind = SyncKind.DELTA if is_delta(download.blob) else SyncKind.FULL
+        candidate = mirror.copy()  # all or nothing: a refused delta leaves the mirror as it was
         try:
-            mirror.apply(blob)  # all or nothing: a refused delta leaves the mirror as it was
-        except (IndexVersionError, IndexIntegrityError):
-            return None, SyncKind.FULL
-        return mirror, kind
+            state = self._accept(transport.country, candidate, download)
+        except _REFUSED as exc:
+            _log.warning(
+                "refused a delta from %s (%s): downloading its full index",
+                transport.country,
+                exc,
+                extra={"event": "delta-refused", "peer": transport.country, "detail": str(exc)},
+            )
+            return None
+        return candidate, state, download, kind
 
-    def _full(self, transport: PeerTransport, timeout: float) -> IndexMirror:
-        blob = transport.sync_index(None, None, timeout=timeout)
+    def _full(
+        self, transport: PeerTransport, timeout: float
+    ) -> tuple[IndexMirror, bytes, IndexDownload, SyncKind]:
+        download = transport.sync_index(None, None, timeout=timeout)
         mirror = IndexMirror()
         try:
-            mirror.apply(blob)
-        except IndexFormatError as exc:
+            state = self._accept(transport.country, mirror, download)
+        except _REFUSED as exc:
             raise PeerUnavailableError(
                 transport.country, f"its full index failed verification: {exc}"
             ) from exc
-        return mirror
+        return mirror, state, download, SyncKind.FULL
 
-    def _save(self, country: str, mirror: IndexMirror) -> None:
-        mirror.save(self.path(country))  # temporary file, fsync, rename
-        dir_fd = os.open(self._dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # make the rename itself durable
-        finally:
-            os.close(dir_fd)
+    def _save(self, country: str, state: bytes, download: IndexDownload) -> None:
+        """Write the mirror, then its head (each atomic). A crash between the two leaves a
+        pair whose digests disagree, which the next load discards."""
+        write_atomic(self.path(country), state, mode=PRIVATE_MODE)
+        write_atomic(
+            self.head_path(country),
+            _head_file(download.head, download.signature),
+            mode=PRIVATE_MODE,
+        )
+
+
+def _check_state(country: str, head: IndexHead, state: bytes) -> None:
+    """Raise unless ``state`` (a mirror's full serialization) is the one ``head`` names.
+
+    Raises:
+        IndexIntegrityError: the blob led to another state than the signed one.
+    """
+    if hashlib.sha256(state).hexdigest() != head.state_sha256:
+        raise IndexIntegrityError(
+            f"the index of {country} leads to a state its signed head does not name"
+        )

@@ -28,6 +28,7 @@ pins this order.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from typing import Any, Protocol
 from audit.statements import QueryStatement, answer_binding, verify
 from federation.directory_model import Member
 from federation.dleq import epoch_key_message
+from federation.export_states import ExportStates, StateKey
+from federation.index_head import IndexHead
 from federation.trail import Members
 from federation.transport import Evaluation, Limits, NodeInfo
 from fedlookup.errors import (
@@ -198,11 +201,16 @@ class IndexExport:
         blob: the full index or a delta (``federation.index_format``).
         epoch_id: the epoch the blob is under.
         version: the index version the blob brings a mirror to.
+        head: the canonical signed :class:`~federation.index_head.IndexHead` of the blob
+            (empty when the responder has no head signer).
+        signature: the node's signature over ``head``.
     """
 
     blob: bytes
     epoch_id: str
     version: int
+    head: bytes = b""
+    signature: bytes = b""
 
 
 class Responder:
@@ -221,6 +229,9 @@ class Responder:
         signer: signs with the node's directory-pinned audit key; vouches for each
             epoch's public key in ``NodeInfo`` (``federation.dleq.epoch_key_message``).
             Without one, ``NodeInfo`` carries no signature and askers refuse its answers.
+        head_signer: signs the :class:`~federation.index_head.IndexHead` of every index
+            export with the same key (:func:`federation.index_head.sign_head`); without
+            one, exports carry no head and askers refuse them.
     """
 
     def __init__(
@@ -236,6 +247,7 @@ class Responder:
         on_evaluated: Callable[[str, int], None] | None = None,
         identifier_version: str = "v1",
         signer: Callable[[bytes], bytes] | None = None,
+        head_signer: Callable[[IndexHead], bytes] | None = None,
     ) -> None:
         self.country = country
         #: Identifier versions the index serves, as advertised ("v2", "v1+v2").
@@ -250,6 +262,8 @@ class Responder:
         self._on_evaluated = on_evaluated
         self._signer = signer
         self._signed_keys: dict[str, tuple[bytes, bytes]] = {}
+        self._head_signer = head_signer
+        self._states = ExportStates()  # full exports' digests, current version only
 
     def _ready_index(self) -> IndexView:
         index = self._index()
@@ -330,6 +344,9 @@ class Responder:
     def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> IndexExport:
         """The index as ``peer`` may see it: a delta when ``since_version`` is under the
         current epoch, else the full index; cardinality-only peers get tags without labels.
+        With a head signer, the export carries its signed head (v2), whose
+        ``state_sha256`` is the digest of the full export of the same version for the
+        same grant (computed once per version and grant shape, then cached).
 
         The version returned is the blob's: it is read on both sides of the export, and the
         export is retried when an index update landed in between.
@@ -344,12 +361,23 @@ class Responder:
             index = self._ready_index()
             before = (index.epoch_id, index.version)
             since = since_version if epoch_id == index.epoch_id else None
-            blob = index.export(
-                since_version=since, categories=grant.categories, labels=grant.reveal
+            export_from = functools.partial(
+                index.export, categories=grant.categories, labels=grant.reveal
             )
+            blob = export_from(since_version=since)
+            key: StateKey = (*before, grant.categories, grant.reveal)
+            state: str | None = None
+            if self._head_signer is not None:
+                full = functools.partial(export_from, since_version=None)
+                state = self._states.digest(key, blob, full)
             after = self._ready_index()
             if (after.epoch_id, after.version) == before:
-                return IndexExport(blob=blob, epoch_id=before[0], version=before[1])
+                export = IndexExport(blob=blob, epoch_id=before[0], version=before[1])
+                if state is None or self._head_signer is None:
+                    return export
+                self._states.remember(key, state)
+                head = IndexHead.of_blob(blob, state_sha256=state)
+                return replace(export, head=head.canonical(), signature=self._head_signer(head))
         raise IndexVersionError("the index kept changing during the export")
 
     def evaluate(self, peer: str, statement: bytes, signature: bytes, request: bytes) -> Evaluation:

@@ -7,7 +7,8 @@ raises only :class:`~fedlookup.errors.PeerUnavailableError` (the peer could not 
 or did not answer in time) or :class:`~fedlookup.errors.PeerRejectedError` (the peer
 answered with a refusal); anything else it meets is translated into one of these two.
 
-The two messages a peer returns, :class:`NodeInfo` and :class:`Evaluation`, are defined
+The messages a peer returns, :class:`NodeInfo`, :class:`IndexDownload` and
+:class:`Evaluation`, are defined
 here so the answering side (:mod:`federation.responder`) and both transports share them.
 """
 
@@ -18,7 +19,14 @@ from typing import Protocol, runtime_checkable
 
 from fedlookup.identifiers import IDENTIFIER_VERSION
 
-__all__ = ["Evaluation", "Limits", "NodeInfo", "PeerTransport", "WitnessTransport"]
+__all__ = [
+    "Evaluation",
+    "IndexDownload",
+    "Limits",
+    "NodeInfo",
+    "PeerTransport",
+    "WitnessTransport",
+]
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,21 @@ class Evaluation:
     proof: bytes = b""
 
 
+@dataclass(frozen=True)
+class IndexDownload:
+    """An index blob as received, with the answering node's signed head.
+
+    Attributes:
+        blob: the full index or a delta (``federation.index_format``).
+        head: the canonical :class:`~federation.index_head.IndexHead` v2 bytes.
+        signature: the peer's Ed25519 signature over ``head`` (its directory audit key).
+    """
+
+    blob: bytes
+    head: bytes = b""
+    signature: bytes = b""
+
+
 @runtime_checkable
 class PeerTransport(Protocol):
     """One peer node, as the asking side sees it.
@@ -118,9 +141,10 @@ class PeerTransport(Protocol):
 
     def sync_index(
         self, since_version: int | None, epoch_id: str | None, *, timeout: float
-    ) -> bytes:
+    ) -> IndexDownload:
         """The peer's index: a delta from ``since_version`` or, when ``since_version`` is
-        ``None`` or ``epoch_id`` is not the peer's current epoch, the full index.
+        ``None`` or ``epoch_id`` is not the peer's current epoch, the full index; with its
+        signed head, which the caller checks (``federation.mirrors.MirrorStore``).
 
         Raises:
             PeerUnavailableError: unreachable, too slow, or the stream broke off.

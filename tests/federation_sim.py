@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import random
 import string
 import threading
@@ -38,6 +39,7 @@ from federation.evaluation import Evaluator
 from federation.hitcheck import HitCheck
 from federation.hitcheck_types import CheckItem
 from federation.index import IndexInput, NodeIndex
+from federation.index_head import DirectoryHeadCheck, sign_head
 from federation.inprocess import InProcessTransport
 from federation.keys import EpochKeyStore, load_or_create_reference_key
 from federation.labels import Label, make_reference
@@ -206,6 +208,7 @@ class FederationSimulator:
             audit=ResponderTrail(log, used=country.ledger.used),
             directory=self.directory,
             signer=self.audit_keys[code].sign,
+            head_signer=functools.partial(sign_head, key=self.audit_keys[code]),
         )
         country.add(records)
         self.countries[code] = country
@@ -244,7 +247,10 @@ class FederationSimulator:
         check = HitCheck(
             country=asker,
             peers=peers if peers is not None else self.transports(asker),
-            mirrors=MirrorStore(self.root / f"asker-{asker}" / "mirrors"),
+            mirrors=MirrorStore(
+                self.root / f"asker-{asker}" / "mirrors",
+                head_check=DirectoryHeadCheck(self.directory),
+            ),
             auditor=self.trail(asker),
             timeout=timeout,
             sync_timeout=timeout,

@@ -118,6 +118,8 @@ def open_hit_check(
     # The same check the node's server applies to callers, here to the nodes it calls.
     servers = PeerAuthenticator(ReloadingPeerVerifier([config.tls.ca], [config.tls.crl]), directory)
     key = load_private_key(config.audit.key)
+    # One verifier of index heads: on receipt, after applying, and on loading from disk.
+    heads = DirectoryHeadCheck(directory)
     with ExitStack() as stack:
         transports = []
         for c in wanted:
@@ -129,7 +131,7 @@ def open_hit_check(
                 member.endpoint,
                 credentials,
                 server_check=servers,
-                head_check=DirectoryHeadCheck(directory),
+                head_check=heads,
                 max_message_bytes=config.server.max_message_bytes,
             )
             stack.callback(transport.close)
@@ -146,7 +148,7 @@ def open_hit_check(
         check = HitCheck(
             country=country,
             peers=transports,
-            mirrors=MirrorStore(config.layout.mirrors),
+            mirrors=MirrorStore(config.layout.mirrors, head_check=heads),
             auditor=auditor,
             timeout=timeout,
             sync_timeout=sync_timeout,

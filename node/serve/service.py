@@ -126,6 +126,7 @@ class NodeService:
                 on_evaluated=lambda peer, n: self.metrics.items.labels(peer=peer).inc(n),
                 identifier_version="+".join(config.registry.identifiers),
                 signer=self.audit_key.sign,
+                head_signer=functools.partial(sign_head, key=self.audit_key),
             )
             # The responder's grant is the node's policy capped by the directory's limits.
             self.compat = CompatSetups(
@@ -279,7 +280,6 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
                 chunk_bytes=config.server.chunk_bytes,
                 compat_setup=service.compat,
                 witness=service.witness.add_checkpoint,
-                head_signer=functools.partial(sign_head, key=service.audit_key),
             ),
             server,
         )

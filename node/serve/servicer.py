@@ -16,7 +16,6 @@ from typing import NoReturn, Protocol
 
 import grpc
 
-from federation.index_head import IndexHead
 from federation.responder import IndexExport
 from federation.transport import Evaluation, NodeInfo
 from fedlookup.errors import IndexVersionError, InputError
@@ -77,8 +76,6 @@ class FederationServicer(pb_grpc.FederationServicer):
         witness: witnesses the caller's checkpoints, ``(caller, body) -> (status, body)``
             (:meth:`federation.cosign.CheckpointWitness.add_checkpoint`); ``None`` answers
             UNIMPLEMENTED.
-        head_signer: signs an index download's head with the node's audit key
-            (:func:`federation.index_head.sign_head`); ``None`` sends no head.
     """
 
     def __init__(
@@ -89,14 +86,12 @@ class FederationServicer(pb_grpc.FederationServicer):
         chunk_bytes: int,
         compat_setup: CompatSetup | None = None,
         witness: Witness | None = None,
-        head_signer: Callable[[IndexHead], bytes] | None = None,
     ) -> None:
         self._responder = responder
         self._metrics = metrics
         self._chunk = chunk_bytes
         self._compat = compat_setup
         self._witness = witness
-        self._head_signer = head_signer
 
     def _fail(self, context: grpc.ServicerContext, exc: BaseException, method: str) -> NoReturn:
         public = public_error(exc)
@@ -145,7 +140,8 @@ class FederationServicer(pb_grpc.FederationServicer):
     def SyncIndex(
         self, request: pb.SyncIndexRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.IndexChunk]:
-        """See the proto: chunks carry offset, total size and the whole blob's SHA-256."""
+        """See the proto: chunks carry offset, total size and the whole blob's SHA-256; the
+        final one carries the responder's signed head."""
         try:
             peer = current_peer().country
             since = request.since_version if request.HasField("since_version") else None
@@ -156,10 +152,8 @@ class FederationServicer(pb_grpc.FederationServicer):
                 )
             blob = export.blob
             pieces = list(chunks(blob, self._chunk, request.offset))
-            head, signature = b"", b""
-            if self._head_signer is not None:
-                signed = IndexHead.of_blob(blob)
-                head, signature = signed.canonical(), self._head_signer(signed)
+            # The responder signed the head (v2: the blob and the state it leads to).
+            head, signature = export.head, export.signature
         except Exception as exc:
             self._fail(context, exc, "SyncIndex")
         digest = hashlib.sha256(blob).digest()

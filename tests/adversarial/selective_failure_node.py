@@ -17,6 +17,7 @@ not open).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import signal
 import sys
@@ -24,8 +25,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from audit.keys import load_private_key
 from audit.statements import QueryStatement
 from federation import index_format
+from federation.index_head import IndexHead, sign_head
 from federation.responder import IndexExport, Responder
 from federation.transport import Evaluation
 from node.config import NodeConfig
@@ -45,12 +48,21 @@ def _rewrite(blob: bytes, attack: str) -> bytes:
 def main(config_path: Path, port_file: Path, observed: Path, attack: str) -> None:
     """Serve as a dishonest node until SIGTERM."""
     honest_sync, honest_evaluate = Responder.sync_index, Responder.evaluate
+    config = NodeConfig.from_toml(config_path)
+    audit_key = load_private_key(config.audit.key)
 
     def sync_index(
         self: Responder, peer: str, since_version: int | None, epoch_id: str | None
     ) -> IndexExport:
+        # The rewritten index goes out under a head this node signs: it is its own index.
         export = honest_sync(self, peer, since_version, epoch_id)
-        return dataclasses.replace(export, blob=_rewrite(export.blob, attack))
+        blob = _rewrite(export.blob, attack)
+        full = _rewrite(honest_sync(self, peer, None, None).blob, attack)
+        state = hashlib.sha256(full).hexdigest() if index_format.is_delta(blob) else None
+        head = IndexHead.of_blob(blob, state_sha256=state)
+        return dataclasses.replace(
+            export, blob=blob, head=head.canonical(), signature=sign_head(head, audit_key)
+        )
 
     def evaluate(
         self: Responder, peer: str, statement: bytes, signature: bytes, request: bytes
@@ -62,7 +74,7 @@ def main(config_path: Path, port_file: Path, observed: Path, attack: str) -> Non
 
     Responder.sync_index = sync_index  # type: ignore[method-assign]
     Responder.evaluate = evaluate  # type: ignore[method-assign]
-    with serving(NodeConfig.from_toml(config_path)) as node:
+    with serving(config) as node:
 
         def stop(signum: int, frame: FrameType | None) -> None:
             node.stop()

@@ -78,9 +78,7 @@ def test_a_rewritten_follow_up_decision_is_caught(
     de_cfg = net.network.nodes["DE"].config()
     fr_cfg = net.network.nodes["FR"].config()
     fr_honest = _export_when(fr_cfg.audit_dir, tmp_path / "fr", "followup_decision", rid)
-    de_export = _export_when(
-        de_cfg.layout.audit_outgoing, tmp_path / "de", "followup_answer", rid
-    )
+    de_export = _export_when(de_cfg.layout.audit_outgoing, tmp_path / "de", "followup_answer", rid)
 
     # The auditor's trust root for FR's log comes from the signed directory, not the export.
     trusted, state = tmp_path / "trusted-FR.json", tmp_path / "auditor-state"

@@ -76,7 +76,7 @@ def test_valid_peer_evaluates_and_reads_a_hit(indexed_de: RunningNode, test_pki:
         assert info.country == "DE"
         assert info.limits.max_items_per_request == 10
         mirror = IndexMirror()
-        mirror.apply(t.sync_index(None, None, timeout=TIMEOUT))
+        mirror.apply(t.sync_index(None, None, timeout=TIMEOUT).blob)
         st = statement("FR", "DE", len(items))
         query = BlindedQuery.create(items)
         data = st.canonical()
@@ -95,7 +95,7 @@ def test_cardinality_peer_gets_no_labels(indexed_de: RunningNode, test_pki: Test
     ) as t:
         assert t.node_info(timeout=TIMEOUT).limits.mode == "cardinality"
         mirror = IndexMirror()
-        mirror.apply(t.sync_index(None, None, timeout=TIMEOUT))
+        mirror.apply(t.sync_index(None, None, timeout=TIMEOUT).blob)
         assert not mirror.has_labels
         ids = record_identifiers("Beretta", "XY998")
         # A cardinality request carries at least 20 items, or the per-request limit when

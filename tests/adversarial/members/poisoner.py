@@ -5,10 +5,17 @@ announces a newer index version in NodeInfo, and answers SyncIndex with a well-f
 index (one random entry) whose head is signed with a key that is not FR's audit key (the
 member's own). Every call is recorded as in ``impostor.py``.
 
+With ``--state-sha256`` it plays a dishonest FR holding FR's *audit* key as well: asked for
+a delta, it sends a well-formed delta to ``--version`` that removes the tag
+``--delta-remove`` (leaving ``--delta-total`` entries), under a head correctly signed and
+true to the delta's bytes, but naming ``--state-sha256`` as the state it leads to (a state
+the delta does not produce); asked for the full index, it answers UNAVAILABLE.
+
 Usage::
 
     python tests/adversarial/members/poisoner.py --port 7443 --cert fr.pem --key fr.key \
-        --ca ca.pem --audit-key nl-audit.key --epoch E --version 99 --record calls.jsonl
+        --ca ca.pem --audit-key nl-audit.key --epoch E --version 99 --record calls.jsonl \
+        [--state-sha256 HEX --delta-remove TAG --delta-total N]
 """
 
 from __future__ import annotations
@@ -49,9 +56,9 @@ class Poisoner(pb_grpc.FederationServicer):
         )
         self.lock = threading.Lock()
 
-    def _record(self, method: str) -> None:
+    def _record(self, method: str, **extra: Any) -> None:
         with self.lock, Path(self.args.record).open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"method": method}) + "\n")
+            f.write(json.dumps({"method": method, **extra}) + "\n")
 
     def NodeInfo(self, request: Any, context: Any) -> pb.NodeInfoResponse:
         self._record("NodeInfo")
@@ -63,13 +70,27 @@ class Poisoner(pb_grpc.FederationServicer):
             identifier_version="v1", protocol_version="fedlookup.v1",
         )  # fmt: skip
 
+    def _lying_delta(self, since: int) -> tuple[bytes, bytes, bytes]:
+        """A delta from ``since`` whose signed head names a state it does not lead to."""
+        args = self.args
+        gone = array("q", [args.delta_remove])
+        blob = encode(IndexBlob("FR", args.epoch, since, args.version, array("q"), b"", gone,
+                                args.delta_total, True))  # fmt: skip
+        head = IndexHead.of_blob(blob, state_sha256=args.state_sha256)
+        return blob, head.canonical(), sign_head(head, load_private_key(Path(args.audit_key)))
+
     def SyncIndex(self, request: Any, context: Any) -> Iterator[pb.IndexChunk]:
-        self._record("SyncIndex")
+        delta = request.HasField("since_version")
+        self._record("SyncIndex", since=request.since_version if delta else None)
+        blob, head, signature = self.blob, self.head, self.signature
+        if self.args.state_sha256:
+            if not delta:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "busy")
+            blob, head, signature = self._lying_delta(request.since_version)
         yield pb.IndexChunk(
-            data=self.blob, offset=0, total_size=len(self.blob),
-            sha256=hashlib.sha256(self.blob).digest(), index_version=self.args.version,
-            epoch_id=self.args.epoch, final=True, head=self.head,
-            head_signature=self.signature,
+            data=blob, offset=0, total_size=len(blob),
+            sha256=hashlib.sha256(blob).digest(), index_version=self.args.version,
+            epoch_id=self.args.epoch, final=True, head=head, head_signature=signature,
         )  # fmt: skip
 
 
@@ -80,6 +101,9 @@ def main() -> None:
         ap.add_argument(f"--{name}", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--version", type=int, required=True)
+    ap.add_argument("--state-sha256", default="")
+    ap.add_argument("--delta-remove", type=int, default=0)
+    ap.add_argument("--delta-total", type=int, default=0)
     args = ap.parse_args()
     Path(args.record).write_text("", encoding="utf-8")
     creds = grpc.ssl_server_credentials(

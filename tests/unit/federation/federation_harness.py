@@ -25,6 +25,7 @@ from audit.log import AuditLog
 from federation.directory import load_directory
 from federation.hitcheck import HitCheck
 from federation.index import IndexInput, NodeIndex
+from federation.index_head import DirectoryHeadCheck
 from federation.inprocess import InProcessTransport
 from federation.keys import load_or_create_reference_key
 from federation.labels import Label, make_reference
@@ -154,7 +155,7 @@ class Federation:
         check = HitCheck(
             country=asker,
             peers=peers if peers is not None else self.transports(asker),
-            mirrors=MirrorStore(root / "mirrors"),
+            mirrors=MirrorStore(root / "mirrors", head_check=DirectoryHeadCheck(self.directory)),
             auditor=auditor,
             timeout=timeout,
             sync_timeout=timeout,

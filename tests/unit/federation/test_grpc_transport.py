@@ -15,6 +15,7 @@ import pytest
 from pki_fixtures import ANY_SERVER, TestPKI
 
 from federation.grpc_transport import ClientCredentials, GrpcTransport, translate_rpc_error
+from federation.transport import IndexDownload
 from fedlookup.errors import PeerRejectedError, PeerUnavailableError
 from protos.fedlookup.v1 import fedlookup_pb2 as pb
 
@@ -61,9 +62,11 @@ class ScriptedStub:
             if action == "break" and sent == arg:
                 raise RpcFailure(grpc.StatusCode.UNAVAILABLE, "Socket closed")
             data = BLOB[offset : offset + 1024]
+            final = offset + len(data) == len(BLOB)
             yield pb.IndexChunk(data=data, offset=offset, total_size=len(BLOB), sha256=digest,
-                                index_version=7, epoch_id="e1",
-                                final=offset + len(data) == len(BLOB))  # fmt: skip
+                                index_version=7, epoch_id="e1", final=final,
+                                head=b"H" if final else b"",
+                                head_signature=b"S" if final else b"")  # fmt: skip
 
 
 @pytest.fixture
@@ -82,14 +85,14 @@ def _transport(stub: ScriptedStub, creds: ClientCredentials) -> GrpcTransport:
 def test_a_whole_stream_is_assembled_and_checked(creds: ClientCredentials) -> None:
     stub = ScriptedStub([("ok", None)])
     with _transport(stub, creds) as t:
-        assert t.sync_index(3, "e1", timeout=5) == BLOB
+        assert t.sync_index(3, "e1", timeout=5) == IndexDownload(BLOB, b"H", b"S")
     assert (stub.requests[0].since_version, stub.requests[0].epoch_id) == (3, "e1")
 
 
 def test_a_broken_stream_resumes_from_the_last_byte_held(creds: ClientCredentials) -> None:
     stub = ScriptedStub([("break", 4), ("break", 3), ("ok", None)])
     with _transport(stub, creds) as t:
-        assert t.sync_index(None, None, timeout=5) == BLOB
+        assert t.sync_index(None, None, timeout=5).blob == BLOB
     assert [r.offset for r in stub.requests] == [0, 4096, 7168]
     assert [r.resume_version for r in stub.requests] == [0, 7, 7]
     assert not stub.requests[0].HasField("since_version")
@@ -98,7 +101,7 @@ def test_a_broken_stream_resumes_from_the_last_byte_held(creds: ClientCredential
 def test_an_index_that_moved_on_restarts_from_zero(creds: ClientCredentials) -> None:
     stub = ScriptedStub([("break", 2), ("aborted", None), ("ok", None)])
     with _transport(stub, creds) as t:
-        assert t.sync_index(None, None, timeout=5) == BLOB
+        assert t.sync_index(None, None, timeout=5).blob == BLOB
     assert [r.offset for r in stub.requests] == [0, 2048, 0]
 
 

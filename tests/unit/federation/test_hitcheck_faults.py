@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from federation_sim import (
     ASK,
     Country,
@@ -20,6 +21,7 @@ from federation_sim import (
 
 from federation import index_format
 from federation.hitcheck_types import CheckContext, Outcome
+from federation.index_head import IndexHead, sign_head
 from federation.mirrors import MirrorStore
 from federation.transport import Evaluation, NodeInfo
 
@@ -160,23 +162,30 @@ def test_an_answer_whose_receipt_does_not_verify_is_not_trusted(fed: FederationS
 
 
 class Renamed(Faulty):
-    """A responder whose index header names another country (no signed head in-process)."""
+    """A responder whose index header names another country, under a head it signs."""
 
-    def __init__(self, inner: Any, calls: list[str]) -> None:
+    def __init__(self, inner: Any, calls: list[str], key: Ed25519PrivateKey) -> None:
         super().__init__(inner, lambda: calls.append("Evaluate"))
+        self.key = key
 
     def sync_index(self, peer: str, since_version: int | None, epoch_id: str | None) -> Any:
         export = self.inner.sync_index(peer, since_version, epoch_id)
         parsed = dataclasses.replace(index_format.decode(export.blob), country="X1")
-        return dataclasses.replace(export, blob=index_format.encode(parsed))
+        blob = index_format.encode(parsed)
+        head = IndexHead.of_blob(blob)
+        return dataclasses.replace(
+            export, blob=blob, head=head.canonical(), signature=sign_head(head, self.key)
+        )
 
 
 def test_an_index_naming_another_country_is_refused_at_sync(fed: FederationSimulator) -> None:
-    """The header check at sync holds without the signed head the network path adds."""
+    """Even under the peer's own signature, a head (and index) naming another country is
+    refused before anything reaches the mirror."""
     calls: list[str] = []
-    wrap = lambda c: Renamed(c.responder, calls) if c.code == "FR" else c.responder  # noqa: E731
+    key = fed.audit_keys["FR"]
+    wrap = lambda c: Renamed(c.responder, calls, key) if c.code == "FR" else c.responder  # noqa: E731
     result = fed.hit_check("DE", peers=fed.transports("DE", wrap)).run(items(ASK), CONTEXT)
-    assert "its index names country 'X1'" in result.peers["FR"].reason
+    assert "index head names X1, expected FR" in result.peers["FR"].reason
     assert result.answers[0]["FR"].outcome is Outcome.UNAVAILABLE
     assert calls == []  # nothing was asked of it
     assert result.answers[1]["NL"].outcome is Outcome.HIT
