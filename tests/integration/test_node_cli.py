@@ -283,7 +283,7 @@ def test_bad_configuration_names_the_field(tmp_path: Path) -> None:
     assert b"FEDLOOKUP_SERVER_MAX_WORKERS" in result.stderr
 
 
-def _wait_for(condition: Any, served: Served, attempts: int = 50) -> None:
+def _wait_for(condition: Any, served: Served, attempts: int = 200) -> None:
     """The node writes its log asynchronously: poll it a bounded number of times."""
     import time
 

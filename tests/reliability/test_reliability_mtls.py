@@ -98,7 +98,7 @@ def _refusals(net: RelNet) -> list[str]:
 
 
 def _logged(net: RelNet, needle: str, since: int = 0) -> str:
-    for _ in range(50):  # the node writes its log asynchronously
+    for _ in range(200):  # the node writes its log asynchronously (20 s under load)
         found = [r for r in _refusals(net)[since:] if needle in r]
         if found:
             return found[-1]
