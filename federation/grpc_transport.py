@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from federation.followup import FollowUpAnswer
 from federation.index_head import HeadCheck
@@ -138,6 +139,7 @@ class GrpcTransport:
         self._stub = pb_grpc.FederationStub(self._channel)
         # Follow-ups ride the same channel: same credentials, same server-identity checks.
         self._follow_ups = pb_grpc.FollowUpStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
 
     @property
     def country(self) -> str:
@@ -174,6 +176,21 @@ class GrpcTransport:
         if code == grpc.StatusCode.UNAVAILABLE and failure is not None:
             return PeerUnavailableError(self._country, failure.reason)
         return translate_rpc_error(self._country, exc, action)
+
+    def health(self, *, timeout: float) -> str:
+        """The peer's ``grpc.health.v1`` status (``SERVING``, ``NOT_SERVING``), asked over the
+        same authenticated link as every other call.
+
+        Raises:
+            PeerUnavailableError: unreachable, or the answering node is not the member.
+            PeerRejectedError: the peer refused the question.
+        """
+        self._start(timeout)
+        try:
+            reply = self._health.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+        except grpc.RpcError as exc:
+            raise self._error(exc, "Health") from exc
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
     def node_info(self, *, timeout: float) -> NodeInfo:
         """See :meth:`PeerTransport.node_info`."""

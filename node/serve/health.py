@@ -3,7 +3,10 @@
 The overall status (service ``""``) and the federation service's status follow the index:
 a node that has no index yet, or is shutting down, says NOT_SERVING so a load balancer or
 a peer's probe does not send it queries it cannot answer. :func:`health_of` is the other
-end: it asks a node's health over mutual TLS (the peer probe, ``node status``).
+end for this node itself (``node status``, ``node wait``): it asks the node's own health
+over mutual TLS. :func:`peer_health` asks another member's, over the verified connector
+that carries every other call to that member, so an endpoint answering with any other
+certificate than the member's is reported as refused, not as up.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from __future__ import annotations
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from federation.grpc_transport import ClientCredentials, GrpcTransport
+from federation.peer_link import ServerCheck
+from fedlookup.errors import FedlookupError, PeerUnavailableError
 from fedlookup.tls import require_tls13
 from node.config import NodeConfig
 from node.serve.identity import FEDERATION_SERVICE
 
 require_tls13()  # before any TLS credentials are built (docs/node.md, TLS)
 
-__all__ = ["NodeHealth", "health_of"]
+__all__ = ["NodeHealth", "health_of", "peer_health"]
 
 
 class NodeHealth:
@@ -73,3 +79,26 @@ def health_of(cfg: NodeConfig, address: str, timeout: float = 3.0) -> str:
             code = exc.code() if isinstance(exc, grpc.Call) else None
             return f"unreachable ({code.name if code else 'error'})"
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+def peer_health(
+    cfg: NodeConfig, country: str, endpoint: str, servers: ServerCheck, timeout: float = 5.0
+) -> str:
+    """Ask member ``country``'s health at ``endpoint`` through an authenticated link.
+
+    Returns:
+        ``SERVING``, ``NOT_SERVING``, ``unreachable (<reason>)`` (no answer, or an endpoint
+        that is not the member: the reason names which), ``refused (<reason>)``, or
+        ``unknown (<why>)`` when this node's TLS files cannot be read.
+    """
+    try:
+        creds = ClientCredentials.from_files(ca=cfg.tls.ca, cert=cfg.tls.cert, key=cfg.tls.key)
+    except OSError as exc:
+        return f"unknown (cannot read {exc.filename}: {exc.strerror})"
+    try:
+        with GrpcTransport(country, endpoint, creds, server_check=servers) as transport:
+            return transport.health(timeout=timeout)
+    except PeerUnavailableError as exc:
+        return f"unreachable ({exc.reason})"
+    except FedlookupError as exc:
+        return f"refused ({exc})"

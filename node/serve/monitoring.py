@@ -34,9 +34,10 @@ from prometheus_client.registry import Collector
 import fedlookup
 from certs._files import load_certificate, load_crl
 from federation.directory import Directory
+from federation.peer_link import ServerCheck
 from fedlookup.errors import FedlookupError
 from node.config import NodeConfig
-from node.serve.health import health_of
+from node.serve.health import peer_health
 from node.serve.metrics import NodeMetrics
 
 __all__ = ["PeerProbe", "health_problems", "install"]
@@ -150,7 +151,9 @@ class PeerProbe:
         directory: the directory in force.
         metrics: the node's metrics (gauges are added to its registry).
         interval: seconds between rounds.
-        ask: ``(config, endpoint) -> status``; default :func:`node.serve.health.health_of`.
+        servers: authenticates each member's endpoint (``certs.PeerAuthenticator``): the
+            default ``ask`` is :func:`node.serve.health.peer_health` with it.
+        ask: ``(config, country, endpoint) -> status``, instead of the default.
     """
 
     def __init__(
@@ -160,12 +163,18 @@ class PeerProbe:
         metrics: NodeMetrics,
         *,
         interval: float = 60.0,
-        ask: Callable[[NodeConfig, str], str] | None = None,
+        servers: ServerCheck | None = None,
+        ask: Callable[[NodeConfig, str, str], str] | None = None,
     ) -> None:
         self._config = config
         self._directory = directory
         self._interval = interval
-        self._ask = ask or (lambda cfg, endpoint: health_of(cfg, endpoint, timeout=5.0))
+        if ask is None:
+            if servers is None:
+                raise ValueError("PeerProbe needs the server check or its own ask")
+            checked = servers
+            ask = lambda cfg, country, endpoint: peer_health(cfg, country, endpoint, checked)  # noqa: E731
+        self._ask = ask
         self.up = Gauge(
             "fedlookup_peer_up", "1 when the peer's node answered SERVING to the last probe.",
             ["peer"], registry=metrics.registry,
@@ -186,7 +195,7 @@ class PeerProbe:
         for member in directory.members:
             if member.country == self._config.node.country:
                 continue
-            status = self._ask(self._config, member.endpoint)
+            status = self._ask(self._config, member.country, member.endpoint)
             answers[member.country] = status
             self.up.labels(peer=member.country).set(1.0 if status == "SERVING" else 0.0)
             self.probed.labels(peer=member.country).set(time.time())

@@ -310,6 +310,7 @@ def serving(config: NodeConfig) -> Iterator[RunningNode]:
                     lambda: service.directory.current,
                     service.metrics,
                     interval=config.metrics.peer_probe_interval_s,
+                    servers=service.authenticator,
                 )
                 probe.start()
                 stack.callback(probe.stop)

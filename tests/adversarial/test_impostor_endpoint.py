@@ -20,7 +20,16 @@ import pytest
 from hostile import fedlookup, member_process
 from reliability.relnet import RelNet, audit_kinds
 
-from certs import CAFiles, issue_node_certificate, revoke
+from certs import (
+    CAFiles,
+    PeerAuthenticator,
+    ReloadingPeerVerifier,
+    issue_node_certificate,
+    revoke,
+)
+from federation.directory import load_directory
+from node.config import NodeConfig
+from node.serve.health import peer_health
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +63,32 @@ def _impostor_files(net: RelNet, who: str, tmp: Path) -> tuple[Path, Path]:
         return cert, key
     tls = net.folder(who) / "tls"
     return tls / "node.pem", tls / "node.key"
+
+
+def test_the_peer_probe_reports_an_impostor_as_unreachable(net: RelNet, tmp_path: Path) -> None:
+    """(Runs before the cases below: the last of them revokes FR's own certificate.)
+
+    DE's health probe of FR (``fedlookup_peer_up``) goes over the same authenticated link:
+    NL's certificate at FR's endpoint is not FR being up, and the impostor gets no request."""
+    cfg = NodeConfig.from_toml(net.folder("DE") / "node.toml")
+    directory = load_directory(cfg.directory.path, cfg.directory.authority)
+    servers = PeerAuthenticator(ReloadingPeerVerifier([cfg.tls.ca], [cfg.tls.crl]), directory)
+    endpoint = f"127.0.0.1:{net.ports['FR']}"
+    assert peer_health(cfg, "FR", endpoint, servers) == "SERVING"
+    cert, key = _impostor_files(net, "NL", tmp_path)
+    record = tmp_path / "calls.jsonl"
+    net.procs.stop("FR")
+    try:
+        with member_process(
+            "impostor", "--port", str(net.ports["FR"]), "--cert", str(cert), "--key", str(key),
+            "--ca", str(net.folder("DE") / "tls" / "ca.pem"), "--record", str(record),
+        ):  # fmt: skip
+            status = peer_health(cfg, "FR", endpoint, servers)
+    finally:
+        net.start_again("FR")
+    assert status.startswith("unreachable (answering node is not FR"), status
+    assert "certificate is for NL, expected FR" in status
+    assert record.read_text(encoding="utf-8") == ""
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
