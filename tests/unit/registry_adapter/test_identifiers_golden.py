@@ -5,7 +5,8 @@ import speed; any change to an identifier, a warning, a refusal reason or a vali
 changes them. Inputs: a seeded generated registry (5,000 rows), both sides of the matching
 evaluation set (``tests/data/matching/pairs.csv``), and a seeded corpus of hostile spellings
 (labels, marks, Cyrillic, Greek, fullwidth and other-script digits, accents, placeholders in
-many languages, wildcards, combining marks) as make and as serial. A digest that changes
+many languages, wildcards, combining marks) as make and as serial, and short serials around
+the entropy floor. A digest that changes
 means peers would derive different bytes for the same firearm: a new identifier version,
 never an edit.
 """
@@ -28,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[3]
 PAIRS = ROOT / "tests/data/matching/pairs.csv"
 
 #: sha256 over every (make, serial) outcome: v2 items and warnings or the refusal, then v1.
-GOLDEN_IDENTIFIERS = "2acd744f7ec4f90869e3b314e566b78bae1c0d7476adf38adc0c972f84143e5a"
+GOLDEN_IDENTIFIERS = "ad11a8b963a0a42e8972f750e1144ddedad90fa6dc5ee9d055f6faa95fd3ad29"
 #: sha256 over ``read_file`` of the generated registry and of the hostile corpus as a CSV:
 #: every Row or Reject, then the warnings summary.
 GOLDEN_IMPORT = "9bbe676afc1488f54f55f2685ee87fc7ff3e82b0721ce050076b5281736a3251"
 #: How many (make, serial) pairs the identifier digest covers (a guard on the inputs).
-GOLDEN_CASES = 11_714
+GOLDEN_CASES = 14_714
 
 _FRAGMENTS = (
     # labels in several languages and scripts
@@ -83,6 +84,19 @@ def _hostile(seed: int, count: int) -> list[tuple[str, str]]:
     return out
 
 
+def _short(seed: int, count: int) -> list[tuple[str, str]]:
+    """Short serials around the entropy floor: steps, repeats and runs of 3 to 7 characters."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        start, step = rng.randrange(48, 91), rng.choice((0, 1, 2, 3, -1, -2))
+        chars = [chr(min(max(start + i * step, 48), 90)) for i in range(rng.randint(3, 7))]
+        if rng.random() < 0.5:
+            chars[rng.randrange(len(chars))] = rng.choice("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
+        out.append((rng.choice(_MAKES), rng.choice(("", "No. ", "0", "SN")) + "".join(chars)))
+    return out
+
+
 def _pairs() -> list[tuple[str, str]]:
     with PAIRS.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -122,7 +136,7 @@ def _digest(lines: Iterator[str]) -> str:
 def _cases(tmp: Path) -> list[tuple[str, str]]:
     with _generated(tmp).open(encoding="utf-8", newline="") as fh:
         generated = [(r["make"], r["serial"]) for r in csv.DictReader(fh)]
-    return generated + _pairs() + _hostile(seed=20261206, count=6000)
+    return generated + _pairs() + _hostile(seed=20261206, count=6000) + _short(9, 3000)
 
 
 def test_identifier_bytes_warnings_and_refusals_are_unchanged(tmp_path: Path) -> None:
