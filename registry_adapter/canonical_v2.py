@@ -23,6 +23,7 @@ from registry_adapter.maker_key import maker_words
 from registry_adapter.maker_table import MakerTable
 from registry_adapter.placeholders import PlaceholderPolicy, has_digit, reaches_entropy_floor
 from registry_adapter.serial_v2 import (
+    VARIABLE_PREFIXES,
     fold_serial,
     serial_variants,
     strip_label,
@@ -100,7 +101,9 @@ def identify(make: str, serial: str, makers: MakerTable | None = None) -> Firear
         warnings.append(_NO_DIGIT)
     serial_only = f"{IDENTIFIER_VERSION_V2}|S|{canonical}".encode()
     variants: tuple[bytes, ...] = ()
-    candidates = serial_variants(serial, canonical, label_free)
+    # serial_variants' own first test, inlined: most serials are one plain token.
+    plain = serial.isalnum() and serial.isascii() and not canonical.startswith(VARIABLE_PREFIXES)
+    candidates = [] if plain else serial_variants(serial, canonical, label_free)
     if candidates:
         kept = [v for v in candidates if reaches_entropy_floor(v)]
         if kept:

@@ -119,10 +119,6 @@ ENTROPY_SURE_LENGTH = 2 + math.ceil(
 )
 
 
-def _surely_enough(length: int) -> bool:
-    return length >= ENTROPY_SURE_LENGTH
-
-
 def reaches_entropy_floor(canonical: str) -> bool:
     """``entropy_bits(canonical) >= ENTROPY_FLOOR_BITS``, without summing long serials.
 
@@ -130,7 +126,7 @@ def reaches_entropy_floor(canonical: str) -> bool:
         >>> reaches_entropy_floor("742"), reaches_entropy_floor("0000")
         (True, False)
     """
-    return _surely_enough(len(canonical)) or entropy_bits(canonical) >= ENTROPY_FLOOR_BITS
+    return len(canonical) >= ENTROPY_SURE_LENGTH or entropy_bits(canonical) >= ENTROPY_FLOOR_BITS
 
 
 @dataclass(frozen=True)
@@ -189,11 +185,12 @@ class PlaceholderPolicy:
                 return "written in words with no digit, not a marking"
         if not _WILDCARDS.isdisjoint(typed):
             return "holds a wildcard (? or *): a partial serial cannot be matched"
-        if canonical.count(canonical[:1]) == len(canonical):
+        size = len(canonical)
+        if canonical.count(canonical[:1]) == size:
             return "repeats one character (placeholder)"
-        if len(canonical) >= 4 and _is_run(canonical):
+        if size >= 4 and _is_run(canonical):
             return "is a plain ascending or descending run (placeholder)"
-        if _surely_enough(len(canonical)):
+        if size >= ENTROPY_SURE_LENGTH:
             return None
         bits = entropy_bits(canonical)
         if bits < ENTROPY_FLOOR_BITS:

@@ -21,11 +21,16 @@ import unicodedata
 
 from registry_adapter.maker_key import translit
 
-__all__ = ["MAX_VARIANTS", "canonical_serial_v2", "fold_serial", "serial_variants", "strip_label"]
+__all__ = ["MAX_VARIANTS", "VARIABLE_PREFIXES", "canonical_serial_v2", "fold_serial",
+           "serial_variants", "strip_label"]  # fmt: skip
 
 #: At most this many variants per firearm: each costs one item per peer per check and one
 #: index entry per record.
 MAX_VARIANTS = 4
+
+#: A plain ASCII token (no label, mark or other script) has variants only when its canonical
+#: form starts with one of these: a leading zero or a glued label.
+VARIABLE_PREFIXES = ("0", "SN", "N0", "NR")
 
 _HOMOGLYPHS = {
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O",
@@ -63,6 +68,9 @@ _STRONG_LABEL = re.compile(
 # A bare "NO", "NR" or "SN" and a space before a token holding a digit is a label too
 # ("No 12345", "No URX39448").
 _SPACED_LABEL = re.compile(r"^\W*(?:N[O0R]|SN)\s+(?=[^\W_]*\d)")
+# Either label at the start: when neither matches, strip_label has nothing to do (most
+# serials), found with one regex call instead of a loop of two.
+_ANY_LABEL = re.compile(f"(?:{_STRONG_LABEL.pattern})|(?:{_SPACED_LABEL.pattern})", re.VERBOSE)
 # Glued to the digits it may be part of the serial: only a variant drops it.
 _GLUED_LABEL = re.compile(r"^(?:SN|N0|NR)(?=\d{4,}$)")
 
@@ -121,6 +129,8 @@ def strip_label(typed: str) -> str:
         for sign in ("N.º", "n.º", "Nº", "nº", "№"):
             typed = typed.replace(sign, "N° ")
         text = _ascii_upper(typed).strip()
+    if _ANY_LABEL.match(text) is None:
+        return text
     for _ in range(3):  # "N° de série", "Serial: No." are labels in two steps
         before = text
         for pattern in (_STRONG_LABEL, _SPACED_LABEL):
@@ -213,7 +223,7 @@ def serial_variants(typed: str, canonical: str, label_free: str | None = None) -
         canonical: its v2 canonical form.
         label_free: ``strip_label(typed)`` when the caller has it already.
     """
-    if typed.isalnum() and typed.isascii() and not canonical.startswith(("0", "SN", "N0", "NR")):
+    if typed.isalnum() and typed.isascii() and not canonical.startswith(VARIABLE_PREFIXES):
         return []  # one plain token: no label, mark, zero or other script to vary
     if label_free is None:
         label_free = strip_label(typed)
