@@ -69,6 +69,8 @@ def fold_text(text: str) -> str:
         'NUMEROILLISIBLE'
     """
     if text.isascii():
+        if text.isalnum():  # nothing to drop
+            return text.upper()
         return text.upper().encode("ascii").translate(None, _ASCII_NOT_ALNUM).decode("ascii")
     base = unicodedata.normalize("NFKC", text).translate(BASE_LETTERS)
     decomposed = unicodedata.normalize("NFKD", base)

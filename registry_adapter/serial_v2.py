@@ -146,7 +146,10 @@ def fold_serial(text: str) -> str:
     """Fold text to serial characters: v1 rules (look-alikes to Latin, ``O``/``I``,
     separators dropped), then the Cyrillic and Greek letters that look like no Latin letter
     transliterated by sound (``БЛ`` reads ``BL``, as a clerk types what he sees)."""
-    if text.isascii():  # one C-level pass: O and I folded, all but A-Z and 0-9 dropped
+    if text.isascii():
+        if text.isalnum():  # nothing to drop: only O and I folded
+            return text.upper().replace("O", "0").replace("I", "1")
+        # One C-level pass: O and I folded, all but A-Z and 0-9 dropped.
         folded = text.upper().encode("ascii").translate(_ASCII_CONFUSE, _ASCII_NOT_ALNUM)
         return folded.decode("ascii")
     upper = unicodedata.normalize("NFKC", text).upper().translate(_FOLD)
