@@ -15,14 +15,15 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from fedlookup.errors import InputError
 from registry_adapter.maker_key import maker_words
 from registry_adapter.maker_table import MakerTable
-from registry_adapter.placeholders import ENTROPY_FLOOR_BITS, PlaceholderPolicy, entropy_bits
+from registry_adapter.placeholders import PlaceholderPolicy, has_digit, reaches_entropy_floor
 from registry_adapter.serial_v2 import (
-    canonical_serial_v2,
+    VARIABLE_PREFIXES,
     fold_serial,
     serial_variants,
     strip_label,
@@ -80,48 +81,73 @@ def identify(make: str, serial: str, makers: MakerTable | None = None) -> Firear
         raise InputError(f"longer than {MAX_MAKE_LENGTH} characters", field="make")
     if len(serial) > MAX_SERIAL_LENGTH:
         raise InputError(f"longer than {MAX_SERIAL_LENGTH} characters", field="serial")
-    for name, value in (("make", make), ("serial", serial)):
-        if "\x00" in value:
-            raise InputError("contains a NUL character", field=name)
-    policy = PlaceholderPolicy.default()
-    canonical = canonical_serial_v2(serial)
+    if "\x00" in make:
+        raise InputError("contains a NUL character", field="make")
+    if "\x00" in serial:
+        raise InputError("contains a NUL character", field="serial")
+    # The label is stripped once: the canonical serial, the label warning and the variants
+    # all start from it.
+    label_free = strip_label(serial)
+    canonical = fold_serial(label_free)
     if not canonical:
         raise InputError("serial has no letters or digits", field="serial")
-    refusal = policy.serial_refusal(serial, canonical)
+    refusal = _policy().serial_refusal(serial, canonical)
     if refusal is not None:
         raise InputError(refusal, field="serial")
     warnings: list[str] = []
-    if not serial.isalnum() and fold_serial(strip_label(serial)) != fold_serial(serial):
-        warnings.append("serial: a label prefix (No., S/N, N°...) was removed")
-    if not any(ch.isdigit() for ch in canonical):
-        warnings.append("serial: holds no digit")
-    variants = [
-        v for v in serial_variants(serial, canonical) if entropy_bits(v) >= ENTROPY_FLOOR_BITS
-    ]
-    if any(v != canonical.lstrip("0") for v in variants):
-        warnings.append(
-            "serial: may carry a label, mark or other-script letters: "
-            f"also checked as {len(variants)} serial-only variant(s)"
-        )
-    table = makers if makers is not None else MakerTable.default()
-    words = maker_words(make)
-    ms: bytes | None = None
-    if not words or policy.make_is_unknown(make):
-        warnings.append("make: unknown, so checked by serial only (possible match at most)")
-    else:
-        key = _known_prefix(words, table)
-        if key is None:
-            key = "".join(words)
-            warnings.append("make: not in the maker table (a hit needs the same spelling)")
-        elif key != "".join(words):
-            warnings.append("make: read as a known maker followed by other words (a model?)")
-        ms = f"{IDENTIFIER_VERSION_V2}|MS|{table.resolve(key)}|{canonical}".encode()
+    if not serial.isalnum() and canonical != fold_serial(serial):
+        warnings.append(_LABEL_REMOVED)
+    if not has_digit(canonical):
+        warnings.append(_NO_DIGIT)
+    serial_only = f"{IDENTIFIER_VERSION_V2}|S|{canonical}".encode()
+    variants: tuple[bytes, ...] = ()
+    # serial_variants' own first test, inlined: most serials are one plain token.
+    plain = serial.isalnum() and serial.isascii() and not canonical.startswith(VARIABLE_PREFIXES)
+    candidates = [] if plain else serial_variants(serial, canonical, label_free)
+    if candidates:
+        kept = [v for v in candidates if reaches_entropy_floor(v)]
+        if kept:
+            zero_free = canonical.lstrip("0")
+            if any(v != zero_free for v in kept):
+                warnings.append(
+                    "serial: may carry a label, mark or other-script letters: "
+                    f"also checked as {len(kept)} serial-only variant(s)"
+                )
+            variants = tuple(f"{IDENTIFIER_VERSION_V2}|S|{v}".encode() for v in kept)
+    head, make_warnings = _make_part(makers if makers is not None else _default_table(), make)
     return FirearmIdentifiers(
-        make_serial=ms,
-        serial_only=f"{IDENTIFIER_VERSION_V2}|S|{canonical}".encode(),
-        variants=tuple(f"{IDENTIFIER_VERSION_V2}|S|{v}".encode() for v in variants),
-        warnings=tuple(warnings),
+        make_serial=None if head is None else (head + canonical).encode(),
+        serial_only=serial_only,
+        variants=variants,
+        warnings=(*warnings, *make_warnings) if make_warnings else tuple(warnings),
     )
+
+
+_LABEL_REMOVED = "serial: a label prefix (No., S/N, N°...) was removed"
+_NO_DIGIT = "serial: holds no digit"
+_MAKE_UNKNOWN = "make: unknown, so checked by serial only (possible match at most)"
+_MAKE_NOT_IN_TABLE = "make: not in the maker table (a hit needs the same spelling)"
+_MAKE_WITH_MODEL = "make: read as a known maker followed by other words (a model?)"
+_policy = PlaceholderPolicy.default
+_default_table = MakerTable.default
+
+
+@functools.lru_cache(maxsize=16384)
+def _make_part(table: MakerTable, make: str) -> tuple[str | None, tuple[str, ...]]:
+    """The make+serial item up to the serial (``"v2|MS|<MAKE>|"``, ``None`` when the make is
+    unknown) and the make's warnings. A registry holds a few hundred spellings across
+    millions of rows, so this runs once per spelling; a table is never changed once built."""
+    words = maker_words(make)
+    if not words or _policy().make_is_unknown(make):
+        return None, (_MAKE_UNKNOWN,)
+    warnings: tuple[str, ...] = ()
+    key = _known_prefix(words, table)
+    if key is None:
+        key = "".join(words)
+        warnings = (_MAKE_NOT_IN_TABLE,)
+    elif key != "".join(words):
+        warnings = (_MAKE_WITH_MODEL,)
+    return f"{IDENTIFIER_VERSION_V2}|MS|{table.resolve(key)}|", warnings
 
 
 def _known_prefix(words: tuple[str, ...], table: MakerTable) -> str | None:

@@ -23,6 +23,7 @@ import csv
 import functools
 import io
 import itertools
+import math
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
@@ -31,9 +32,12 @@ from registry_adapter.maker_key import BASE_LETTERS
 
 __all__ = [
     "ENTROPY_FLOOR_BITS",
+    "ENTROPY_SURE_LENGTH",
     "PlaceholderPolicy",
     "entropy_bits",
     "fold_text",
+    "has_digit",
+    "reaches_entropy_floor",
 ]
 
 #: Below this a serial identifies too little: about three random digits (3 x 3.32 bits).
@@ -45,7 +49,13 @@ _OTHER_BITS = 5.0  # letters of other scripts: larger alphabets, counted modestl
 _PATTERN_BITS = 1.0  # a character continuing a repeat or a run ("0000", "12345") adds little
 _WILDCARDS = frozenset("?*\uff1f\uff0a")
 _PLAIN_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
-_ASCII_KEEP = str.maketrans({chr(c): None for c in range(128) if not chr(c).isalnum()})
+# ASCII text is folded on bytes: one C-level pass deletes all but letters and digits.
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+# Bits of each ASCII character as it stands (not continuing a pattern), by code point.
+_ASCII_BITS = tuple(
+    _DIGIT_BITS if chr(c).isdigit() else _LATIN_BITS if "A" <= chr(c) <= "Z" else _OTHER_BITS
+    for c in range(128)
+)
 
 
 def fold_text(text: str) -> str:
@@ -59,7 +69,9 @@ def fold_text(text: str) -> str:
         'NUMEROILLISIBLE'
     """
     if text.isascii():
-        return text.upper().translate(_ASCII_KEEP)
+        if text.isalnum():  # nothing to drop
+            return text.upper()
+        return text.upper().encode("ascii").translate(None, _ASCII_NOT_ALNUM).decode("ascii")
     base = unicodedata.normalize("NFKC", text).translate(BASE_LETTERS)
     decomposed = unicodedata.normalize("NFKD", base)
     out = []
@@ -82,20 +94,41 @@ def entropy_bits(canonical: str) -> float:
     from its own: ``000``, ``1234``, ``ACEG``), which counts 1 bit. ``"ABC123"`` is 17 bits,
     ``"742"`` 10 bits, ``"443323"`` 20 bits, ``"0000"`` and ``"1234"`` under 9.
     """
+    # Summed character by character, in order: the float result (shown in refusals and
+    # compared with the floor) must not depend on the order of additions.
     bits = 0.0
     step: int | None = None
-    for i, ch in enumerate(canonical):
-        new_step = ord(ch) - ord(canonical[i - 1]) if i else None
+    prev: int | None = None
+    for code in map(ord, canonical):
+        new_step = None if prev is None else code - prev
         if new_step is not None and new_step == step:
             bits += _PATTERN_BITS
-        elif ch.isdigit():
+        elif code < 128:
+            bits += _ASCII_BITS[code]
+        elif chr(code).isdigit():
             bits += _DIGIT_BITS
-        elif "A" <= ch <= "Z":
-            bits += _LATIN_BITS
         else:
             bits += _OTHER_BITS
-        step = new_step
+        step, prev = new_step, code
     return bits
+
+
+#: From this length on :func:`entropy_bits` reaches the floor whatever the characters: the
+#: first two count at least a digit's bits each (no pattern can start before the third),
+#: every later one at least :data:`_PATTERN_BITS` (6 characters: 10.64 bits or more).
+ENTROPY_SURE_LENGTH = 2 + math.ceil(
+    (ENTROPY_FLOOR_BITS - 2 * min(_DIGIT_BITS, _LATIN_BITS, _OTHER_BITS)) / _PATTERN_BITS
+)
+
+
+def reaches_entropy_floor(canonical: str) -> bool:
+    """``entropy_bits(canonical) >= ENTROPY_FLOOR_BITS``, without summing long serials.
+
+    Example:
+        >>> reaches_entropy_floor("742"), reaches_entropy_floor("0000")
+        (True, False)
+    """
+    return len(canonical) >= ENTROPY_SURE_LENGTH or entropy_bits(canonical) >= ENTROPY_FLOOR_BITS
 
 
 @dataclass(frozen=True)
@@ -144,7 +177,7 @@ class PlaceholderPolicy:
         folded = fold_text(typed)
         if folded in self.phrases or canonical in self.phrases:
             return "describes a missing marking (placeholder), not a serial"
-        if not any(ch.isdigit() for ch in folded):
+        if not has_digit(folded):
             if any(stem in folded for stem in self.stems):
                 return "describes a missing or unreadable marking, not a serial"
             if not folded.isascii() and any(_script(ch) not in _PLAIN_SCRIPTS for ch in folded):
@@ -154,10 +187,13 @@ class PlaceholderPolicy:
                 return "written in words with no digit, not a marking"
         if not _WILDCARDS.isdisjoint(typed):
             return "holds a wildcard (? or *): a partial serial cannot be matched"
-        if len(set(canonical)) == 1:
+        size = len(canonical)
+        if canonical.count(canonical[:1]) == size:
             return "repeats one character (placeholder)"
-        if len(canonical) >= 4 and _is_run(canonical):
+        if size >= 4 and _is_run(canonical):
             return "is a plain ascending or descending run (placeholder)"
+        if size >= ENTROPY_SURE_LENGTH:
+            return None
         bits = entropy_bits(canonical)
         if bits < ENTROPY_FLOOR_BITS:
             return (
@@ -178,6 +214,19 @@ def _make_unknown(policy: PlaceholderPolicy, make: str) -> bool:
     if not any(ch.isalpha() for ch in folded):
         return True
     return folded in policy.phrases or any(stem in folded for stem in policy.unknown)
+
+
+def has_digit(folded: str) -> bool:
+    """``any(ch.isdigit() for ch in folded)`` for folded text (letters and digits only, as
+    :func:`fold_text` and a canonical serial are), in one C-level pass when it is ASCII.
+
+    Example:
+        >>> has_digit("AB12"), has_digit("ABC"), has_digit("")
+        (True, False, False)
+    """
+    if folded.isascii():  # only letters and digits: any non-letter is a digit
+        return bool(folded) and not folded.isalpha()
+    return any(ch.isdigit() for ch in folded)
 
 
 def _is_run(text: str) -> bool:

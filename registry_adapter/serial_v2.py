@@ -21,11 +21,16 @@ import unicodedata
 
 from registry_adapter.maker_key import translit
 
-__all__ = ["MAX_VARIANTS", "canonical_serial_v2", "fold_serial", "serial_variants", "strip_label"]
+__all__ = ["MAX_VARIANTS", "VARIABLE_PREFIXES", "canonical_serial_v2", "fold_serial",
+           "serial_variants", "strip_label"]  # fmt: skip
 
 #: At most this many variants per firearm: each costs one item per peer per check and one
 #: index entry per record.
 MAX_VARIANTS = 4
+
+#: A plain ASCII token (no label, mark or other script) has variants only when its canonical
+#: form starts with one of these: a leading zero or a glued label.
+VARIABLE_PREFIXES = ("0", "SN", "N0", "NR")
 
 _HOMOGLYPHS = {
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O",
@@ -35,8 +40,11 @@ _HOMOGLYPHS = {
 }  # fmt: skip
 _CONFUSABLES = {"O": "0", "I": "1"}
 _CONFUSE = str.maketrans(_CONFUSABLES)
-_ASCII_TABLE = str.maketrans(
-    {chr(c): (_CONFUSABLES.get(chr(c), chr(c)) if chr(c).isalnum() else None) for c in range(128)}
+# ASCII serials are folded on bytes (one C-level pass): all but letters and digits deleted,
+# then O and I mapped to 0 and 1.
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+_ASCII_CONFUSE = bytes.maketrans(
+    "".join(_CONFUSABLES).encode("ascii"), "".join(_CONFUSABLES.values()).encode("ascii")
 )
 _FOLD = str.maketrans({**{k: _CONFUSABLES.get(v, v) for k, v in _HOMOGLYPHS.items()},
                        **_CONFUSABLES})  # fmt: skip
@@ -60,6 +68,9 @@ _STRONG_LABEL = re.compile(
 # A bare "NO", "NR" or "SN" and a space before a token holding a digit is a label too
 # ("No 12345", "No URX39448").
 _SPACED_LABEL = re.compile(r"^\W*(?:N[O0R]|SN)\s+(?=[^\W_]*\d)")
+# Either label at the start: when neither matches, strip_label has nothing to do (most
+# serials), found with one regex call instead of a loop of two.
+_ANY_LABEL = re.compile(f"(?:{_STRONG_LABEL.pattern})|(?:{_SPACED_LABEL.pattern})", re.VERBOSE)
 # Glued to the digits it may be part of the serial: only a variant drops it.
 _GLUED_LABEL = re.compile(r"^(?:SN|N0|NR)(?=\d{4,}$)")
 
@@ -111,11 +122,15 @@ def strip_label(typed: str) -> str:
     Only labels made unambiguous by punctuation, length or a following space and digit are
     removed; the text is returned upper-case with accents stripped.
     """
-    # NFKC would turn the numero sign and "N" with an ordinal indicator into plain "NO".
-    for sign in ("N.º", "n.º", "Nº", "nº", "№"):
-        typed = typed.replace(sign, "N° ")
-    text = _ascii_upper(typed)
-    text = text.strip()
+    if typed.isascii():
+        text = typed.upper().strip()
+    else:
+        # NFKC would turn the numero sign and "N" with an ordinal indicator into plain "NO".
+        for sign in ("N.º", "n.º", "Nº", "nº", "№"):
+            typed = typed.replace(sign, "N° ")
+        text = _ascii_upper(typed).strip()
+    if _ANY_LABEL.match(text) is None:
+        return text
     for _ in range(3):  # "N° de série", "Serial: No." are labels in two steps
         before = text
         for pattern in (_STRONG_LABEL, _SPACED_LABEL):
@@ -131,8 +146,12 @@ def fold_serial(text: str) -> str:
     """Fold text to serial characters: v1 rules (look-alikes to Latin, ``O``/``I``,
     separators dropped), then the Cyrillic and Greek letters that look like no Latin letter
     transliterated by sound (``БЛ`` reads ``BL``, as a clerk types what he sees)."""
-    if text.isascii():  # one C-level pass: O and I folded, all but A-Z and 0-9 dropped
-        return text.upper().translate(_ASCII_TABLE)
+    if text.isascii():
+        if text.isalnum():  # nothing to drop: only O and I folded
+            return text.upper().replace("O", "0").replace("I", "1")
+        # One C-level pass: O and I folded, all but A-Z and 0-9 dropped.
+        folded = text.upper().encode("ascii").translate(_ASCII_CONFUSE, _ASCII_NOT_ALNUM)
+        return folded.decode("ascii")
     upper = unicodedata.normalize("NFKC", text).upper().translate(_FOLD)
     if not upper.isascii():
         upper = translit(upper).translate(_CONFUSE)
@@ -151,8 +170,11 @@ def canonical_serial_v2(typed: str) -> str:
     return fold_serial(strip_label(typed))
 
 
+_TOKEN_BREAK = re.compile(r"[\W_]+")
+
+
 def _tokens(text: str) -> list[str]:
-    return [t for t in re.split(r"[\W_]+", text) if t]
+    return [t for t in _TOKEN_BREAK.split(text) if t]
 
 
 def _is_mark(token: str) -> bool:
@@ -195,21 +217,25 @@ def _before_importer(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def serial_variants(typed: str, canonical: str) -> list[str]:
+def serial_variants(typed: str, canonical: str, label_free: str | None = None) -> list[str]:
     """Other canonical forms of the same marking, most likely first, at most
     :data:`MAX_VARIANTS`, none equal to ``canonical``, none shorter than 4 characters.
 
     Args:
         typed: the serial as entered.
         canonical: its v2 canonical form.
+        label_free: ``strip_label(typed)`` when the caller has it already.
     """
-    if typed.isalnum() and typed.isascii() and not canonical.startswith(("0", "SN", "N0", "NR")):
+    if typed.isalnum() and typed.isascii() and not canonical.startswith(VARIABLE_PREFIXES):
         return []  # one plain token: no label, mark, zero or other script to vary
-    label_free = strip_label(typed)
+    if label_free is None:
+        label_free = strip_label(typed)
     candidates: list[str] = []
     tokens = _tokens(label_free)
     candidates.append(fold_serial(" ".join(_drop_marks(tokens))))
-    candidates.append(fold_serial(" ".join(_drop_marks(_before_importer(tokens)))))
+    before = _before_importer(tokens)
+    if before is not tokens:  # the same tokens would give the same candidate again
+        candidates.append(fold_serial(" ".join(_drop_marks(before))))
     glued = _GLUED_LABEL.sub("", canonical)
     candidates.append(glued)
     if not label_free.isascii() and any(

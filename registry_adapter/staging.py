@@ -82,9 +82,14 @@ def new_staging_table() -> sa.Table:
 
 def _sqlite_params(row: Row) -> tuple[object, ...]:
     # The text SQLAlchemy's SQLite DateTime type stores and parses back: UTC, no offset,
-    # always six fractional digits ("2001-02-21 01:01:25.000000").
-    stamp = row.recorded_at.isoformat(sep=" ", timespec="microseconds")[:26]
-    return (*row[:7], stamp, row.notes)
+    # always six fractional digits ("2001-02-21 01:01:25.000000"). That is
+    # isoformat(sep=" ", timespec="microseconds")[:26]; str() (isoformat with automatic
+    # precision) costs a third less per row on an aware datetime.
+    at = row.recorded_at
+    text = str(at)
+    stamp = text[:26] if at.microsecond else text[:19] + ".000000"
+    line, record_id, make, model, caliber, serial, category, _, notes = row
+    return (line, record_id, make, model, caliber, serial, category, stamp, notes)
 
 
 def lock_state(conn: sa.Connection) -> tuple[str, int]:
