@@ -18,6 +18,7 @@ import argparse
 import json
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,27 +46,39 @@ def _recorder(record: Path) -> grpc.GenericRpcHandler:
     return Handler()
 
 
-def main() -> None:
-    """Serve until SIGTERM."""
+def member_arguments(*extra: str) -> argparse.Namespace:
+    """``--port --cert --key --ca --record`` (and ``extra`` required options), parsed; the
+    record file is emptied."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--cert", type=Path, required=True)
-    ap.add_argument("--key", type=Path, required=True)
-    ap.add_argument("--ca", type=Path, required=True)
-    ap.add_argument("--record", type=Path, required=True)
+    for name in extra:
+        ap.add_argument(name, required=True)
+    for name in ("--cert", "--key", "--ca", "--record"):
+        ap.add_argument(name, type=Path, required=True)
     args = ap.parse_args()
     args.record.write_text("", encoding="utf-8")
+    return args
+
+
+def recording_server(args: argparse.Namespace, address: str) -> tuple[grpc.Server, int]:
+    """A gRPC server at ``address`` with the member's certificate that records every call
+    (a client certificate required, as a node's); started, with its bound port."""
     creds = grpc.ssl_server_credentials(
         [(args.key.read_bytes(), args.cert.read_bytes())],
         root_certificates=args.ca.read_bytes(),
         require_client_auth=True,
     )
-    from concurrent.futures import ThreadPoolExecutor
-
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers([_recorder(args.record)])
-    server.add_secure_port(f"127.0.0.1:{args.port}", creds)
+    port = server.add_secure_port(address, creds)
     server.start()
+    return server, port
+
+
+def main() -> None:
+    """Serve until SIGTERM."""
+    args = member_arguments()
+    server, _ = recording_server(args, f"127.0.0.1:{args.port}")
     print("listening", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

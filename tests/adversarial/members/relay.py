@@ -20,19 +20,15 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import signal
 import socket
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import grpc
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from impostor import _recorder  # a sibling program, not a package
+from impostor import member_arguments, recording_server  # a sibling program, not a package
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -69,24 +65,8 @@ def _split(target: str) -> tuple[str, int]:
 
 def main() -> None:
     """Serve until SIGTERM."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--upstream", required=True)
-    ap.add_argument("--cert", type=Path, required=True)
-    ap.add_argument("--key", type=Path, required=True)
-    ap.add_argument("--ca", type=Path, required=True)
-    ap.add_argument("--record", type=Path, required=True)
-    args = ap.parse_args()
-    args.record.write_text("", encoding="utf-8")
-    creds = grpc.ssl_server_credentials(
-        [(args.key.read_bytes(), args.cert.read_bytes())],
-        root_certificates=args.ca.read_bytes(),
-        require_client_auth=True,
-    )
-    server = grpc.server(ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers([_recorder(args.record)])
-    own = server.add_secure_port("127.0.0.1:0", creds)  # this member's own answering node
-    server.start()
+    args = member_arguments("--upstream")
+    server, own = recording_server(args, "127.0.0.1:0")  # this member's own answering node
     front = socket.create_server(("127.0.0.1", args.port))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: (done.set(), front.close()))
