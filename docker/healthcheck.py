@@ -4,9 +4,8 @@ or, with ``--desk``, the investigators' desk's login page.
 Runs inside the node's and the desk's containers (the image's ``HEALTHCHECK``; compose's
 for the desk) and in the loopback topology test. It reads the same configuration the node
 serves from (``$FEDLOOKUP_CONFIG``, default ``/etc/fedlookup/node.toml``, with the same
-``FEDLOOKUP_<SECTION>_<FIELD>`` overrides),
-connects to ``127.0.0.1`` on the configured port with the node's own certificate and key,
-and asks for the overall status.
+``FEDLOOKUP_<SECTION>_<FIELD>`` overrides), connects to ``127.0.0.1`` on the configured
+port with the node's own certificate and key, and asks for the overall status.
 
 With ``--desk`` it reads ``[desk]`` of the same file instead and sends ``GET /login`` to
 ``127.0.0.1`` on the desk's port: over HTTPS when the desk has a certificate, and then the
@@ -93,8 +92,9 @@ def check_desk(config_path: Path, config: NodeConfig, *, timeout: float = 4.0) -
         ``"SERVING"`` when the page answers 200, else ``"HTTP <status>"``.
 
     Raises:
-        OSError: nothing answers, TLS fails, or the desk presents another certificate
-            than its configured one (:class:`ssl.SSLError`).
+        OSError: ``desk.tls_cert`` is unreadable or not PEM, nothing answers, TLS fails,
+            or the desk presents another certificate than its configured one
+            (:class:`ssl.SSLError`).
     """
     from node.desk.settings import DeskSettings
 
@@ -102,7 +102,10 @@ def check_desk(config_path: Path, config: NodeConfig, *, timeout: float = 4.0) -
     port = int(settings.listen.rsplit(":", 1)[1])
     conn: http.client.HTTPConnection
     if settings.tls_cert is not None:
-        expected = ssl.PEM_cert_to_DER_cert(settings.tls_cert.read_text(encoding="ascii"))
+        try:
+            expected = ssl.PEM_cert_to_DER_cert(settings.tls_cert.read_text(encoding="ascii"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise OSError(f"{settings.tls_cert}: not a PEM certificate ({exc})") from exc
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         # Checked below against the configured certificate itself, not through a CA.
         context.check_hostname = False
