@@ -40,6 +40,7 @@ from certs.issue import (
     renew,
 )
 from certs.reload import CredentialFiles, ReloadingPeerVerifier
+from certs.server import DEFAULT_SERVER_DAYS, ServerCertFiles, issue_server_certificate
 from certs.verify import PeerVerifier
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_CRL_DAYS",
     "DEFAULT_HOSTS",
     "DEFAULT_NODE_DAYS",
+    "DEFAULT_SERVER_DAYS",
     "REVOCATION_REASONS",
     "CAFiles",
     "CredentialFiles",
@@ -56,12 +58,14 @@ __all__ = [
     "PeerIdentity",
     "PeerVerifier",
     "ReloadingPeerVerifier",
+    "ServerCertFiles",
     "certificate_country",
     "certificate_fingerprint",
     "country_uri",
     "init_ca",
     "inspect_certificate",
     "issue_node_certificate",
+    "issue_server_certificate",
     "key_fingerprint",
     "refresh_crl",
     "renew",

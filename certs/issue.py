@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_HOSTS",
     "DEFAULT_NODE_DAYS",
     "NodeCertFiles",
+    "host_names",
     "issue_node_certificate",
     "renew",
     "sign_public_key",
@@ -77,6 +78,16 @@ def _general_names(country: str | None, hosts: Sequence[str]) -> list[x509.Gener
     names: list[x509.GeneralName] = []
     if country is not None:
         names.append(x509.UniformResourceIdentifier(country_uri(country)))
+    return names + host_names(hosts)
+
+
+def host_names(hosts: Sequence[str]) -> list[x509.GeneralName]:
+    """``hosts`` as SAN entries: an IP address as ``IPAddress``, anything else as ``DNSName``.
+
+    Raises:
+        InputError: an empty host or one containing white space.
+    """
+    names: list[x509.GeneralName] = []
     for host in hosts:
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))

@@ -10,6 +10,11 @@
 #                       directory is published (docs/pki.md has the format)
 #   federation/         public, mounted read-only into every node: ca.pem, crl.pem, directory.json
 #   postgres/           FR's database password (for PostgreSQL) and its pgpass line (for FR)
+#   desk-ca/            the desks' web CA (stand-in for an agency's own web PKI; not the
+#                       federation's: a desk certificate is never a node identity)
+#   desk-ca.pem         its certificate, readable: what investigators' browsers trust
+#   nodes/<CC>/desk/    server.key (0600), server.pem: the HTTPS certificate of the
+#                       country's investigators' desk, for desk.<cc>.<domain>
 #
 # Idempotent: existing keys and certificates are kept. Every run republishes the CA
 # certificate and the current CRL into federation/, and re-signs the directory when
@@ -17,6 +22,7 @@
 # new key or a change of members reaches the nodes (docs/operations.md).
 #
 # Environment: FEDLOOKUP_PKI (output folder), FEDLOOKUP_COUNTRIES ("DE FR NL"),
+# FEDLOOKUP_DESKS (countries running an investigators' desk, "DE"),
 # FEDLOOKUP_DOMAIN (host names <cc>.<domain>), FEDLOOKUP_PORT (7443), FEDLOOKUP_ENDPOINTS
 # ("DE=127.0.0.1:7001 ..." overrides the endpoint written for a country), FEDLOOKUP_CHOWN
 # (1: when run as root, hand key files to the uids of the containers reading them).
@@ -24,6 +30,7 @@ set -eu
 
 PKI="${FEDLOOKUP_PKI:-/pki}"
 COUNTRIES="${FEDLOOKUP_COUNTRIES:-DE FR NL}"
+DESKS="${FEDLOOKUP_DESKS-DE}"
 DOMAIN="${FEDLOOKUP_DOMAIN:-fedlookup.test}"
 PORT="${FEDLOOKUP_PORT:-7443}"
 ENDPOINTS="${FEDLOOKUP_ENDPOINTS:-}"
@@ -83,9 +90,27 @@ if [ -n "$new_members" ]; then
     mv "$new_members" "$PKI/members.toml"
 fi
 
+# The desks' HTTPS certificates come from a CA of their own: the federation CA vouches for
+# nodes only, and a desk certificate (server auth, no country) can never act as one.
+if [ -n "$DESKS" ] && [ ! -f "$PKI/desk-ca/ca.key" ]; then
+    fedlookup ca init --dir "$PKI/desk-ca" --name "fedlookup compose desks web CA"
+fi
+for cc in $DESKS; do
+    dir="$PKI/nodes/$cc/desk"
+    if [ ! -f "$dir/server.pem" ]; then
+        fedlookup ca issue-server --dir "$PKI/desk-ca" --out "$dir" \
+            --host "desk.$(printf '%s' "$cc" | tr 'A-Z' 'a-z').$DOMAIN" \
+            --host localhost --host 127.0.0.1
+    fi
+done
+
 umask 022
 cp "$PKI/ca/ca.pem" "$PKI/federation/ca.pem"
 cp "$PKI/ca/crl.pem" "$PKI/federation/crl.pem"
+if [ -f "$PKI/desk-ca/ca.pem" ]; then
+    cp "$PKI/desk-ca/ca.pem" "$PKI/desk-ca.pem"
+    chmod 0644 "$PKI/desk-ca.pem"
+fi
 directory="$PKI/federation/directory.json"
 members_sum="$(sha256sum "$PKI/members.toml" | cut -d' ' -f1)"
 if [ ! -f "$directory" ] || [ "$members_sum" != "$(cat "$PKI/.members.sha256" 2>/dev/null)" ]; then
@@ -115,4 +140,4 @@ if [ "$(id -u)" = 0 ] && [ "${FEDLOOKUP_CHOWN:-1}" = 1 ]; then
     chown -R "$NODE_UID:$NODE_UID" "$PKI/nodes" "$PKI/federation" "$PKI/postgres/pgpass"
     chown "$PG_UID:$PG_UID" "$PKI/postgres/password"
 fi
-echo "pki: federation material in $PKI for: $COUNTRIES"
+echo "pki: federation material in $PKI for: $COUNTRIES; desk certificates for: ${DESKS:-none}"

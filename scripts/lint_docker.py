@@ -11,9 +11,14 @@ Checks, in order, and prints each one with its verdict:
 4. What the schema cannot see in ``docker/compose.yml``: every named volume, network, secret
    and config a service uses is declared, every ``depends_on`` names a service, every file a
    config or secret comes from inside the repository exists (``docker/pki/`` is written by the
-   pki job, so it is exempt).
+   pki job, so it is exempt); every published port is bound to a loopback address (the
+   desk is published on the host's 127.0.0.1 only; nodes publish nothing); every
+   ``/run/secrets/...`` file a service's ``node.toml`` names is mounted as one of its
+   secrets (for a desk service, ``fedlookup desk serve``, ``[desk]``'s too; a node does not
+   read ``[desk]``).
 5. The node configurations under ``docker/config`` load through ``NodeConfig.from_toml``,
-   the same validation a node runs at start-up.
+   the same validation a node runs at start-up, and their ``[desk]`` sections through
+   ``DeskSettings.from_toml``, the desk's (HTTPS required off loopback).
 6. ``docker/constraints.txt`` pins every runtime dependency of ``pyproject.toml`` (a missing
    line would let the image float to whatever version is newest on the day it is built).
 
@@ -40,6 +45,9 @@ PYPROJECT = ROOT / "pyproject.toml"
 
 # Files that must reach a container only as mounted secrets, never through COPY/ADD.
 _SECRET_SUFFIXES = (".key", ".pem", ".crt", ".p12", ".pfx", ".seed")
+
+NODE_TOML = "/etc/fedlookup/node.toml"
+SECRETS_ROOT = "/run/secrets/"
 
 
 def _tool(name: str) -> str:
@@ -155,6 +163,8 @@ def compose_references(doc: dict[str, Any], base: Path) -> list[str]:
                 src = ref if isinstance(ref, str) else ref.get("source")
                 if src not in declared[kind]:
                     findings.append(f"services.{name}.{kind}: {src!r} not declared")
+        findings += _published_ports(name, svc)
+        findings += _unmounted_secrets(name, svc, doc, base)
     for kind in ("secrets", "configs"):
         for name, spec in (doc.get(kind) or {}).items():
             file = (spec or {}).get("file")
@@ -165,6 +175,68 @@ def compose_references(doc: dict[str, Any], base: Path) -> list[str]:
                 continue  # written by the pki job at deploy time
             if not path.exists():
                 findings.append(f"{kind}.{name}: file {file!r} does not exist")
+    return findings
+
+
+def _published_ports(name: str, svc: dict[str, Any]) -> list[str]:
+    """Findings for ports published on more than the host's loopback."""
+    findings = []
+    for port in svc.get("ports") or []:
+        if isinstance(port, dict):
+            host = str(port.get("host_ip", ""))
+        else:
+            # Short syntax: [HOST_IP:]HOST_PORT:CONTAINER_PORT, or a bare container port.
+            parts = str(port).rsplit(":", 2)
+            host = parts[0].strip("[]") if len(parts) == 3 else ""
+        if not (host.startswith("127.") or host == "::1"):
+            findings.append(
+                f"services.{name}.ports: {port!r} is published beyond the host's loopback;"
+                " bind it to 127.0.0.1"
+            )
+    return findings
+
+
+def _is_desk(svc: dict[str, Any]) -> bool:
+    command = svc.get("command") or []
+    words = command.split() if isinstance(command, str) else [str(c) for c in command]
+    return words[:2] == ["desk", "serve"]
+
+
+def _unmounted_secrets(
+    name: str, svc: dict[str, Any], doc: dict[str, Any], base: Path
+) -> list[str]:
+    """Findings for ``/run/secrets`` files the service's ``node.toml`` names but it lacks."""
+    import tomllib
+
+    configs = doc.get("configs") or {}
+    source = next(
+        (
+            c.get("source")
+            for c in svc.get("configs") or []
+            if isinstance(c, dict) and c.get("target") == NODE_TOML
+        ),
+        None,
+    )
+    file = (configs.get(source) or {}).get("file") if source else None
+    if file is None or not (base / file).is_file():
+        return []
+    raw = tomllib.loads((base / file).read_text(encoding="utf-8"))
+    mounted = {
+        ref if isinstance(ref, str) else ref.get("target") or ref.get("source")
+        for ref in svc.get("secrets") or []
+    }
+    findings = []
+    for section, table in raw.items():
+        if not isinstance(table, dict) or (section == "desk" and not _is_desk(svc)):
+            continue
+        for key, value in table.items():
+            if isinstance(value, str) and value.startswith(SECRETS_ROOT):
+                secret = value.removeprefix(SECRETS_ROOT)
+                if secret not in mounted:
+                    findings.append(
+                        f"services.{name}.secrets: {file} [{section}] {key} needs {value},"
+                        " which is not mounted"
+                    )
     return findings
 
 
@@ -185,12 +257,14 @@ def _check_configs() -> bool:
     print(f"== node configurations: {', '.join(f.name for f in files) or 'none found'}")
     from fedlookup.errors import FedlookupError
     from node.config import NodeConfig
+    from node.desk.settings import DeskSettings
 
     ok = bool(files)
     for path in files:
         try:
             # An empty environment: the files must be valid as written, without overrides.
-            NodeConfig.from_toml(path, env={})
+            config = NodeConfig.from_toml(path, env={})
+            DeskSettings.from_toml(path, config.node.data_dir, env={})
         except FedlookupError as exc:
             print(f"   {path.relative_to(ROOT)}: {exc}")
             ok = False

@@ -1,6 +1,7 @@
 """``fedlookup ca``: the federation authority's commands.
 
 ``init`` creates the root CA; ``issue``, ``renew`` and ``revoke`` manage node certificates,
+``issue-server`` an HTTPS server certificate (the desk's, from a web CA of its own),
 ``sign-csr`` issues one from a node's request (its key never leaves the node);
 ``crl`` re-signs the revocation list before it goes stale; ``inspect`` shows a certificate;
 ``directory`` signs the federation directory from a members file; ``directory-show``
@@ -20,11 +21,13 @@ from certs import (
     DEFAULT_CRL_DAYS,
     DEFAULT_HOSTS,
     DEFAULT_NODE_DAYS,
+    DEFAULT_SERVER_DAYS,
     REVOCATION_REASONS,
     CAFiles,
     init_ca,
     inspect_certificate,
     issue_node_certificate,
+    issue_server_certificate,
     refresh_crl,
     renew,
     revoke,
@@ -83,6 +86,32 @@ def issue_cmd(
         {"cert": str(files.cert_path), "key": str(files.key_path), **info},
         f"node certificate for [bold]{country}[/] in {out}\n  hosts {', '.join(hosts)}\n"
         f"  key fingerprint {info['key_fingerprint_sha256']}\n  valid until {info['not_after']}",
+    )
+
+
+@app.command("issue-server")
+def issue_server_cmd(
+    ca_dir: Path = CA_DIR,
+    out: Path = typer.Option(..., "--out", help="Folder for server.pem, server.key, ca.pem."),
+    hosts: list[str] = typer.Option(
+        ..., "--host", help="Host name or IP address (repeat; the first is the common name)."
+    ),
+    days: int = typer.Option(DEFAULT_SERVER_DAYS, "--days", help="Validity, days."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Overwrite the key and certificate in --out (renewal)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Issue an HTTPS server certificate (server auth only, no country: never a node's)."""
+    files = issue_server_certificate(
+        CAFiles.open(ca_dir), out, hosts=hosts, days=days, replace=replace
+    )
+    info = inspect_certificate(files.cert_path)
+    _report(
+        as_json,
+        {"cert": str(files.cert_path), "key": str(files.key_path), **info},
+        f"server certificate in {out}\n  hosts {', '.join(hosts)}\n"
+        f"  valid until {info['not_after']}\n  clients trust {files.ca_path}",
     )
 
 

@@ -50,7 +50,8 @@ NODE_START = DOCKER / "node-start.sh"
 STATE_ROOT = "/var/lib/fedlookup"
 FEDERATION_ROOT = "/etc/fedlookup/federation"
 SECRETS_ROOT = "/run/secrets"
-LISTEN_FIELDS = (("node", "listen"), ("metrics", "listen"))
+LISTEN_FIELDS = (("node", "listen"), ("metrics", "listen"), ("desk", "listen"))
+NODE_TOML = "/etc/fedlookup/node.toml"
 #: The state folders the image creates (docker/Dockerfile) and compose mounts volumes on.
 STATE_DIRS = ("keys", "index", "mirrors", "audit", "audit-outgoing", "registry")
 
@@ -73,15 +74,22 @@ def base_env() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """One node service of ``compose.yml``: its config file and mounted secrets."""
+    """One service of ``compose.yml`` that runs on a ``node.toml``: a node, or a desk."""
 
     name: str
     config: Path
     secrets: Mapping[str, Path]  # target name in /run/secrets -> host file (may use ./pki)
+    command: tuple[str, ...] = ()  # after the image's entrypoint (`fedlookup`), if set
+    healthcheck: tuple[str, ...] = ()  # the compose healthcheck's CMD, if set
+
+    @property
+    def is_desk(self) -> bool:
+        """Whether the service runs the investigators' desk (``fedlookup desk serve``)."""
+        return self.command[:2] == ("desk", "serve")
 
 
-def compose_nodes() -> list[ServiceSpec]:
-    """The node services of ``compose.yml`` (those mounting a ``node.toml``), in file order."""
+def compose_services() -> list[ServiceSpec]:
+    """The services of ``compose.yml`` that mount a ``node.toml``, in file order."""
     doc: dict[str, Any] = YAML(typ="safe").load(COMPOSE.read_text(encoding="utf-8"))
     configs = {k: v["file"] for k, v in doc.get("configs", {}).items()}
     secrets = {k: v["file"] for k, v in doc.get("secrets", {}).items()}
@@ -91,7 +99,7 @@ def compose_nodes() -> list[ServiceSpec]:
             (
                 configs[c["source"]]
                 for c in svc.get("configs", [])
-                if isinstance(c, dict) and c.get("target") == "/etc/fedlookup/node.toml"
+                if isinstance(c, dict) and c.get("target") == NODE_TOML
             ),
             None,
         )
@@ -102,8 +110,27 @@ def compose_nodes() -> list[ServiceSpec]:
             source = ref if isinstance(ref, str) else ref["source"]
             target = source if isinstance(ref, str) else ref.get("target", source)
             mounted[target] = (DOCKER / secrets[source]).resolve()
-        specs.append(ServiceSpec(name, (DOCKER / config).resolve(), mounted))
+        test = (svc.get("healthcheck") or {}).get("test") or []
+        specs.append(
+            ServiceSpec(
+                name,
+                (DOCKER / config).resolve(),
+                mounted,
+                command=tuple(svc.get("command") or ()),
+                healthcheck=tuple(test[1:] if test[:1] == ["CMD"] else ()),
+            )
+        )
     return specs
+
+
+def compose_nodes() -> list[ServiceSpec]:
+    """The node services of ``compose.yml`` (a ``node.toml``, not a desk), in file order."""
+    return [spec for spec in compose_services() if not spec.is_desk]
+
+
+def compose_desks() -> list[ServiceSpec]:
+    """The desk services of ``compose.yml`` (``fedlookup desk serve``), in file order."""
+    return [spec for spec in compose_services() if spec.is_desk]
 
 
 def loopback_env(
@@ -356,6 +383,7 @@ def lay_out(
         only: a federation of only these countries' nodes (default: every compose node).
     """
     specs = [s for s in compose_nodes() if only is None or s.name.upper() in only]
+    desks = compose_desks()
     countries = [spec.name.upper() for spec in specs]
     endpoints = dict.fromkeys(countries, 0)
     pki = tmp / "pki"
@@ -365,7 +393,13 @@ def lay_out(
         folder = tmp / spec.name
         secrets = folder / "secrets"
         secrets.mkdir(parents=True)
-        for target, source in spec.secrets.items():
+        # A desk runs beside its node on the same node.toml: its secrets (the node's asking
+        # credentials, its HTTPS certificate) go in the same folder.
+        mounted = dict(spec.secrets)
+        for desk in desks:
+            if desk.config == spec.config:
+                mounted |= desk.secrets
+        for target, source in mounted.items():
             host_file = pki / source.relative_to((DOCKER / "pki").resolve())
             (secrets / target).symlink_to(host_file)
         for sub in STATE_DIRS:
