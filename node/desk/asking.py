@@ -29,6 +29,7 @@ from typing import Any
 from audit.canonical import format_time, parse_time
 from audit.export import export_log
 from audit.followup import FOLLOWUP_FIELDS
+from audit.log import AuditLog
 from audit.verify import verify_export
 from federation.followup import IncomingFollowUp, check_fields
 from federation.grpc_transport import GrpcTransport
@@ -146,13 +147,20 @@ class Asker:
         self.peers = [p.country for p in self._check.peers]
         self._checkpointed = 0.0
         self.follow_ups: FollowUpSender | None = None
+        #: The outgoing-query log this desk writes (``None`` without an audit trail).
+        self.outgoing: AuditLog | None = None
+        #: One authenticated channel per peer, shared by checks, follow-ups and cosigning.
+        self.transports: dict[str, GrpcTransport] = {}
         auditor = self._check.auditor
         if isinstance(auditor, AskerTrail):
             # The same channels as the checks (one mutual-TLS channel per peer) and the same
             # outgoing log, whose single writer this desk is.
-            transports = {p.country: p for p in self._check.peers if isinstance(p, GrpcTransport)}
+            self.outgoing = auditor.log
+            self.transports = {
+                p.country: p for p in self._check.peers if isinstance(p, GrpcTransport)
+            }
             self.follow_ups = FollowUpSender(
-                config.node.country, transports, auditor.log, auditor.key, timeout=timeout
+                config.node.country, self.transports, auditor.log, auditor.key, timeout=timeout
             )
 
     def run(

@@ -26,6 +26,7 @@ from node.desk.asking import (
     desk_lock,
     load_node_config,
 )
+from node.desk.cosign_keeper import OutgoingCosigner
 from node.desk.db import DeskDatabase
 from node.desk.follow_up_keeper import FollowUpKeeper
 from node.desk.jobs import CheckQueue, CheckWorker
@@ -76,6 +77,7 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
     worker: CheckWorker | None = None
     asker: Asker | None = None
     keeper: FollowUpKeeper | None = None
+    cosigner: OutgoingCosigner | None = None
     try:
         with desk_lock(node, url) as owner:
             if owner:
@@ -86,6 +88,13 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
                 if asker.follow_ups is not None:
                     keeper = FollowUpKeeper(db, asker.follow_ups, node.followup.retention_days)
                     keeper.start()
+                if asker.outgoing is not None and node.audit.cosign_interval_s > 0:
+                    # The node cannot open the log this desk holds: the desk has it cosigned.
+                    every = node.audit.cosign_interval_s
+                    cosigner = OutgoingCosigner(
+                        node, asker.outgoing, asker.transports, interval_s=every
+                    )
+                    cosigner.start()
             incoming = FollowUpStore(node.layout.followups)
             state = DeskState(settings, db, queue, node, asks=owner, asker=asker,
                               incoming=incoming)  # fmt: skip
@@ -117,9 +126,10 @@ def serve_desk(config_path: Path, *, port_file: Path | None = None) -> None:
                 signal.signal(sig, _after_shutdown)
             server.run(sockets=[sock])
     finally:
-        if keeper is not None:
-            keeper.stop()
-            keeper.join(timeout=10)
+        for timer in (keeper, cosigner):
+            if timer is not None:
+                timer.stop()
+                timer.join(timeout=30)
         if worker is not None:
             worker.stop()
             worker.join(timeout=60)

@@ -8,8 +8,10 @@ so a log's cosigners are ``cosigner_vkey("fedlookup/PEER", peer audit key)`` for
 The witness side (:func:`node_witness`) checks a caller's checkpoint against the
 caller's own logs only, and keeps its cosigning state in this node's log directory
 (``cosigned.rec``). The log side (:func:`run_round`) asks every peer, over the gRPC
-transport, to cosign the latest checkpoint of each log; the outgoing log is witnessed only
-when no check holds it at that moment (it is retried at the next round).
+transport, to cosign the latest checkpoint of each log; the outgoing log is witnessed here
+only when no other process holds it at that moment: a check's hold is retried at the next
+round, and a running desk, the log's single writer, has it cosigned itself
+(``node.desk.cosign_keeper``).
 
 :func:`trusted_policy` builds the policy an auditor verifies an export against, from the
 signed directory: the log's key, every peer as a cosigner, and a quorum.
@@ -21,18 +23,15 @@ import functools
 from collections.abc import Callable, MutableMapping
 from contextlib import ExitStack
 
-from audit.checkpoint import Checkpoint
-from audit.keys import cosigner_vkey, load_private_key, log_vkey
+from audit.keys import load_private_key, log_vkey
 from audit.log import AuditLog
-from audit.note import SignedNote, Verifier
 from audit.policy import Policy
 from audit.storage import read_meta
-from audit.witness import handle_add_checkpoint, request_cosignature
+from audit.witness import handle_add_checkpoint
 from certs import PeerAuthenticator, ReloadingPeerVerifier
 from federation.cosign import (
     CheckpointWitness,
     CosignResult,
-    Send,
     Witness,
     cosign_round,
 )
@@ -41,6 +40,7 @@ from federation.grpc_transport import ClientCredentials, GrpcTransport
 from fedlookup.errors import ConfigError, LogBusyError
 from node.config import NodeConfig
 from node.layout import log_origins, outgoing_log_origin
+from node.witnessing import WitnessedAuditLog, peer_cosigner, peer_logs
 
 __all__ = [
     "WitnessedAuditLog",
@@ -52,55 +52,12 @@ __all__ = [
 ]
 
 
-def peer_logs(directory: Directory, country: str) -> dict[str, str]:
-    """``origin -> log vkey`` of both logs of ``country``.
-
-    Raises:
-        UnlistedPeerError: ``country`` is not in the directory.
-    """
-    key = directory.member(country).audit_key()
-    return {origin: log_vkey(origin, key) for origin in log_origins(country)}
-
-
-def peer_cosigner(directory: Directory, country: str) -> str:
-    """The cosigner vkey (type 0x04) ``country`` cosigns with.
-
-    Raises:
-        UnlistedPeerError: ``country`` is not in the directory.
-    """
-    return cosigner_vkey(log_origins(country)[0], directory.member(country).audit_key())
-
-
 def node_witness(log: AuditLog, directory: Callable[[], Directory]) -> CheckpointWitness:
     """The witness a node serves: cosigns with ``log``'s key, trusts the current directory."""
     return CheckpointWitness(
         functools.partial(handle_add_checkpoint, log),
         lambda peer: peer_logs(directory(), peer),
     )
-
-
-class WitnessedAuditLog:
-    """An :class:`~audit.log.AuditLog` as a :class:`federation.cosign.WitnessedLog`."""
-
-    def __init__(self, log: AuditLog) -> None:
-        self.log = log
-
-    @property
-    def origin(self) -> str:
-        """The log's origin."""
-        return self.log.origin
-
-    def cosigned_latest(self, witness_vkey: str) -> int | None:
-        """See :meth:`federation.cosign.WitnessedLog.cosigned_latest` (signs a new
-        checkpoint first when entries were added)."""
-        note = SignedNote.parse(self.log.checkpoint())
-        if note.by(Verifier.parse(witness_vkey)) is None:
-            return None
-        return Checkpoint.parse_body(note.text).size
-
-    def request_cosignature(self, send: Send, witness_vkey: str, *, old_size: int) -> int:
-        """See :meth:`federation.cosign.WitnessedLog.request_cosignature`."""
-        return request_cosignature(self.log, send, witness_vkey, old_size=old_size)
 
 
 def _open_outgoing(config: NodeConfig) -> AuditLog | None:
@@ -171,7 +128,10 @@ def run_round(
             logs.append(WitnessedAuditLog(outgoing))
         elif read_meta(config.layout.audit_outgoing) is not None:
             origin = outgoing_log_origin(country)
-            reason = "a check holds the log; retried next round"
+            reason = (
+                "another process holds the log (a check: retried next round; a desk: it "
+                "has the log cosigned itself)"
+            )
             busy = [CosignResult(origin, w.country, "busy", reason=reason) for w in witnesses]
         timeout = config.audit.cosign_timeout_s
         return cosign_round(logs, witnesses, timeout=timeout, known=known) + busy

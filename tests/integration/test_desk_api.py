@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from desk_fixtures import PASSWORD, DeskNetwork
 
 from audit.export import export_log
+from audit.verify import load_export
 from node.demo.network import fedlookup_command
 
 pytestmark = pytest.mark.integration
@@ -217,3 +219,39 @@ def test_console_forms_need_the_csrf_token_and_pages_carry_the_csp(
         forged = browser.post("/logout", data={"csrf": "forged"})
         assert forged.status_code == 403
         assert browser.get("/api/v1/me").status_code == 200  # still logged in
+
+
+def test_the_desk_has_the_outgoing_log_it_holds_cosigned(
+    desk_network: DeskNetwork, tmp_path: Path
+) -> None:
+    """The serving node cannot open DE's outgoing log while the desk holds it: the desk asks
+    FR and NL to cosign it, so a check's checkpoint meets the directory's quorum (both)."""
+    _, make, serial, _ = desk_network.fr[5]
+    with _api(desk_network) as api:
+        r = api.post("/api/v1/checks", json=_body([{"make": make, "serial": serial}]))
+    assert r.status_code == 200, r.text
+    cfg = desk_network.network.nodes["DE"].config()
+    trusted = tmp_path / "trusted-de-outgoing.json"
+    made = subprocess.run(
+        [*fedlookup_command(), "audit", "policy", "--directory", str(cfg.directory.path),
+         "--authority", str(cfg.directory.authority), "--country", "DE", "--outgoing",
+         "--out", str(trusted)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(trusted.read_text())["quorum"] == 2
+    deadline = time.monotonic() + 60
+    for attempt in range(600):
+        out = tmp_path / f"outgoing-{attempt}"
+        export_log(cfg.layout.audit_outgoing, out)
+        view, _ = load_export(out)
+        queried = any(e is not None and e.kind == "query_sent" for e in view.entries)
+        verify = subprocess.run(
+            [*fedlookup_command(), "audit", "verify", "--policy", str(trusted), str(out)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if queried and verify.returncode == 0:
+            break
+        assert time.monotonic() < deadline, verify.stdout[-2000:]
+        time.sleep(0.5)
+    assert verify.returncode == 0, verify.stdout[-2000:]
