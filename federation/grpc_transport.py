@@ -165,8 +165,16 @@ class GrpcTransport:
         self.close()
 
     def _start(self, timeout: float) -> None:
-        """Bound the connect and handshake of any connection this call makes."""
+        """Bound the connect and handshake of any connection this call makes, and check the
+        open connections' peer again (directory or CRL may have changed since they opened).
+
+        Raises:
+            PeerUnavailableError: an open connection's peer no longer passes; nothing sent.
+        """
         self._link.handshake_timeout = min(timeout, DEFAULT_HANDSHAKE_S) if timeout > 0 else 0.1
+        refused = self._link.recheck()
+        if refused is not None:
+            raise PeerUnavailableError(self._country, refused.reason)
 
     def _error(self, exc: grpc.RpcError, action: str) -> Exception:
         """The fedlookup error for a failed call: the link's reason when grpc could not

@@ -39,6 +39,7 @@ import os
 import shutil
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,12 +47,14 @@ from federation.link_loop import acquire_loop, release_loop
 from federation.tls_context import PemCredentials, client_context, split_target
 from fedlookup.errors import CertificateError
 
-__all__ = ["DEFAULT_HANDSHAKE_S", "LinkFailure", "PeerLink", "ServerCheck"]
+__all__ = ["DEFAULT_HANDSHAKE_S", "RECHECK_S", "LinkFailure", "PeerLink", "ServerCheck"]
 
 _log = logging.getLogger("fedlookup.federation.client")
 
 #: Seconds for connect plus TLS handshake when no call has said how long it may wait.
 DEFAULT_HANDSHAKE_S = 10.0
+#: Seconds a re-check of the open connections holds (a removal applies within this).
+RECHECK_S = 1.0
 _CHUNK = 256 * 1024
 
 
@@ -111,6 +114,9 @@ class PeerLink:
         #: Seconds allowed for connect plus handshake (the transport sets the call's timeout).
         self.handshake_timeout = DEFAULT_HANDSHAKE_S
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The certificate each relayed connection was authenticated with, by its task.
+        self._live: dict[asyncio.Task[None], bytes] = {}
+        self._rechecked = 0.0
         self._closed = False
         self._dir = tempfile.mkdtemp(prefix="fedlookup-link-")  # mode 0700
         self.path = os.path.join(self._dir, "peer.sock")
@@ -164,17 +170,19 @@ class PeerLink:
             opened = await self._open()
             if opened is None:
                 return  # grpc's bytes were never read: nothing reached the peer
-            remote_r, remote_w = opened
+            remote_r, remote_w, der = opened
+            self._live[task] = der
             await _relay(local_r, local_w, remote_r, remote_w)
         except asyncio.CancelledError:
-            pass  # the link is closing; asyncio's stream callback must not see a cancellation
+            pass  # the link is closing, or a re-check refused the peer (see recheck)
         finally:
             self._tasks.discard(task)
+            self._live.pop(task, None)
             local_w.transport.abort()
             if remote_w is not None:
                 remote_w.transport.abort()
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes] | None:
         """Connect, handshake and authenticate; ``None`` (reason kept) on any failure."""
         timeout = self.handshake_timeout
         try:
@@ -210,7 +218,37 @@ class PeerLink:
             self._refuse(type(exc).__name__, str(exc), reason)
             return None
         self._failure = None
-        return reader, writer
+        return reader, writer, der
+
+    def recheck(self, *, max_age: float = RECHECK_S) -> LinkFailure | None:
+        """Authenticate every open connection's certificate again, before a call uses them.
+
+        A connection is authenticated when it opens; the directory and the CRL may change
+        while it stays open (a member removed or re-keyed, a certificate revoked). Calls
+        therefore re-check the certificates of the open connections (a certificate check,
+        about 0.3 ms, no network) when the last re-check is older than ``max_age`` seconds,
+        and drop a connection whose peer no longer passes, with the refusal logged: the
+        call then fails with that reason instead of being sent.
+
+        Returns:
+            The refusal, or ``None`` when every open connection still passes (or was
+            re-checked less than ``max_age`` seconds ago).
+        """
+        now = time.monotonic()
+        if now - self._rechecked < max_age:
+            return None
+        self._rechecked = now
+        refused: LinkFailure | None = None
+        for task, der in list(self._live.items()):
+            try:
+                self._check.check_server(self._country, der, self._name)
+            except Exception as exc:  # fail closed, as on opening
+                reason = f"answering node is not {self._country}: {exc}"
+                self._refuse(type(exc).__name__, str(exc), reason)
+                self._live.pop(task, None)
+                self._loop.call_soon_threadsafe(task.cancel)
+                refused = self._failure
+        return refused
 
     def _fail(self, reason: str) -> None:
         self._failure = LinkFailure(reason, refused=False)

@@ -29,7 +29,7 @@ from audit.commitment import OpeningStore
 from audit.keys import load_private_key
 from audit.log import AuditLog
 from certs import PeerAuthenticator, ReloadingPeerVerifier
-from federation.directory import load_directory
+from federation.directory_watch import DirectoryWatcher
 from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck import HitCheck
 from federation.index_head import DirectoryHeadCheck
@@ -95,7 +95,11 @@ def open_hit_check(
         AuditError: the outgoing log or openings store cannot be opened.
     """
     country = config.node.country
-    directory = load_directory(config.directory.path, config.directory.authority)
+    # Who is asked comes from the directory as it is now; whom to trust stays live: a member
+    # removed or re-keyed in a newer signed directory is refused at once, even by a check
+    # held open for a long time (the desk's), whose peer set is fixed when it opens.
+    live = DirectoryWatcher(config.directory.path, config.directory.authority)
+    directory = live.current
     if country not in directory.countries:
         raise ConfigError("node.country", f"{country} is not in directory v{directory.version}")
     wanted = [c.upper() for c in peers] if peers else [c for c in directory.countries]
@@ -116,10 +120,10 @@ def open_hit_check(
         ca=config.tls.ca, cert=config.tls.cert, key=config.tls.key
     )
     # The same check the node's server applies to callers, here to the nodes it calls.
-    servers = PeerAuthenticator(ReloadingPeerVerifier([config.tls.ca], [config.tls.crl]), directory)
+    servers = PeerAuthenticator(ReloadingPeerVerifier([config.tls.ca], [config.tls.crl]), live)
     key = load_private_key(config.audit.key)
     # One verifier of index heads: on receipt, after applying, and on loading from disk.
-    heads = DirectoryHeadCheck(directory)
+    heads = DirectoryHeadCheck(live)
     with ExitStack() as stack:
         transports = []
         for c in wanted:
@@ -142,9 +146,7 @@ def open_hit_check(
         stack.callback(log.checkpoint)
         openings = OpeningStore(_wal(config.layout.openings))
         stack.callback(openings.close)
-        auditor = AskerTrail(
-            country=country, log=log, openings=openings, key=key, directory=directory
-        )
+        auditor = AskerTrail(country=country, log=log, openings=openings, key=key, directory=live)
         check = HitCheck(
             country=country,
             peers=transports,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,9 @@ from desk_fixtures import PASSWORD, DeskNetwork
 
 from audit.export import export_log
 from audit.verify import load_export
+from certs import CAFiles
+from federation.directory import load_directory, write_directory
+from federation.peer_link import RECHECK_S
 from node.demo.network import fedlookup_command
 
 pytestmark = pytest.mark.integration
@@ -255,3 +260,44 @@ def test_the_desk_has_the_outgoing_log_it_holds_cosigned(
         assert time.monotonic() < deadline, verify.stdout[-2000:]
         time.sleep(0.5)
     assert verify.returncode == 0, verify.stdout[-2000:]
+
+
+def test_a_member_removed_from_the_directory_is_refused_without_a_desk_restart(
+    desk_network: DeskNetwork,
+) -> None:
+    """The desk's hit check stays open for its lifetime; a newer signed directory without FR
+    must still stop it trusting FR at once (FR unavailable, nothing sent), and FR is
+    answered again once a later directory lists it again."""
+    cfg = desk_network.network.nodes["DE"].config()
+    held = load_directory(cfg.directory.path, cfg.directory.authority)
+    ca = CAFiles.open(desk_network.network.ca_dir)
+    _, make, serial, _ = desk_network.fr[7]
+    body = _body([{"make": make, "serial": serial}])
+    without_fr = replace(
+        held,
+        version=held.version + 1,
+        issued_at=datetime.now(UTC),
+        members=tuple(m for m in held.members if m.country != "FR"),
+    )
+    try:
+        write_directory(without_fr, ca, cfg.directory.path)
+        time.sleep(RECHECK_S)  # open connections are re-checked at most this often
+        with _api(desk_network) as api:
+            r = api.post("/api/v1/checks", json=body)
+        assert r.status_code == 200, r.text
+        fr = r.json()["results"][0]["countries"]["FR"]
+        assert fr["outcome"] == "unavailable", fr
+        assert "FR is not a member" in fr["reason"], fr
+    finally:
+        back = replace(held, version=held.version + 2, issued_at=datetime.now(UTC))
+        write_directory(back, ca, cfg.directory.path)
+    # FR again, once grpc's reconnect backoff (about a second) lets the channel dial anew.
+    deadline = time.monotonic() + 20
+    with _api(desk_network) as api:
+        while True:
+            r = api.post("/api/v1/checks", json=body)
+            outcome = r.json()["results"][0]["countries"]["FR"]["outcome"]
+            if outcome == "hit" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert outcome == "hit", r.text

@@ -206,3 +206,40 @@ def test_a_transport_reports_the_refusal_of_its_link(
         t.node_info(timeout=5)
     assert "answering node is not FR: certificate is for NL, expected FR" in str(info.value)
     assert bytes(peer.received) == b""
+
+
+class Switch:
+    """A server check that passes until it is told to refuse (a directory or CRL change)."""
+
+    def __init__(self) -> None:
+        self.refuse = False
+
+    def check_server(self, country: str, cert: bytes, host: str) -> object:
+        if self.refuse:
+            raise CountryMismatchError(f"FR is not a member of directory v9 ({country})")
+        return None
+
+
+def test_an_open_connection_is_dropped_when_its_peer_no_longer_passes(
+    peer: FakePeer, creds: ClientCredentials
+) -> None:
+    check = Switch()
+    link = PeerLink("FR", f"127.0.0.1:{peer.port}", creds, server_check=check)
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(link.path)
+            s.sendall(b"first")
+            assert s.recv(64) == b"first"  # authenticated and relayed
+            assert link.recheck(max_age=0) is None  # still passes: nothing dropped
+            check.refuse = True
+            assert link.recheck() is None  # checked a moment ago: not again yet
+            failure = link.recheck(max_age=0)
+            assert failure is not None
+            assert failure.refused
+            assert "not a member" in failure.reason
+            assert s.recv(64) == b""  # the link dropped the connection
+        assert bytes(peer.received) == b"first"  # nothing after the refusal
+        assert link.recheck(max_age=0) is None  # no open connection left to refuse
+    finally:
+        link.close()
