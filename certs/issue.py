@@ -127,6 +127,27 @@ def _build(
         assert self_key is not None
         signing_key, issuer = self_key, subject
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    ekus = [_USAGES[u] for u in usages]
+    names = _general_names(country, hosts)
+    builder = leaf_builder(subject, issuer, public_key, start=start, days=days, ekus=ekus,
+                           names=names, ski=ski, aki=aki)  # fmt: skip
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def leaf_builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    start: datetime,
+    days: int,
+    ekus: Sequence[x509.ObjectIdentifier],
+    names: Sequence[x509.GeneralName],
+    ski: x509.SubjectKeyIdentifier,
+    aki: x509.AuthorityKeyIdentifier,
+) -> x509.CertificateBuilder:
+    """An end-entity certificate, ready to sign: not a CA, digital signature only, the
+    extended key usages ``ekus``, subject alternative names ``names``, key identifiers."""
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -150,11 +171,10 @@ def _build(
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([_USAGES[u] for u in usages]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(_general_names(country, hosts)), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(list(ekus)), critical=False)
+        .add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
         .add_extension(ski, critical=False)
         .add_extension(aki, critical=False)
-        .sign(signing_key, hashes.SHA256())
     )
 
 

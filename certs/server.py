@@ -36,7 +36,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certs._files import write_atomic, write_private_key
 from certs.ca import CLOCK_SKEW, CAFiles
-from certs.issue import host_names
+from certs.issue import host_names, leaf_builder
 from fedlookup.errors import ConfigError, InputError
 
 __all__ = ["DEFAULT_SERVER_DAYS", "ServerCertFiles", "issue_server_certificate"]
@@ -111,35 +111,11 @@ def issue_server_certificate(
     aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
         ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(ski, critical=False)
-        .add_extension(aki, critical=False)
-        .sign(ca.private_key(), hashes.SHA256())
-    )
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+    cert = leaf_builder(
+        subject, ca_cert.subject, key.public_key(), start=start, days=days,
+        ekus=[ExtendedKeyUsageOID.SERVER_AUTH], names=names, ski=ski, aki=aki,
+    ).sign(ca.private_key(), hashes.SHA256())  # fmt: skip
     files.key_path.parent.mkdir(parents=True, exist_ok=True)
     write_private_key(files.key_path, key)
     write_atomic(files.cert_path, cert.public_bytes(Encoding.PEM))
