@@ -49,6 +49,10 @@ from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
 __all__ = ["ClientCredentials", "GrpcTransport", "ServerCheck", "translate_rpc_error"]
 
+#: grpc's reconnect backoff to a peer, first and longest (milliseconds).
+RECONNECT_MIN_MS = 500
+RECONNECT_MAX_MS = 5_000
+
 _MAX_RESUMES = 3
 
 
@@ -132,6 +136,13 @@ class GrpcTransport:
             ("grpc.max_send_message_length", max_message_bytes),
             # What a direct channel would send as :authority (the link dials the peer).
             ("grpc.default_authority", target),
+            # After a failed connection grpc fails calls fast until its backoff expires; its
+            # default grows to two minutes, which would keep a long-running asker (the desk)
+            # reporting a recovered peer unavailable that long. Re-dialling the local link
+            # is cheap, and the link bounds each attempt: retry within seconds.
+            ("grpc.initial_reconnect_backoff_ms", RECONNECT_MIN_MS),
+            ("grpc.min_reconnect_backoff_ms", RECONNECT_MIN_MS),
+            ("grpc.max_reconnect_backoff_ms", RECONNECT_MAX_MS),
         ]
         # The link is local and authenticates every connection itself: grpc's own TLS
         # would check only chain and name, and on a connection the link cannot see.

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from audit.keys import load_private_key
 from audit.records import read_records
 from audit.statements import QueryStatement, Receipt, sign
 from federation.evaluation import BlindedQuery
-from federation.grpc_transport import GrpcTransport
+from federation.grpc_transport import RECONNECT_MAX_MS, ClientCredentials, GrpcTransport
 from federation.hitcheck_types import CheckContext, CheckItem, CheckResult, Outcome
 from fedlookup.errors import PeerError
 from node.ask.asker import open_hit_check
@@ -230,3 +231,35 @@ def test_registry_gone_while_serving(net: RelNet) -> None:
         db.unlink()
         db.with_name("registry.db.away").rename(db)
     assert net.alive("FR")
+
+
+def test_a_long_held_transport_sees_a_peer_back_within_seconds(net: RelNet) -> None:
+    """A long-running asker (the desk) keeps its transport: after FR was down long enough
+    for grpc's default backoff to reach tens of seconds, FR must be answered again within a
+    few seconds of coming back (the transport caps grpc's reconnect backoff)."""
+    cfg = net.network.nodes["DE"].config()
+    creds = ClientCredentials.from_files(ca=cfg.tls.ca, cert=cfg.tls.cert, key=cfg.tls.key)
+    with GrpcTransport("FR", net.endpoint("FR"), creds, server_check=ANY_SERVER) as t:
+        assert t.node_info(timeout=5).country == "FR"
+        net.procs.stop("FR")
+        try:
+            down_until = time.monotonic() + 15  # grpc's default would now wait 10 s or more
+            failures = 0
+            while time.monotonic() < down_until:
+                with pytest.raises(PeerError):
+                    t.node_info(timeout=1)
+                failures += 1
+                time.sleep(0.5)
+        finally:
+            net.start_again("FR")
+        back = time.monotonic()
+        while True:
+            try:
+                t.node_info(timeout=2)
+                break
+            except PeerError:
+                assert time.monotonic() - back < 20, "FR not answered 20 s after it came back"
+                time.sleep(0.2)
+        recovered = time.monotonic() - back
+    assert failures >= 10
+    assert recovered < RECONNECT_MAX_MS / 1000 + 2, f"{recovered:.1f} s to see FR again"
