@@ -262,4 +262,5 @@ def test_a_long_held_transport_sees_a_peer_back_within_seconds(net: RelNet) -> N
                 time.sleep(0.2)
         recovered = time.monotonic() - back
     assert failures >= 10
-    assert recovered < RECONNECT_MAX_MS / 1000 + 2, f"{recovered:.1f} s to see FR again"
+    # The capped backoff (plus grpc's 20 % jitter) and one connection, with room for load.
+    assert recovered < RECONNECT_MAX_MS / 1000 * 1.2 + 2.5, f"{recovered:.1f} s to see FR again"
