@@ -23,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,10 +49,6 @@ from protos.fedlookup.v1 import fedlookup_pb2 as pb
 from protos.fedlookup.v1 import fedlookup_pb2_grpc as pb_grpc
 
 __all__ = ["ClientCredentials", "GrpcTransport", "ServerCheck", "translate_rpc_error"]
-
-#: grpc's reconnect backoff to a peer, first and longest (milliseconds).
-RECONNECT_MIN_MS = 500
-RECONNECT_MAX_MS = 5_000
 
 _MAX_RESUMES = 3
 
@@ -131,26 +128,43 @@ class GrpcTransport:
         self._link = PeerLink(
             country, target, credentials, server_check=server_check, server_name=server_name
         )
-        options: list[tuple[str, int | str]] = [
+        self._options: list[tuple[str, int | str]] = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
             # What a direct channel would send as :authority (the link dials the peer).
             ("grpc.default_authority", target),
-            # After a failed connection grpc fails calls fast until its backoff expires; its
-            # default grows to two minutes, which would keep a long-running asker (the desk)
-            # reporting a recovered peer unavailable that long. Re-dialling the local link
-            # is cheap, and the link bounds each attempt: retry within seconds.
-            ("grpc.initial_reconnect_backoff_ms", RECONNECT_MIN_MS),
-            ("grpc.min_reconnect_backoff_ms", RECONNECT_MIN_MS),
-            ("grpc.max_reconnect_backoff_ms", RECONNECT_MAX_MS),
         ]
+        self._renew_lock = threading.Lock()
+        self._stale = False
+        self._retired: list[grpc.Channel] = []
+        self._open_channel()
+
+    def _open_channel(self) -> None:
         # The link is local and authenticates every connection itself: grpc's own TLS
         # would check only chain and name, and on a connection the link cannot see.
-        self._channel = grpc.insecure_channel(self._link.address, options=options)
+        self._channel = grpc.insecure_channel(self._link.address, options=self._options)
         self._stub = pb_grpc.FederationStub(self._channel)
         # Follow-ups ride the same channel: same credentials, same server-identity checks.
         self._follow_ups = pb_grpc.FollowUpStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def _renew(self) -> None:
+        """A fresh channel after a call failed for want of a connection.
+
+        grpc fails calls at once until its reconnect backoff expires, and that backoff grows
+        to two minutes: a long-running asker (the desk) would report a peer that is back as
+        unavailable for that long. A new channel to the local link dials at the next call.
+        The old channel is retired, not closed, so a call still running on it (another
+        thread's) finishes; retired channels are closed two renewals later and on close.
+        """
+        with self._renew_lock:
+            if not self._stale:
+                return
+            self._retired.append(self._channel)
+            while len(self._retired) > 2:
+                self._retired.pop(0).close()
+            self._open_channel()
+            self._stale = False
 
     @property
     def country(self) -> str:
@@ -160,7 +174,8 @@ class GrpcTransport:
     def close(self) -> None:
         """Close the channel and its link (socket, directory, relayed connections)."""
         try:
-            self._channel.close()
+            for channel in [*self._retired, self._channel]:
+                channel.close()
         finally:
             self._link.close()
 
@@ -186,11 +201,15 @@ class GrpcTransport:
         refused = self._link.recheck()
         if refused is not None:
             raise PeerUnavailableError(self._country, refused.reason)
+        if self._stale:
+            self._renew()
 
     def _error(self, exc: grpc.RpcError, action: str) -> Exception:
         """The fedlookup error for a failed call: the link's reason when grpc could not
         connect because the link refused or could not reach the peer."""
         code = exc.code() if isinstance(exc, grpc.Call) else None
+        if code == grpc.StatusCode.UNAVAILABLE:
+            self._stale = True  # the next call dials afresh (see _renew)
         failure = self._link.failure()
         if code == grpc.StatusCode.UNAVAILABLE and failure is not None:
             return PeerUnavailableError(self._country, failure.reason)

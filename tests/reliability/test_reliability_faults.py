@@ -33,7 +33,7 @@ from audit.keys import load_private_key
 from audit.records import read_records
 from audit.statements import QueryStatement, Receipt, sign
 from federation.evaluation import BlindedQuery
-from federation.grpc_transport import RECONNECT_MAX_MS, ClientCredentials, GrpcTransport
+from federation.grpc_transport import ClientCredentials, GrpcTransport
 from federation.hitcheck_types import CheckContext, CheckItem, CheckResult, Outcome
 from fedlookup.errors import PeerError
 from node.ask.asker import open_hit_check
@@ -236,7 +236,7 @@ def test_registry_gone_while_serving(net: RelNet) -> None:
 def test_a_long_held_transport_sees_a_peer_back_within_seconds(net: RelNet) -> None:
     """A long-running asker (the desk) keeps its transport: after FR was down long enough
     for grpc's default backoff to reach tens of seconds, FR must be answered again within a
-    few seconds of coming back (the transport caps grpc's reconnect backoff)."""
+    few seconds of coming back (the transport dials afresh after a failed connection)."""
     cfg = net.network.nodes["DE"].config()
     creds = ClientCredentials.from_files(ca=cfg.tls.ca, cert=cfg.tls.cert, key=cfg.tls.key)
     with GrpcTransport("FR", net.endpoint("FR"), creds, server_check=ANY_SERVER) as t:
@@ -262,5 +262,6 @@ def test_a_long_held_transport_sees_a_peer_back_within_seconds(net: RelNet) -> N
                 time.sleep(0.2)
         recovered = time.monotonic() - back
     assert failures >= 10
-    # The capped backoff (plus grpc's 20 % jitter) and one connection, with room for load.
-    assert recovered < RECONNECT_MAX_MS / 1000 * 1.2 + 2.5, f"{recovered:.1f} s to see FR again"
+    # The first call after FR is back dials afresh (grpc's own backoff would wait 10 s or
+    # more by now); a few seconds allow for a loaded machine.
+    assert recovered < 3.0, f"{recovered:.1f} s to see FR again"
