@@ -133,6 +133,9 @@ class GrpcTransport:
             ("grpc.max_send_message_length", max_message_bytes),
             # What a direct channel would send as :authority (the link dials the peer).
             ("grpc.default_authority", target),
+            # Its own connections (and their backoff): by default grpc shares them between
+            # channels to the same target, so a renewed channel would inherit the backoff.
+            ("grpc.use_local_subchannel_pool", 1),
         ]
         self._renew_lock = threading.Lock()
         self._stale = False
