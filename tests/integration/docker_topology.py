@@ -334,17 +334,23 @@ class LoopbackNode:
     def stop(self) -> int | None:
         """SIGTERM, a bounded graceful wait, then SIGKILL; returns the exit code."""
         process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        try:
-            return process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            return process.wait()
+        return stop_group(process, STOP_TIMEOUT_S)
+
+
+def stop_group(process: subprocess.Popen[bytes] | None, grace: float) -> int | None:
+    """SIGTERM to ``process``'s process group, ``grace`` seconds, then SIGKILL; its exit code
+    (``None`` when there was no process)."""
+    if process is None:
+        return None
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    try:
+        return process.wait(grace)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        return process.wait()
 
 
 def run_pki_init(pki: Path, endpoints: Mapping[str, int], countries: list[str]) -> None:

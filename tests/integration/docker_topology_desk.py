@@ -11,12 +11,9 @@ on ``127.0.0.1:0``.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from docker_topology import (
     LoopbackNode,
     ServiceSpec,
     bin_dir,
+    stop_group,
 )
 
 from fedlookup.lifeline import tie_to_parent
@@ -104,14 +102,4 @@ class LoopbackDesk:
     def stop(self) -> int | None:
         """SIGTERM, a bounded graceful wait, then SIGKILL; returns the exit code."""
         process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        try:
-            return process.wait(STOP_TIMEOUT_S * 4)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            return process.wait()
+        return stop_group(process, STOP_TIMEOUT_S * 4)
