@@ -13,8 +13,6 @@ import hashlib
 import threading
 from collections.abc import Callable
 
-from federation.index_format import is_delta
-
 __all__ = ["ExportStates", "StateKey"]
 
 #: What a full export depends on besides the index: (epoch, version, categories, labels).
@@ -28,12 +26,10 @@ class ExportStates:
         self._digests: dict[StateKey, str] = {}
         self._lock = threading.Lock()
 
-    def digest(self, key: StateKey, blob: bytes, full_export: Callable[[], bytes]) -> str:
-        """The SHA-256 (hex) of the full export ``blob`` leads to: its own digest for a
-        full blob, else the cached one or that of ``full_export()`` (not cached here:
-        see :meth:`remember`)."""
-        if not is_delta(blob):
-            return hashlib.sha256(blob).hexdigest()
+    def digest(self, key: StateKey, full_export: Callable[[], bytes]) -> str:
+        """The SHA-256 (hex) of the full export a delta of ``key``'s version leads to: the
+        cached one, else that of ``full_export()`` (not cached here: see :meth:`remember`).
+        A full blob needs none of this: its head's state digest is its own."""
         with self._lock:  # one full export per version and grant shape, not per call
             known = self._digests.get(key)
             if known is not None:

@@ -39,6 +39,7 @@ from audit.statements import QueryStatement, answer_binding, verify
 from federation.directory_model import Member
 from federation.dleq import epoch_key_message
 from federation.export_states import ExportStates, StateKey
+from federation.index_format import is_delta
 from federation.index_head import IndexHead
 from federation.trail import Members
 from federation.transport import Evaluation, Limits, NodeInfo
@@ -366,16 +367,16 @@ class Responder:
             )
             blob = export_from(since_version=since)
             key: StateKey = (*before, grant.categories, grant.reveal)
-            state: str | None = None
-            if self._head_signer is not None:
-                full = functools.partial(export_from, since_version=None)
-                state = self._states.digest(key, blob, full)
+            state: str | None = None  # a full blob's state digest is its own (of_blob)
+            if self._head_signer is not None and is_delta(blob):
+                state = self._states.digest(key, functools.partial(export_from, since_version=None))
             after = self._ready_index()
             if (after.epoch_id, after.version) == before:
                 export = IndexExport(blob=blob, epoch_id=before[0], version=before[1])
-                if state is None or self._head_signer is None:
+                if self._head_signer is None:
                     return export
-                self._states.remember(key, state)
+                if state is not None:
+                    self._states.remember(key, state)
                 head = IndexHead.of_blob(blob, state_sha256=state)
                 return replace(export, head=head.canonical(), signature=self._head_signer(head))
         raise IndexVersionError("the index kept changing during the export")
