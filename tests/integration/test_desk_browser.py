@@ -10,40 +10,22 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import headless_chromium
 from desk_fixtures import PASSWORD, DeskNetwork
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
 
 @pytest.fixture
 def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        reason = "no chromium/chromedriver (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI promises a browser: {reason}")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--window-size=1280,1000", "--lang=en-GB"):  # fmt: skip
-        options.add_argument(arg)
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads)})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.implicitly_wait(5)
+    driver = headless_chromium(downloads)
     driver.downloads = downloads  # type: ignore[attr-defined]
     yield driver
     failed = getattr(request.node, "failed_call", False)
